@@ -1,0 +1,345 @@
+//! The two-tier certificate authority: on-disk layout, loading and leaf issuance.
+
+use std::fmt;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rcgen::{BasicConstraints, Issuer, KeyPair, PublicKeyData};
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+
+use crate::encoding::{self, CERTIFICATE_LABEL, PRIVATE_KEY_LABEL};
+use crate::error::CaError;
+use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
+use crate::profile::{self, LeafRequest};
+
+/// Root certificate file name.
+const ROOT_CERT_FILE: &str = "root.crt.pem";
+/// Root private key file name.
+const ROOT_KEY_FILE: &str = "root.key.pem";
+/// Intermediate certificate file name.
+const INTERMEDIATE_CERT_FILE: &str = "intermediate.crt.pem";
+/// Intermediate private key file name.
+const INTERMEDIATE_KEY_FILE: &str = "intermediate.key.pem";
+/// All files of a CA directory.
+const CA_FILES: [&str; 4] = [ROOT_CERT_FILE, ROOT_KEY_FILE, INTERMEDIATE_CERT_FILE, INTERMEDIATE_KEY_FILE];
+/// Validity of the root certificate.
+const ROOT_VALIDITY_YEARS: i32 = 20;
+/// Validity of the intermediate certificate.
+const INTERMEDIATE_VALIDITY_YEARS: i32 = 10;
+
+/// A certificate issued by [`CertificateAuthority::issue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    /// The certificate in DER.
+    pub der: Vec<u8>,
+    /// Serial number as upper-case hex without separators (32 digits).
+    pub serial_number: String,
+    /// SHA-1 of the DER as upper-case hex (40 digits).
+    pub thumbprint: String,
+    /// Start of validity as encoded (UTC, whole seconds).
+    pub not_before: OffsetDateTime,
+    /// End of validity as encoded (UTC, whole seconds).
+    pub not_after: OffsetDateTime,
+}
+
+impl IssuedCertificate {
+    /// The certificate as PEM, ending right after `-----END CERTIFICATE-----\n`.
+    pub fn pem(&self) -> String {
+        encoding::encode_pem(CERTIFICATE_LABEL, &self.der)
+    }
+}
+
+/// A root CA plus an issuing intermediate CA whose key signs leaves.
+pub struct CertificateAuthority {
+    root_pem: String,
+    root_der: Vec<u8>,
+    root_common_name: String,
+    intermediate_pem: String,
+    intermediate_der: Vec<u8>,
+    intermediate_common_name: String,
+    key_algorithm: KeyAlgorithm,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateAuthority")
+            .field("root_common_name", &self.root_common_name)
+            .field("intermediate_common_name", &self.intermediate_common_name)
+            .field("key_algorithm", &self.key_algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PEM text of one CA file together with where it lives, for error messages.
+struct CaFile {
+    path: PathBuf,
+    pem: String,
+}
+
+impl CaFile {
+    fn read(dir: &Path, name: &str) -> Result<Self, CaError> {
+        let path = dir.join(name);
+        let pem = fs::read_to_string(&path).map_err(|e| CaError::io(&path, e))?;
+        Ok(Self { path, pem })
+    }
+
+    fn der(&self, label: &str) -> Result<Vec<u8>, CaError> {
+        encoding::find_pem_block(&self.pem)
+            .filter(|block| block.label == label)
+            .and_then(|block| encoding::decode_base64(block.body))
+            .ok_or_else(|| CaError::corrupt(&self.path, format!("expected a PEM {label}")))
+    }
+
+    fn key_pair(&self) -> Result<KeyPair, CaError> {
+        let der = self.der(PRIVATE_KEY_LABEL)?;
+        KeyPair::try_from(der).map_err(|e| CaError::corrupt(&self.path, e))
+    }
+}
+
+impl CertificateAuthority {
+    /// Creates a self-signed root and an intermediate signed by it, and writes
+    /// `root.crt.pem`, `root.key.pem`, `intermediate.crt.pem` and `intermediate.key.pem`
+    /// to `dir` (created with mode 0700 if missing; key files are created with mode 0600).
+    ///
+    /// Subjects are `CN={name} Root CA, O={name}` and `CN={name} Issuing CA, O={name}`.
+    /// The root is valid for 20 years from `not_before`, the intermediate for 10 years.
+    /// Fails without writing anything if any of the files already exists.
+    pub fn create(
+        dir: &Path,
+        alg: KeyAlgorithm,
+        name: &str,
+        not_before: OffsetDateTime,
+    ) -> Result<Self, CaError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CaError::invalid("the CA name is empty"));
+        }
+        if let Some(existing) = CA_FILES.iter().map(|f| dir.join(f)).find(|p| p.exists()) {
+            return Err(CaError::AlreadyExists(existing));
+        }
+        let not_before = profile::certificate_time(not_before)?;
+
+        let root_key = alg.generate()?;
+        let root_params = profile::ca_params(
+            &format!("{name} Root CA"),
+            name,
+            BasicConstraints::Unconstrained,
+            not_before,
+            profile::add_years(not_before, ROOT_VALIDITY_YEARS)?,
+        )?;
+        let root_cert = root_params.self_signed(&root_key).map_err(CaError::crypto)?;
+        let root_issuer = Issuer::new(root_params, root_key);
+
+        let intermediate_key = alg.generate()?;
+        let intermediate_cert = profile::ca_params(
+            &format!("{name} Issuing CA"),
+            name,
+            BasicConstraints::Constrained(0),
+            not_before,
+            profile::add_years(not_before, INTERMEDIATE_VALIDITY_YEARS)?,
+        )?
+        .signed_by(&intermediate_key, &root_issuer)
+        .map_err(CaError::crypto)?;
+
+        let files = [
+            (ROOT_CERT_FILE, CERTIFICATE_LABEL, root_cert.der().as_ref()),
+            (ROOT_KEY_FILE, PRIVATE_KEY_LABEL, root_issuer.key().serialized_der()),
+            (INTERMEDIATE_CERT_FILE, CERTIFICATE_LABEL, intermediate_cert.der().as_ref()),
+            (INTERMEDIATE_KEY_FILE, PRIVATE_KEY_LABEL, intermediate_key.serialized_der()),
+        ]
+        .map(|(file, label, der)| CaFile { path: dir.join(file), pem: encoding::encode_pem(label, der) });
+
+        DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| CaError::io(dir, e))?;
+        let [root_cert, root_key, intermediate_cert, intermediate_key_file] = &files;
+        write_new_file(root_key, 0o600)?;
+        write_new_file(intermediate_key_file, 0o600)?;
+        write_new_file(root_cert, 0o644)?;
+        write_new_file(intermediate_cert, 0o644)?;
+        Self::from_parts(&files, root_issuer.key(), intermediate_key)
+    }
+
+    /// Loads a CA written by [`CertificateAuthority::create`].
+    ///
+    /// Fails if a file is missing or corrupt, if a key does not match its certificate, if
+    /// the intermediate is not signed by the root, or if a key file is accessible by group
+    /// or other users.
+    pub fn load(dir: &Path) -> Result<Self, CaError> {
+        for key_file in [ROOT_KEY_FILE, INTERMEDIATE_KEY_FILE] {
+            check_private(&dir.join(key_file))?;
+        }
+        let files = [
+            CaFile::read(dir, ROOT_CERT_FILE)?,
+            CaFile::read(dir, ROOT_KEY_FILE)?,
+            CaFile::read(dir, INTERMEDIATE_CERT_FILE)?,
+            CaFile::read(dir, INTERMEDIATE_KEY_FILE)?,
+        ];
+        let root_key = files[1].key_pair()?;
+        let intermediate_key = files[3].key_pair()?;
+        Self::from_parts(&files, &root_key, intermediate_key)
+    }
+
+    /// True if `dir` holds any CA file, i.e. it should be loaded rather than created.
+    pub fn exists(dir: &Path) -> bool {
+        CA_FILES.iter().any(|file| dir.join(file).exists())
+    }
+
+    /// Builds the CA from its files (in [`CA_FILES`] order) and parsed keys, checking that
+    /// keys match certificates and that the root signed the intermediate.
+    fn from_parts(
+        files: &[CaFile; 4],
+        root_key: &KeyPair,
+        intermediate_key: KeyPair,
+    ) -> Result<Self, CaError> {
+        let [root_file, root_key_file, intermediate_file, intermediate_key_file] = files;
+        let root_der = root_file.der(CERTIFICATE_LABEL)?;
+        let intermediate_der = intermediate_file.der(CERTIFICATE_LABEL)?;
+        let root = parse_certificate(&root_file.path, &root_der)?;
+        let intermediate = parse_certificate(&intermediate_file.path, &intermediate_der)?;
+        check_key_matches(&root_key_file.path, root_key, &root)?;
+        check_key_matches(&intermediate_key_file.path, &intermediate_key, &intermediate)?;
+
+        let corrupt = |reason: &str| CaError::corrupt(&intermediate_file.path, reason);
+        root.verify_signature(None)
+            .map_err(|_| CaError::corrupt(&root_file.path, "root is not validly self-signed"))?;
+        intermediate
+            .verify_signature(Some(root.public_key()))
+            .map_err(|_| corrupt("intermediate is not signed by the root"))?;
+        let key_algorithm = PublicKeyInfo::from_spki(intermediate.public_key())
+            .ok()
+            .and_then(|key| KeyAlgorithm::from_public_key(&key))
+            .ok_or_else(|| corrupt("unsupported intermediate key algorithm"))?;
+        // rcgen copies the subject into leaf issuer fields; it only handles single-valued RDNs.
+        if intermediate.subject().iter().any(|rdn| rdn.iter().count() != 1) {
+            return Err(corrupt("multi-valued RDN in the intermediate subject"));
+        }
+        let root_common_name = common_name(&root)
+            .ok_or_else(|| CaError::corrupt(&root_file.path, "root certificate has no common name"))?;
+        let intermediate_common_name =
+            common_name(&intermediate).ok_or_else(|| corrupt("intermediate has no common name"))?;
+
+        let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
+        let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, intermediate_key)
+            .map_err(|e| CaError::corrupt(&intermediate_file.path, e))?;
+        Ok(Self {
+            root_pem: encoding::encode_pem(CERTIFICATE_LABEL, &root_der),
+            root_der,
+            root_common_name,
+            intermediate_pem,
+            intermediate_der,
+            intermediate_common_name,
+            key_algorithm,
+            issuer,
+        })
+    }
+
+    /// The root certificate as PEM.
+    pub fn root_pem(&self) -> &str {
+        &self.root_pem
+    }
+
+    /// The intermediate certificate as PEM.
+    pub fn intermediate_pem(&self) -> &str {
+        &self.intermediate_pem
+    }
+
+    /// The root certificate as DER.
+    pub fn root_der(&self) -> &[u8] {
+        &self.root_der
+    }
+
+    /// The intermediate certificate as DER.
+    pub fn intermediate_der(&self) -> &[u8] {
+        &self.intermediate_der
+    }
+
+    /// Common name of the root, e.g. `Example Root CA`.
+    pub fn root_common_name(&self) -> &str {
+        &self.root_common_name
+    }
+
+    /// Common name of the intermediate, e.g. `Example Issuing CA`.
+    pub fn intermediate_common_name(&self) -> &str {
+        &self.intermediate_common_name
+    }
+
+    /// Hash of the CA's signature algorithm as CertCentral names it: `sha256` for P-256
+    /// and RSA, `sha384` for P-384.
+    pub fn signature_hash(&self) -> &'static str {
+        match self.key_algorithm {
+            KeyAlgorithm::EcdsaP384 => "sha384",
+            KeyAlgorithm::EcdsaP256
+            | KeyAlgorithm::Rsa2048
+            | KeyAlgorithm::Rsa3072
+            | KeyAlgorithm::Rsa4096 => "sha256",
+        }
+    }
+
+    /// The key algorithm of the CA keys.
+    pub fn key_algorithm(&self) -> KeyAlgorithm {
+        self.key_algorithm
+    }
+
+    /// Issues a leaf certificate signed by the intermediate. Safe to call concurrently.
+    pub fn issue(&self, req: &LeafRequest<'_>) -> Result<IssuedCertificate, CaError> {
+        let not_before = profile::certificate_time(req.not_before)?;
+        let not_after = profile::certificate_time(req.not_after)?;
+        let serial = profile::random_serial()?;
+        let params = profile::leaf_params(req, &serial, not_before, not_after)?;
+        let certificate =
+            params.signed_by(&SubjectKey(req.public_key), &self.issuer).map_err(CaError::crypto)?;
+        let der = certificate.der().to_vec();
+        Ok(IssuedCertificate {
+            serial_number: encoding::hex_upper(&serial),
+            thumbprint: encoding::sha1_thumbprint(&der),
+            der,
+            not_before,
+            not_after,
+        })
+    }
+}
+
+/// Creates the file (which must not exist yet) with `mode` and writes its PEM.
+fn write_new_file(file: &CaFile, mode: u32) -> Result<(), CaError> {
+    let path = &file.path;
+    let mut handle = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| CaError::io(path, e))?;
+    handle.write_all(file.pem.as_bytes()).and_then(|()| handle.sync_all()).map_err(|e| CaError::io(path, e))
+}
+
+/// Rejects key files readable or writable by group or other users.
+fn check_private(path: &Path) -> Result<(), CaError> {
+    let mode = fs::metadata(path).map_err(|e| CaError::io(path, e))?.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(CaError::InsecurePermissions { path: path.to_path_buf(), mode });
+    }
+    Ok(())
+}
+
+fn parse_certificate<'a>(path: &Path, der: &'a [u8]) -> Result<X509Certificate<'a>, CaError> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        _ => Err(CaError::corrupt(path, "invalid certificate")),
+    }
+}
+
+/// Fails unless `key` is the private key of `cert`.
+fn check_key_matches(key_path: &Path, key: &KeyPair, cert: &X509Certificate<'_>) -> Result<(), CaError> {
+    let cert_key: &[u8] = &cert.public_key().subject_public_key.data;
+    if key.der_bytes() != cert_key {
+        return Err(CaError::corrupt(key_path, "private key does not match its certificate"));
+    }
+    Ok(())
+}
+
+fn common_name(cert: &X509Certificate<'_>) -> Option<String> {
+    cert.subject().iter_common_name().find_map(|cn| cn.as_str().ok()).map(str::to_owned)
+}

@@ -1,0 +1,299 @@
+//! Certificate profiles: what goes into CA and leaf certificates.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use rcgen::string::{Ia5String, PrintableString};
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType, SerialNumber,
+};
+use time::{Month, OffsetDateTime, UtcOffset};
+use yasna::models::ObjectIdentifier;
+
+use crate::error::CaError;
+use crate::keys::{KeyType, PublicKeyInfo};
+
+/// id-ce-certificatePolicies.
+const CERTIFICATE_POLICIES_OID: &[u64] = &[2, 5, 29, 32];
+/// CA/Browser Forum domain-validated policy.
+const POLICY_DV: &[u64] = &[2, 23, 140, 1, 2, 1];
+/// CA/Browser Forum organization-validated policy.
+const POLICY_OV: &[u64] = &[2, 23, 140, 1, 2, 2];
+/// CA/Browser Forum extended-validation policy.
+const POLICY_EV: &[u64] = &[2, 23, 140, 1, 1];
+/// Length of generated serial numbers in bytes.
+const SERIAL_LEN: usize = 16;
+
+/// Validation level of a leaf certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Validation {
+    /// Domain validated: subject holds only the common name.
+    Dv,
+    /// Organization validated: subject also holds the organization.
+    Ov,
+    /// Extended validation: like OV, with the EV policy OID.
+    Ev,
+}
+
+impl Validation {
+    /// The CA/Browser Forum certificate policy OID for this level.
+    pub(crate) fn policy_oid(self) -> &'static [u64] {
+        match self {
+            Self::Dv => POLICY_DV,
+            Self::Ov => POLICY_OV,
+            Self::Ev => POLICY_EV,
+        }
+    }
+}
+
+/// Organization fields placed in the subject of OV/EV certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubjectOrganization {
+    /// Organization name (O); required.
+    pub name: String,
+    /// Locality (L); omitted when empty.
+    pub locality: String,
+    /// State or province (ST); omitted when empty.
+    pub state: String,
+    /// Two-letter country code (C); upper-cased in the certificate, omitted when empty.
+    pub country: String,
+    /// Organizational units. The subject holds at most one OU attribute: the first non-empty
+    /// unit is used.
+    pub units: Vec<String>,
+}
+
+/// Everything needed to issue one leaf certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafRequest<'a> {
+    /// The subject public key (usually from [`crate::parse_csr`]).
+    pub public_key: &'a PublicKeyInfo,
+    /// Subject common name; also the first subjectAltName.
+    pub common_name: &'a str,
+    /// Additional subjectAltNames; IP address strings become IP SANs.
+    pub dns_names: &'a [String],
+    /// Organization for OV/EV subjects (required for those, ignored for DV).
+    pub organization: Option<&'a SubjectOrganization>,
+    /// Validation level, selecting the subject shape and policy OID.
+    pub validation: Validation,
+    /// Start of validity (truncated to whole seconds, UTC).
+    pub not_before: OffsetDateTime,
+    /// End of validity (truncated to whole seconds, UTC); must be after `not_before`.
+    pub not_after: OffsetDateTime,
+}
+
+/// Converts to UTC whole seconds within the range X.509 time types can encode.
+pub(crate) fn certificate_time(value: OffsetDateTime) -> Result<OffsetDateTime, CaError> {
+    let utc = value.checked_to_offset(UtcOffset::UTC).ok_or_else(|| CaError::invalid("date out of range"))?;
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(CaError::invalid(format!("year {} cannot be encoded in a certificate", utc.year())));
+    }
+    utc.replace_nanosecond(0).map_err(CaError::invalid)
+}
+
+/// `value` plus a number of calendar years (29 February maps to 28 February).
+pub(crate) fn add_years(value: OffsetDateTime, years: i32) -> Result<OffsetDateTime, CaError> {
+    let value = if value.month() == Month::February && value.day() == 29 {
+        value.replace_day(28).map_err(CaError::invalid)?
+    } else {
+        value
+    };
+    let year = value.year().checked_add(years).ok_or_else(|| CaError::invalid("date out of range"))?;
+    certificate_time(value.replace_year(year).map_err(CaError::invalid)?)
+}
+
+/// A fresh random 16-byte positive serial number with a non-zero first byte.
+pub(crate) fn random_serial() -> Result<[u8; SERIAL_LEN], CaError> {
+    let mut serial = [0u8; SERIAL_LEN];
+    loop {
+        aws_lc_rs::rand::fill(&mut serial).map_err(|_| CaError::crypto("random generator"))?;
+        serial[0] &= 0x7f;
+        if serial[0] != 0 {
+            return Ok(serial);
+        }
+    }
+}
+
+/// Parameters of a self-signed root or an intermediate CA certificate.
+pub(crate) fn ca_params(
+    common_name: &str,
+    organization: &str,
+    constraints: BasicConstraints,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<CertificateParams, CaError> {
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CommonName, common_name);
+    subject.push(DnType::OrganizationName, organization);
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = subject;
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.is_ca = IsCa::Ca(constraints);
+    params.key_usages =
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // Only meaningful for the intermediate: the root is self-signed.
+    params.use_authority_key_identifier_extension = matches!(constraints, BasicConstraints::Constrained(_));
+    Ok(params)
+}
+
+/// Parameters of a leaf certificate, with times already normalized by [`certificate_time`].
+pub(crate) fn leaf_params(
+    req: &LeafRequest<'_>,
+    serial: &[u8],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<CertificateParams, CaError> {
+    if req.common_name.trim().is_empty() {
+        return Err(CaError::invalid("the common name is empty"));
+    }
+    if not_after <= not_before {
+        return Err(CaError::invalid("not_after must be later than not_before"));
+    }
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = leaf_subject(req)?;
+    params.subject_alt_names = subject_alt_names(req.common_name, req.dns_names)?;
+    params.serial_number = Some(SerialNumber::from_slice(serial));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    // ExplicitNoCa writes basicConstraints CA:FALSE (critical) and the SKI.
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = match req.public_key.key_type() {
+        KeyType::Rsa => vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
+        KeyType::Ec | KeyType::Ed25519 => vec![KeyUsagePurpose::DigitalSignature],
+    };
+    params.extended_key_usages =
+        vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.custom_extensions = vec![certificate_policies(req.validation.policy_oid())];
+    Ok(params)
+}
+
+/// Subject DN: C, ST, L, O, OU, CN for OV/EV; CN only for DV.
+fn leaf_subject(req: &LeafRequest<'_>) -> Result<DistinguishedName, CaError> {
+    let mut subject = DistinguishedName::new();
+    if req.validation != Validation::Dv {
+        let org = req
+            .organization
+            .ok_or_else(|| CaError::invalid("OV and EV certificates need an organization"))?;
+        if org.name.trim().is_empty() {
+            return Err(CaError::invalid("the organization name is empty"));
+        }
+        if !org.country.is_empty() {
+            let country = org.country.to_ascii_uppercase();
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(CaError::invalid(format!("country {:?} is not a two-letter code", org.country)));
+            }
+            let country = PrintableString::try_from(country).map_err(CaError::invalid)?;
+            subject.push(DnType::CountryName, DnValue::PrintableString(country));
+        }
+        push_non_empty(&mut subject, DnType::StateOrProvinceName, &org.state);
+        push_non_empty(&mut subject, DnType::LocalityName, &org.locality);
+        subject.push(DnType::OrganizationName, org.name.as_str());
+        if let Some(unit) = org.units.iter().find(|u| !u.trim().is_empty()) {
+            subject.push(DnType::OrganizationalUnitName, unit.as_str());
+        }
+    }
+    subject.push(DnType::CommonName, req.common_name);
+    Ok(subject)
+}
+
+fn push_non_empty(subject: &mut DistinguishedName, ty: DnType, value: &str) {
+    if !value.trim().is_empty() {
+        subject.push(ty, value);
+    }
+}
+
+/// SANs: the common name first, then the DNS names, deduplicated case-insensitively.
+fn subject_alt_names(common_name: &str, dns_names: &[String]) -> Result<Vec<SanType>, CaError> {
+    let mut seen = HashSet::new();
+    let mut sans = Vec::new();
+    for name in std::iter::once(common_name).chain(dns_names.iter().map(String::as_str)) {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CaError::invalid("empty DNS name"));
+        }
+        if !seen.insert(name.to_ascii_lowercase()) {
+            continue;
+        }
+        sans.push(match name.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => {
+                SanType::DnsName(Ia5String::try_from(name).map_err(|_| {
+                    CaError::invalid(format!("DNS name {name:?} is not ASCII (use punycode)"))
+                })?)
+            }
+        });
+    }
+    Ok(sans)
+}
+
+/// certificatePolicies with a single policy OID and no qualifiers.
+fn certificate_policies(policy: &[u64]) -> CustomExtension {
+    let content = yasna::construct_der(|writer| {
+        writer.write_sequence(|writer| {
+            writer.next().write_sequence(|writer| {
+                writer.next().write_oid(&ObjectIdentifier::from_slice(policy));
+            });
+        });
+    });
+    CustomExtension::from_oid_content(CERTIFICATE_POLICIES_OID, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn serials_are_positive_sixteen_bytes_and_distinct() {
+        let serials: HashSet<_> = (0..200).map(|_| random_serial().expect("rng")).collect();
+        assert_eq!(serials.len(), 200);
+        for serial in serials {
+            assert!(serial[0] != 0 && serial[0] & 0x80 == 0);
+        }
+    }
+
+    #[test]
+    fn add_years_handles_leap_days() {
+        assert_eq!(
+            add_years(datetime!(2024-02-29 12:00 UTC), 20).expect("add"),
+            datetime!(2044-02-28 12:00 UTC)
+        );
+        assert_eq!(
+            add_years(datetime!(2025-06-01 00:00:00.5 +02:00), 10).expect("add"),
+            datetime!(2035-05-31 22:00 UTC)
+        );
+        assert!(add_years(datetime!(9990-01-01 0:00 UTC), 20).is_err());
+    }
+
+    #[test]
+    fn certificate_time_rejects_unencodable_years() {
+        assert!(certificate_time(datetime!(-0001-01-01 0:00 UTC)).is_err());
+        assert!(certificate_time(datetime!(2030-01-01 0:00 UTC)).is_ok());
+    }
+
+    #[test]
+    fn sans_are_deduplicated_case_insensitively() {
+        let names = vec![
+            "WWW.example.com".to_string(),
+            "example.com".to_string(),
+            "www.example.com".to_string(),
+            "192.0.2.1".to_string(),
+        ];
+        let sans = subject_alt_names("Example.com", &names).expect("sans");
+        assert_eq!(
+            sans,
+            vec![
+                SanType::DnsName(Ia5String::try_from("Example.com").expect("ia5")),
+                SanType::DnsName(Ia5String::try_from("WWW.example.com").expect("ia5")),
+                SanType::IpAddress("192.0.2.1".parse().expect("ip")),
+            ]
+        );
+        assert!(subject_alt_names("a.example", &["".to_string()]).is_err());
+    }
+}

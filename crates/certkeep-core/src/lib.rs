@@ -1,0 +1,24 @@
+//! The certkeep inventory: the domain every front door shares.
+//!
+//! Accounts own a tree of containers; organizations, users, API keys and orders live in
+//! containers. An order holds certificates (its primary, reissues and duplicates) and the
+//! requests made on it. Nothing here knows about HTTP or SQL: front doors translate their
+//! wire formats to these types, and a [`Store`] persists them.
+
+pub mod clock;
+pub mod credentials;
+pub mod order;
+pub mod product;
+pub mod query;
+pub mod store;
+pub mod tenancy;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use order::*;
+pub use product::{PRODUCTS, Product, ProductType, ValidationType};
+pub use query::*;
+pub use store::{OrderCertificates, OrderPage, OrderRef, Store, StoreError, StoreResult};
+pub use tenancy::*;
+
+/// Database identifier of every inventory object (integers, as CertCentral has them).
+pub type Id = i64;

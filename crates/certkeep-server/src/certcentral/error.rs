@@ -1,0 +1,108 @@
+//! CertCentral's error dialect: `{"errors":[{"code":"...","message":"..."}]}`.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use certkeep_core::StoreError;
+use serde::Serialize;
+
+/// An error answered in CertCentral's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `category|detail` code.
+    pub code: String,
+    /// Human message.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Any error.
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into() }
+    }
+
+    /// 403 for a missing, unknown or revoked key (as DigiCert answers it).
+    pub fn invalid_key() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "access_denied|access_denied_invalid_key",
+            "Access denied due to access_denied_invalid_key.",
+        )
+    }
+
+    /// 403 for a key whose role does not allow the request.
+    pub fn missing_permission() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "access_denied|missing_permission",
+            "Access denied due to missing_permission.",
+        )
+    }
+
+    /// 404 for an unknown endpoint.
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found|route", "The requested route was not found.")
+    }
+
+    /// 404 for an order that does not exist or is not visible to the key.
+    pub fn order_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found|order", "Order not found.")
+    }
+
+    /// 400 for a bad query parameter.
+    pub fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 429 when the key's request limit is exceeded.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "request_limit_exceeded",
+            "Service unavailable, please limit request volume.",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable.",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    errors: [Item<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { errors: [Item { code: &self.code, message: &self.message }] };
+        json_response(self.status, &body)
+    }
+}
+
+/// A JSON response with CertCentral's headers: `Content-Type: application/json` exactly (clients
+/// such as go-certcentral compare it verbatim) and `Cache-Control: private,no-cache`.
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private,no-cache"));
+    response
+}

@@ -1,0 +1,42 @@
+//! Date formats shared by the dialects.
+
+use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
+
+const ISO8601: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
+const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+const DATE_TIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+fn format(t: OffsetDateTime, f: &[BorrowedFormatItem<'static>]) -> String {
+    t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
+}
+
+/// `2018-10-16T17:29:56+00:00` (UTC).
+pub fn iso8601(t: OffsetDateTime) -> String {
+    format(t, ISO8601)
+}
+
+/// `2020-04-30` (UTC date).
+pub fn ymd(t: OffsetDateTime) -> String {
+    format(t, DATE)
+}
+
+/// `2018-10-26 10:15:33` (UTC).
+pub fn ymd_hms(t: OffsetDateTime) -> String {
+    format(t, DATE_TIME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn formats() {
+        let t = datetime!(2018-10-16 17:29:56 +02:00);
+        assert_eq!(iso8601(t), "2018-10-16T15:29:56+00:00");
+        assert_eq!(ymd(t), "2018-10-16");
+        assert_eq!(ymd_hms(t), "2018-10-16 15:29:56");
+    }
+}

@@ -1,0 +1,396 @@
+//! The embedded SQLite store.
+
+mod query;
+mod rows;
+mod schema;
+mod writes;
+
+use std::path::Path;
+
+use certkeep_core::{
+    ApiKeyRole, CertificateKind, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
+    OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderSummary, Principal, Scope, Store,
+    StoreError, StoreResult,
+};
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use time::OffsetDateTime;
+
+use rows::{
+    CERTIFICATE_SELECT, ORGANIZATION_SELECT, REQUEST_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM, SUMMARY_WIDTH,
+};
+
+/// The inventory in one SQLite database file (WAL mode), behind a connection pool.
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the newest schema.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+                 PRAGMA mmap_size = 268435456;",
+            )
+        });
+        let pool = Pool::builder().max_size(16).build(manager).map_err(err)?;
+        let store = Self { pool };
+        schema::migrate(&mut *store.conn()?).map_err(err)?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> StoreResult<PooledConnection<SqliteConnectionManager>> {
+        self.pool.get().map_err(err)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let value = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(value)
+    }
+
+    fn container_subtree(conn: &Connection, root: Id) -> rusqlite::Result<Vec<Id>> {
+        let mut stmt = conn.prepare_cached(
+            "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL \
+             SELECT c.id FROM containers c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub",
+        )?;
+        stmt.query_map([root], |r| r.get(0))?.collect()
+    }
+
+    fn for_each_summary(
+        conn: &Connection,
+        scope: &Scope,
+        query: &OrderQuery,
+        now: OffsetDateTime,
+        sink: &mut dyn FnMut(OrderSummary) -> bool,
+    ) -> rusqlite::Result<()> {
+        let cond = query::condition(scope, query, now);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
+            cond.sql,
+            query::order_by(query)
+        );
+        let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let params = cond.params.into_iter().chain([limit.into(), offset.into()]);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            if !sink(rows::summary(row)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.conn()?.query_row("SELECT 1", [], |_| Ok(())).map_err(err)
+    }
+
+    fn create_account(&self, name: &str, now: OffsetDateTime) -> StoreResult<(Id, Id)> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (name, created_at) VALUES (?, ?)",
+                params![name, now.unix_timestamp()],
+            )?;
+            let account = tx.last_insert_rowid();
+            tx.execute("INSERT INTO containers (account_id, name) VALUES (?, ?)", params![account, name])?;
+            Ok((account, tx.last_insert_rowid()))
+        })
+    }
+
+    fn create_container(&self, c: &NewContainer) -> StoreResult<Id> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO containers (account_id, parent_id, name, description) VALUES (?, ?, ?, ?)",
+                params![c.account_id, c.parent_id, c.name, c.description],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn create_organization(&self, o: &NewOrganization) -> StoreResult<Id> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO organizations (account_id, container_id, name, assumed_name, address, city, \
+                 state, zip, country, telephone, contact_first_name, contact_last_name, contact_email, \
+                 contact_job_title, contact_telephone, contact_telephone_extension) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                params![
+                    o.account_id,
+                    o.container_id,
+                    o.name,
+                    o.assumed_name,
+                    o.address,
+                    o.city,
+                    o.state,
+                    o.zip,
+                    o.country,
+                    o.telephone,
+                    o.contact.first_name,
+                    o.contact.last_name,
+                    o.contact.email,
+                    o.contact.job_title,
+                    o.contact.telephone,
+                    o.contact.telephone_extension,
+                ],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn create_user(&self, u: &NewUser, now: OffsetDateTime) -> StoreResult<Id> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (account_id, container_id, username, first_name, last_name, email, \
+                 job_title, telephone, access_role, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                params![
+                    u.account_id,
+                    u.container_id,
+                    u.username,
+                    u.contact.first_name,
+                    u.contact.last_name,
+                    u.contact.email,
+                    u.contact.job_title,
+                    u.contact.telephone,
+                    u.access_role.code(),
+                    now.unix_timestamp(),
+                ],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn create_api_key(&self, k: &NewApiKey, now: OffsetDateTime) -> StoreResult<Id> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_keys (account_id, user_id, name, key_hash, role, created_at) \
+                 SELECT account_id, id, ?, ?, ?, ? FROM users WHERE id = ?",
+                params![k.name, k.key_hash, k.role.code(), now.unix_timestamp(), k.user_id],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn create_custom_field(&self, account_id: Id, label: &str) -> StoreResult<Id> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO custom_fields (account_id, label) VALUES (?, ?)",
+                params![account_id, label],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn authenticate(&self, key_hash: &[u8]) -> StoreResult<Option<Principal>> {
+        let conn = self.conn()?;
+        let found = conn
+            .prepare_cached(
+                "SELECT k.id, k.name, k.role, k.user_id, u.account_id, u.container_id, c.parent_id \
+                 FROM api_keys k JOIN users u ON u.id = k.user_id JOIN containers c ON c.id = u.container_id \
+                 WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+            )
+            .and_then(|mut s| {
+                s.query_row([key_hash], |r| {
+                    Ok((
+                        r.get::<_, Id>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Id>(3)?,
+                        r.get::<_, Id>(4)?,
+                        r.get::<_, Id>(5)?,
+                        r.get::<_, Option<Id>>(6)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(err)?;
+        let Some((api_key_id, api_key_name, role, user_id, account_id, container_id, parent)) = found else {
+            return Ok(None);
+        };
+        let role = ApiKeyRole::from_code(role).ok_or_else(|| err(format!("unknown key role {role}")))?;
+        let containers = match parent {
+            None => None,
+            Some(_) => Some(Self::container_subtree(&conn, container_id).map_err(err)?),
+        };
+        Ok(Some(Principal {
+            api_key_id,
+            api_key_name,
+            role,
+            user_id,
+            scope: Scope { account_id, containers },
+        }))
+    }
+
+    fn insert_orders(&self, orders: &[NewOrder]) -> StoreResult<Vec<Id>> {
+        self.write(|tx| orders.iter().map(|o| writes::insert_order(tx, o)).collect())
+    }
+
+    fn list_orders(&self, scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> StoreResult<OrderPage> {
+        let mut conn = self.conn()?;
+        // One read transaction: the total and the page come from the same snapshot.
+        let tx = conn.transaction().map_err(err)?;
+        let cond = query::condition(scope, query, now);
+        let total: i64 = tx
+            .prepare_cached(&format!("SELECT count(*) FROM orders o WHERE {}", cond.sql))
+            .and_then(|mut s| s.query_row(params_from_iter(cond.params), |r| r.get(0)))
+            .map_err(err)?;
+        let mut orders = Vec::new();
+        Self::for_each_summary(&tx, scope, query, now, &mut |o| {
+            orders.push(o);
+            true
+        })
+        .map_err(err)?;
+        Ok(OrderPage { total: total.max(0) as u64, orders })
+    }
+
+    fn export_orders(
+        &self,
+        scope: &Scope,
+        query: &OrderQuery,
+        now: OffsetDateTime,
+        sink: &mut dyn FnMut(&OrderSummary) -> bool,
+    ) -> StoreResult<()> {
+        let conn = self.conn()?;
+        Self::for_each_summary(&conn, scope, query, now, &mut |o| sink(&o)).map_err(err)
+    }
+
+    fn find_order(&self, scope: &Scope, order: &OrderRef) -> StoreResult<Option<OrderDetail>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(err)?;
+        detail(&tx, scope, order).map_err(err)
+    }
+
+    fn order_certificates(
+        &self,
+        scope: &Scope,
+        order_id: Id,
+        kind: CertificateKind,
+        include_archived: bool,
+    ) -> StoreResult<Option<OrderCertificates>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(err)?;
+        let order: Option<(Id, String)> = tx
+            .prepare_cached("SELECT container_id, public_id FROM orders WHERE id = ? AND account_id = ?")
+            .and_then(|mut s| {
+                s.query_row(params![order_id, scope.account_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+            })
+            .map_err(err)?;
+        let Some((_, public_id)) = order.filter(|(container, _)| scope.allows_container(*container)) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "{CERTIFICATE_SELECT} WHERE x.order_id = ? AND x.kind = ? AND (? OR x.archived = 0) ORDER BY x.id"
+        );
+        let certificates = tx
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(params![order_id, kind.as_str(), include_archived], rows::certificate)?.collect()
+            })
+            .map_err(err)?;
+        Ok(Some(OrderCertificates { public_id, certificates }))
+    }
+}
+
+/// Loads the full order-info view of one order.
+fn detail(conn: &Connection, scope: &Scope, order: &OrderRef) -> rusqlite::Result<Option<OrderDetail>> {
+    let (lookup, key): (&str, rusqlite::types::Value) = match order {
+        OrderRef::Id(id) => ("o.id = ?1", (*id).into()),
+        OrderRef::Fingerprint(f) => ("(o.thumbprint = ?1 OR o.serial_number = ?1)", f.to_uppercase().into()),
+    };
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, o.renewed_order_id, o.auto_reissue, o.disable_issuance_email, \
+         o.disable_ct, o.payment_method, o.origin, o.api_key_name, o.api_key_type, \
+         o.alternative_order_id, o.organization_units, o.purchased_dns_names, o.public_id, \
+         (SELECT max(r.id) FROM orders r WHERE r.renewed_order_id = o.id) \
+         FROM {SUMMARY_FROM} WHERE {lookup} AND o.account_id = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![key, scope.account_id])?;
+    let Some(row) = rows.next()? else { return Ok(None) };
+    let summary = rows::summary(row)?;
+    if !scope.allows_container(summary.container.id) {
+        return Ok(None);
+    }
+    let w = SUMMARY_WIDTH;
+    let origin = rows::parsed(row, w + 5, certkeep_core::Origin::parse)?;
+    let api_key_name: Option<String> = row.get(w + 6)?;
+    let api_key_type: Option<String> = row.get(w + 7)?;
+    let units: String = row.get(w + 9)?;
+    let renewed_order_id = row.get(w)?;
+    let auto_reissue = row.get(w + 1)?;
+    let disable_issuance_email = row.get(w + 2)?;
+    let disable_ct = row.get(w + 3)?;
+    let payment_method = row.get(w + 4)?;
+    let alternative_order_id = row.get(w + 8)?;
+    let purchased_dns_names = row.get(w + 10)?;
+    let public_id = row.get(w + 11)?;
+    let was_renewed_by_order_id = row.get(w + 12)?;
+    drop(rows);
+
+    let certificate = conn
+        .prepare_cached(&format!("{CERTIFICATE_SELECT} WHERE x.id = ?"))?
+        .query_row([summary.certificate.id], rows::certificate)?;
+    let organization = match &summary.organization {
+        Some((id, _)) => Some(
+            conn.prepare_cached(&format!("{ORGANIZATION_SELECT} WHERE id = ?"))?
+                .query_row([id], rows::organization)?,
+        ),
+        None => None,
+    };
+    let user = conn
+        .prepare_cached("SELECT id, first_name, last_name, email FROM users WHERE id = ?")?
+        .query_row([summary.user_id], |r| {
+            Ok(certkeep_core::User {
+                id: r.get(0)?,
+                first_name: r.get(1)?,
+                last_name: r.get(2)?,
+                email: r.get(3)?,
+            })
+        })?;
+    let requests = conn
+        .prepare_cached(&format!("{REQUEST_SELECT} WHERE order_id = ? ORDER BY id"))?
+        .query_map([summary.id], rows::request)?
+        .collect::<rusqlite::Result<_>>()?;
+    let custom_fields = conn
+        .prepare_cached(
+            "SELECT f.metadata_id, m.label, f.value FROM order_custom_fields f \
+             JOIN custom_fields m ON m.id = f.metadata_id WHERE f.order_id = ? ORDER BY f.metadata_id",
+        )?
+        .query_map([summary.id], |r| {
+            Ok(certkeep_core::CustomFieldValue { metadata_id: r.get(0)?, label: r.get(1)?, value: r.get(2)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(OrderDetail {
+        technical_contact: organization.as_ref().map(|o: &certkeep_core::Organization| o.contact.clone()),
+        certificate,
+        organization,
+        user,
+        requests,
+        custom_fields,
+        renewed_order_id,
+        was_renewed_by_order_id,
+        auto_reissue,
+        disable_issuance_email,
+        disable_ct,
+        payment_method,
+        origin,
+        api_key: api_key_name.zip(api_key_type),
+        alternative_order_id,
+        organization_units: rows::names(&units),
+        purchased_dns_names,
+        public_id,
+        summary,
+    }))
+}

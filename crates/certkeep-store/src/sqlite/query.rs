@@ -1,0 +1,185 @@
+//! Translates an [`OrderQuery`] into SQL over the `orders` table (alias `o`).
+
+use std::ops::Bound;
+
+use certkeep_core::{OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
+use rusqlite::types::Value;
+use time::OffsetDateTime;
+
+/// A WHERE clause with its positional parameters.
+pub struct Condition {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Condition {
+    fn push_in<T: Into<Value> + Clone>(&mut self, column: &str, values: &[T]) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(column);
+        self.sql.push_str(" IN (");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.sql.push(',');
+            }
+            self.sql.push('?');
+            self.params.push(v.clone().into());
+        }
+        self.sql.push(')');
+    }
+
+    fn push(&mut self, sql: &str, params: impl IntoIterator<Item = Value>) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(sql);
+        self.params.extend(params);
+    }
+
+    fn push_range(&mut self, column: &str, range: &TimeRange) {
+        match range.start {
+            Bound::Included(t) => self.push(&format!("{column} >= ?"), [ts(t)]),
+            Bound::Excluded(t) => self.push(&format!("{column} > ?"), [ts(t)]),
+            Bound::Unbounded => {}
+        }
+        match range.end {
+            Bound::Included(t) => self.push(&format!("{column} <= ?"), [ts(t)]),
+            Bound::Excluded(t) => self.push(&format!("{column} < ?"), [ts(t)]),
+            Bound::Unbounded => {}
+        }
+    }
+}
+
+fn ts(t: OffsetDateTime) -> Value {
+    Value::Integer(t.unix_timestamp())
+}
+
+fn lower(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| v.to_lowercase()).collect()
+}
+
+/// The WHERE clause (without the keyword) selecting the scope's orders that pass every filter.
+pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> Condition {
+    let mut c = Condition { sql: "o.account_id = ?".into(), params: vec![Value::Integer(scope.account_id)] };
+    if let Some(containers) = &scope.containers {
+        c.push_in("o.container_id", containers);
+    }
+    for filter in &query.filters {
+        match filter {
+            OrderFilter::Id(ids) => c.push_in("o.id", ids),
+            OrderFilter::Status(statuses) => {
+                let stored: Vec<String> = statuses
+                    .iter()
+                    .filter(|s| **s != OrderStatus::Expired)
+                    .map(|s| s.as_str().to_owned())
+                    .collect();
+                let mut alternatives = Vec::new();
+                let mut params = Vec::new();
+                if !stored.is_empty() {
+                    alternatives.push(format!("o.status IN ({})", vec!["?"; stored.len()].join(",")));
+                    params.extend(stored.into_iter().map(Value::Text));
+                }
+                if statuses.contains(&OrderStatus::Expired) {
+                    alternatives.push("(o.status = 'issued' AND o.valid_till <= ?)".to_owned());
+                    params.push(ts(now));
+                }
+                c.push(&format!("({})", alternatives.join(" OR ")), params);
+            }
+            OrderFilter::OrganizationId(ids) => c.push_in("o.organization_id", ids),
+            OrderFilter::ProductNameId(ids) => c.push_in("o.product_name_id", ids),
+            OrderFilter::ValidTill(range) => c.push_range("o.valid_till", range),
+            OrderFilter::UserId(ids) => c.push_in("o.user_id", ids),
+            OrderFilter::CommonName(names) => c.push_in("o.common_name", &lower(names)),
+            OrderFilter::DomainName(names) => {
+                let names = lower(names);
+                let marks = vec!["?"; names.len()].join(",");
+                c.push(
+                    &format!("o.id IN (SELECT order_id FROM order_names WHERE name IN ({marks}))"),
+                    names.into_iter().map(Value::Text),
+                );
+            }
+            OrderFilter::DateCreated(range) => c.push_range("o.date_created", range),
+            OrderFilter::ContainerId(ids) => c.push_in("o.container_id", ids),
+            OrderFilter::MetadataId(ids) => {
+                let marks = vec!["?"; ids.len()].join(",");
+                c.push(
+                    &format!(
+                        "o.id IN (SELECT order_id FROM order_custom_fields WHERE metadata_id IN ({marks}))"
+                    ),
+                    ids.iter().map(|i| Value::Integer(*i)),
+                );
+            }
+            OrderFilter::IsRenewed(b) => c.push("o.is_renewed = ?", [Value::Integer(*b as i64)]),
+            OrderFilter::DisableRenewalNotifications(b) => {
+                c.push("o.disable_renewal_notifications = ?", [Value::Integer(*b as i64)])
+            }
+            OrderFilter::Email(emails) => c.push_in("o.email", &lower(emails)),
+            OrderFilter::CertificateId(ids) => {
+                let marks = vec!["?"; ids.len()].join(",");
+                c.push(
+                    &format!("o.id IN (SELECT order_id FROM certificates WHERE id IN ({marks}))"),
+                    ids.iter().map(|i| Value::Integer(*i)),
+                );
+            }
+            OrderFilter::Origin(origins) => {
+                let origins: Vec<String> = origins.iter().map(|o| o.as_str().to_owned()).collect();
+                c.push_in("o.origin", &origins)
+            }
+            OrderFilter::SerialNumber(serials) => {
+                let serials: Vec<String> = serials.iter().map(|s| s.to_uppercase()).collect();
+                c.push_in("o.serial_number", &serials)
+            }
+            OrderFilter::Search(Search::Exact(term)) => {
+                let term = term.to_lowercase();
+                c.push("(o.common_name = ? OR o.email = ?)", [Value::Text(term.clone()), Value::Text(term)])
+            }
+            OrderFilter::Search(Search::Contains(term)) => push_contains(&mut c, term),
+        }
+    }
+    c
+}
+
+/// Contains-search: through the trigram index when the term has three or more characters
+/// (what the index can answer), else by scanning.
+fn push_contains(c: &mut Condition, term: &str) {
+    if term.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        c.push(
+            "o.id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)",
+            [Value::Text(phrase)],
+        );
+    } else {
+        let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = Value::Text(format!("%{escaped}%"));
+        c.push(
+            "(o.common_name LIKE ? ESCAPE '\\' OR o.email LIKE ? ESCAPE '\\')",
+            [pattern.clone(), pattern],
+        );
+    }
+}
+
+/// The ORDER BY clause (without the keyword): the sort keys, then the id as tie-breaker.
+pub fn order_by(query: &OrderQuery) -> String {
+    let mut keys: Vec<String> = query
+        .sort
+        .iter()
+        .map(|k| format!("{} {}", sort_column(k.field), if k.descending { "DESC" } else { "ASC" }))
+        .collect();
+    if !query.sort.iter().any(|k| k.field == SortField::Id) {
+        keys.push("o.id ASC".into());
+    }
+    keys.join(", ")
+}
+
+fn sort_column(field: SortField) -> &'static str {
+    match field {
+        SortField::Id => "o.id",
+        SortField::DateCreated => "o.date_created",
+        SortField::Status => "o.status",
+        SortField::CommonName => "o.common_name",
+        SortField::ValidTill => "o.valid_till",
+        SortField::ProductNameId => "o.product_name_id",
+        SortField::OrganizationId => "o.organization_id",
+        SortField::ContainerId => "o.container_id",
+        SortField::UserId => "o.user_id",
+        SortField::Email => "o.email",
+        SortField::IsRenewed => "o.is_renewed",
+    }
+}

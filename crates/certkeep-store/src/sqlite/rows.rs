@@ -1,0 +1,184 @@
+//! Column lists and the mapping from SQLite rows to inventory records.
+
+use certkeep_core::{
+    CertificateKind, CertificateRecord, CertificateStatus, CertificateSummary, Contact, Container, Id,
+    OrderStatus, OrderSummary, Organization, RequestRecord, RequestStatus, RequestType, User, Validity,
+};
+use rusqlite::{Row, types::Type};
+use time::{Date, OffsetDateTime};
+
+/// Columns of [`summary`], over `orders o`, `containers c` and `organizations org`.
+pub const SUMMARY_COLUMNS: &str = "o.id, o.certificate_id, o.common_name, o.dns_names, \
+    o.signature_hash, o.serial_number, o.thumbprint, o.valid_from, o.valid_till, o.status, \
+    o.is_renewed, o.date_created, o.organization_id, org.name, o.validity_kind, o.validity_value, \
+    o.disable_renewal_notifications, o.container_id, c.name, c.is_active, o.product_name_id, \
+    EXISTS (SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = 'duplicate'), \
+    o.email, o.user_id, o.auto_renew";
+
+/// Number of columns in [`SUMMARY_COLUMNS`].
+pub const SUMMARY_WIDTH: usize = 25;
+
+/// The joins [`SUMMARY_COLUMNS`] needs.
+pub const SUMMARY_FROM: &str = "orders o JOIN containers c ON c.id = o.container_id \
+    LEFT JOIN organizations org ON org.id = o.organization_id";
+
+/// Columns of [`certificate`], over `certificates x` joined to `users u`.
+pub const CERTIFICATE_SELECT: &str = "SELECT x.id, x.order_id, x.kind, x.status, x.common_name, \
+    x.dns_names, x.csr, x.server_platform_id, x.signature_hash, x.key_size, x.date_created, \
+    x.serial_number, x.thumbprint, x.valid_from, x.valid_till, x.date_issued, x.archived, \
+    u.id, u.first_name, u.last_name, u.email FROM certificates x JOIN users u ON u.id = x.user_id";
+
+/// Columns of [`organization`].
+pub const ORGANIZATION_SELECT: &str = "SELECT id, name, assumed_name, city, state, country, \
+    contact_first_name, contact_last_name, contact_email, contact_job_title, contact_telephone, \
+    contact_telephone_extension FROM organizations";
+
+/// Columns of [`request`].
+pub const REQUEST_SELECT: &str = "SELECT id, date, type, status, comments FROM requests";
+
+fn conversion(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, message.into())
+}
+
+/// Reads a unix-seconds column.
+pub fn time_at(row: &Row, index: usize) -> rusqlite::Result<OffsetDateTime> {
+    let secs: i64 = row.get(index)?;
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| conversion(index, e.to_string()))
+}
+
+fn opt_time_at(row: &Row, index: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    match row.get::<_, Option<i64>>(index)? {
+        None => Ok(None),
+        Some(_) => time_at(row, index).map(Some),
+    }
+}
+
+/// Reads a text column through a wire-name parser.
+pub fn parsed<T>(row: &Row, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = row.get(index)?;
+    parse(&s).ok_or_else(|| conversion(index, format!("unknown value {s:?}")))
+}
+
+/// Splits a newline-joined name list.
+pub fn names(joined: &str) -> Vec<String> {
+    joined.split('\n').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Encodes a validity choice as (kind, value).
+pub fn validity_columns(v: Validity) -> (&'static str, i64) {
+    match v {
+        Validity::Years(y) => ("years", y.into()),
+        Validity::Days(d) => ("days", d.into()),
+        Validity::CustomExpiration(date) => ("custom", date.to_julian_day().into()),
+    }
+}
+
+fn validity(row: &Row, index: usize) -> rusqlite::Result<Validity> {
+    let kind: String = row.get(index)?;
+    let value: i64 = row.get(index + 1)?;
+    let small = || u32::try_from(value).map_err(|e| conversion(index + 1, e.to_string()));
+    Ok(match kind.as_str() {
+        "years" => Validity::Years(small()?),
+        "days" => Validity::Days(small()?),
+        "custom" => Validity::CustomExpiration(
+            i32::try_from(value)
+                .ok()
+                .and_then(|d| Date::from_julian_day(d).ok())
+                .ok_or_else(|| conversion(index + 1, "bad date".into()))?,
+        ),
+        other => return Err(conversion(index, format!("unknown validity {other:?}"))),
+    })
+}
+
+/// Maps [`SUMMARY_COLUMNS`].
+pub fn summary(row: &Row) -> rusqlite::Result<OrderSummary> {
+    let organization = match row.get::<_, Option<Id>>(12)? {
+        Some(id) => Some((id, row.get(13)?)),
+        None => None,
+    };
+    Ok(OrderSummary {
+        id: row.get(0)?,
+        certificate: CertificateSummary {
+            id: row.get::<_, Option<Id>>(1)?.unwrap_or_default(),
+            common_name: row.get(2)?,
+            dns_names: names(&row.get::<_, String>(3)?),
+            signature_hash: row.get(4)?,
+            serial_number: row.get(5)?,
+            thumbprint: row.get(6)?,
+            valid_from: opt_time_at(row, 7)?,
+            valid_till: opt_time_at(row, 8)?,
+        },
+        status: parsed(row, 9, OrderStatus::parse)?,
+        is_renewed: row.get(10)?,
+        date_created: time_at(row, 11)?,
+        organization,
+        validity: validity(row, 14)?,
+        disable_renewal_notifications: row.get(16)?,
+        container: Container { id: row.get(17)?, name: row.get(18)?, is_active: row.get(19)? },
+        product_name_id: row.get(20)?,
+        has_duplicates: row.get(21)?,
+        email: row.get(22)?,
+        user_id: row.get(23)?,
+        auto_renew: row.get(24)?,
+    })
+}
+
+/// Maps [`CERTIFICATE_SELECT`].
+pub fn certificate(row: &Row) -> rusqlite::Result<CertificateRecord> {
+    Ok(CertificateRecord {
+        id: row.get(0)?,
+        order_id: row.get(1)?,
+        kind: parsed(row, 2, CertificateKind::parse)?,
+        status: parsed(row, 3, CertificateStatus::parse)?,
+        common_name: row.get(4)?,
+        dns_names: names(&row.get::<_, String>(5)?),
+        csr: row.get(6)?,
+        server_platform_id: row.get(7)?,
+        signature_hash: row.get(8)?,
+        key_size: row.get(9)?,
+        date_created: time_at(row, 10)?,
+        serial_number: row.get(11)?,
+        thumbprint: row.get(12)?,
+        valid_from: opt_time_at(row, 13)?,
+        valid_till: opt_time_at(row, 14)?,
+        date_issued: opt_time_at(row, 15)?,
+        archived: row.get(16)?,
+        user: User {
+            id: row.get(17)?,
+            first_name: row.get(18)?,
+            last_name: row.get(19)?,
+            email: row.get(20)?,
+        },
+    })
+}
+
+/// Maps [`ORGANIZATION_SELECT`].
+pub fn organization(row: &Row) -> rusqlite::Result<Organization> {
+    Ok(Organization {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        assumed_name: row.get(2)?,
+        city: row.get(3)?,
+        state: row.get(4)?,
+        country: row.get(5)?,
+        contact: Contact {
+            first_name: row.get(6)?,
+            last_name: row.get(7)?,
+            email: row.get(8)?,
+            job_title: row.get(9)?,
+            telephone: row.get(10)?,
+            telephone_extension: row.get(11)?,
+        },
+    })
+}
+
+/// Maps [`REQUEST_SELECT`].
+pub fn request(row: &Row) -> rusqlite::Result<RequestRecord> {
+    Ok(RequestRecord {
+        id: row.get(0)?,
+        date: time_at(row, 1)?,
+        request_type: parsed(row, 2, RequestType::parse)?,
+        status: parsed(row, 3, RequestStatus::parse)?,
+        comments: row.get(4)?,
+    })
+}

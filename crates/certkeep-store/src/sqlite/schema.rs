@@ -1,0 +1,215 @@
+//! Schema migrations, applied in order on open and tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version forward. Never edit a released entry: append.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE containers (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    parent_id INTEGER REFERENCES containers(id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    is_active INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX containers_parent ON containers(account_id, parent_id);
+
+CREATE TABLE organizations (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    container_id INTEGER NOT NULL REFERENCES containers(id),
+    name TEXT NOT NULL,
+    assumed_name TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    city TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '',
+    zip TEXT NOT NULL DEFAULT '',
+    country TEXT NOT NULL DEFAULT '',
+    telephone TEXT NOT NULL DEFAULT '',
+    contact_first_name TEXT NOT NULL DEFAULT '',
+    contact_last_name TEXT NOT NULL DEFAULT '',
+    contact_email TEXT NOT NULL DEFAULT '',
+    contact_job_title TEXT NOT NULL DEFAULT '',
+    contact_telephone TEXT NOT NULL DEFAULT '',
+    contact_telephone_extension TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX organizations_account ON organizations(account_id, container_id);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    container_id INTEGER NOT NULL REFERENCES containers(id),
+    username TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    job_title TEXT NOT NULL DEFAULT '',
+    telephone TEXT NOT NULL DEFAULT '',
+    access_role INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX users_account ON users(account_id, container_id);
+
+CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    key_hash BLOB NOT NULL UNIQUE,
+    role INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
+CREATE TABLE custom_fields (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    label TEXT NOT NULL
+);
+
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    container_id INTEGER NOT NULL REFERENCES containers(id),
+    organization_id INTEGER REFERENCES organizations(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    product_name_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    common_name TEXT NOT NULL,
+    dns_names TEXT NOT NULL,
+    email TEXT NOT NULL,
+    signature_hash TEXT NOT NULL,
+    validity_kind TEXT NOT NULL,
+    validity_value INTEGER NOT NULL,
+    date_created INTEGER NOT NULL,
+    renewed_order_id INTEGER REFERENCES orders(id),
+    is_renewed INTEGER NOT NULL DEFAULT 0,
+    disable_renewal_notifications INTEGER NOT NULL DEFAULT 0,
+    auto_renew INTEGER NOT NULL DEFAULT 0,
+    auto_reissue INTEGER NOT NULL DEFAULT 0,
+    disable_issuance_email INTEGER NOT NULL DEFAULT 0,
+    disable_ct INTEGER NOT NULL DEFAULT 0,
+    payment_method TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    api_key_name TEXT,
+    api_key_type TEXT,
+    alternative_order_id TEXT,
+    organization_units TEXT NOT NULL DEFAULT '',
+    purchased_dns_names INTEGER NOT NULL DEFAULT 0,
+    public_id TEXT NOT NULL,
+    -- the current certificate, copied here so that every filter and sort has an index
+    certificate_id INTEGER,
+    serial_number TEXT,
+    thumbprint TEXT,
+    valid_from INTEGER,
+    valid_till INTEGER
+);
+CREATE INDEX orders_account ON orders(account_id);
+CREATE INDEX orders_status ON orders(account_id, status);
+CREATE INDEX orders_container ON orders(account_id, container_id);
+CREATE INDEX orders_organization ON orders(account_id, organization_id);
+CREATE INDEX orders_product ON orders(account_id, product_name_id);
+CREATE INDEX orders_valid_till ON orders(account_id, valid_till);
+CREATE INDEX orders_user ON orders(account_id, user_id);
+CREATE INDEX orders_common_name ON orders(account_id, common_name);
+CREATE INDEX orders_email ON orders(account_id, email);
+CREATE INDEX orders_date_created ON orders(account_id, date_created);
+CREATE INDEX orders_is_renewed ON orders(account_id, is_renewed);
+CREATE INDEX orders_renewal_notifications ON orders(account_id, disable_renewal_notifications);
+CREATE INDEX orders_origin ON orders(account_id, origin);
+CREATE INDEX orders_renewed_order ON orders(renewed_order_id) WHERE renewed_order_id IS NOT NULL;
+CREATE INDEX orders_serial ON orders(serial_number) WHERE serial_number IS NOT NULL;
+CREATE INDEX orders_thumbprint ON orders(thumbprint) WHERE thumbprint IS NOT NULL;
+
+-- every name of an order (common name and additional names), for filters[domain_name]
+CREATE TABLE order_names (
+    name TEXT NOT NULL,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    PRIMARY KEY (name, order_id)
+) WITHOUT ROWID;
+
+CREATE TABLE order_custom_fields (
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    metadata_id INTEGER NOT NULL REFERENCES custom_fields(id),
+    value TEXT NOT NULL,
+    PRIMARY KEY (order_id, metadata_id)
+) WITHOUT ROWID;
+CREATE INDEX order_custom_fields_metadata ON order_custom_fields(metadata_id, order_id);
+
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    common_name TEXT NOT NULL,
+    dns_names TEXT NOT NULL,
+    csr TEXT NOT NULL,
+    server_platform_id INTEGER NOT NULL,
+    signature_hash TEXT NOT NULL,
+    key_size INTEGER NOT NULL,
+    date_created INTEGER NOT NULL,
+    serial_number TEXT UNIQUE,
+    thumbprint TEXT,
+    valid_from INTEGER,
+    valid_till INTEGER,
+    date_issued INTEGER,
+    der BLOB,
+    archived INTEGER NOT NULL DEFAULT 0,
+    user_id INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE INDEX certificates_order ON certificates(order_id, kind);
+
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    date INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    comments TEXT,
+    user_id INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE INDEX requests_order ON requests(order_id);
+
+-- contains-search on common name and e-mail (filters[search]=%25...)
+CREATE VIRTUAL TABLE orders_search USING fts5(
+    common_name, email, content='orders', content_rowid='id', tokenize='trigram'
+);
+CREATE TRIGGER orders_search_insert AFTER INSERT ON orders BEGIN
+    INSERT INTO orders_search(rowid, common_name, email) VALUES (new.id, new.common_name, new.email);
+END;
+CREATE TRIGGER orders_search_update AFTER UPDATE OF common_name, email ON orders BEGIN
+    INSERT INTO orders_search(orders_search, rowid, common_name, email)
+        VALUES ('delete', old.id, old.common_name, old.email);
+    INSERT INTO orders_search(rowid, common_name, email) VALUES (new.id, new.common_name, new.email);
+END;
+CREATE TRIGGER orders_search_delete AFTER DELETE ON orders BEGIN
+    INSERT INTO orders_search(orders_search, rowid, common_name, email)
+        VALUES ('delete', old.id, old.common_name, old.email);
+END;
+
+-- order and certificate ids start apart so that they are not mistaken for each other
+INSERT INTO sqlite_sequence(name, seq) VALUES ('orders', 100000), ('certificates', 500000), ('requests', 1000);
+"#];
+
+/// Brings the database to the newest schema version. Each step runs in an exclusive
+/// transaction that re-reads the version, so processes starting together migrate once.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let Some(sql) = usize::try_from(version).ok().and_then(|v| MIGRATIONS.get(v)) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}

@@ -1,0 +1,118 @@
+//! Configuration: defaults, then a TOML file, then environment variables, then flags.
+//! (Environment and flags are merged by clap: a flag wins over its `CERTKEEP_*` variable.)
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use certkeep_ca::KeyAlgorithm;
+use certkeep_server::RateLimit;
+use serde::Deserialize;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// The `[...]` tables and keys of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database and the CA.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:///path/to/db` (default: `certkeep.db` in the data directory).
+    pub database_url: Option<String>,
+    /// `human` or `json`.
+    pub log_format: Option<LogFormat>,
+    /// Freeze the clock at this RFC 3339 instant (for reproducible test setups).
+    pub fixed_time: Option<String>,
+    /// CA settings.
+    #[serde(default)]
+    pub ca: CaSection,
+    /// Per-key rate limits, e.g. `["100/5", "1000/180"]`.
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
+}
+
+/// `[ca]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaSection {
+    /// `ecdsa-p256` (default), `ecdsa-p384`, `rsa-2048`, `rsa-3072`, `rsa-4096`.
+    pub key_algorithm: Option<String>,
+    /// Name used in the CA subjects.
+    pub name: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Reads a configuration file.
+pub fn read_file(path: &std::path::Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("invalid configuration {}: {e}", path.display()))
+}
+
+/// Parses a CA key algorithm name.
+pub fn key_algorithm(s: &str) -> Result<KeyAlgorithm, String> {
+    s.parse().map_err(|e: certkeep_ca::UnknownKeyAlgorithm| e.to_string())
+}
+
+/// Parses a comma-separated list of `REQUESTS/SECONDS` limits.
+pub fn rate_limits<S: AsRef<str>>(items: &[S]) -> Result<Vec<RateLimit>, String> {
+    items
+        .iter()
+        .flat_map(|s| s.as_ref().split(','))
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+/// Parses an RFC 3339 instant.
+pub fn instant(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+/// The SQLite file a database URL names; only `sqlite://` URLs are supported so far.
+pub fn sqlite_path(url: &str) -> Result<PathBuf, String> {
+    url.strip_prefix("sqlite://")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("unsupported database URL {url:?}: use sqlite:///path/to/certkeep.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c: FileConfig = toml::from_str(
+            r#"
+            listen = "127.0.0.1:9000"
+            data_dir = "/var/lib/certkeep"
+            log_format = "json"
+            rate_limits = ["100/5", "1000/180"]
+            [ca]
+            key_algorithm = "rsa-2048"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen.unwrap().port(), 9000);
+        assert_eq!(c.log_format, Some(LogFormat::Json));
+        assert_eq!(rate_limits(&c.rate_limits).unwrap().len(), 2);
+        assert_eq!(key_algorithm(c.ca.key_algorithm.as_deref().unwrap()).unwrap(), KeyAlgorithm::Rsa2048);
+        assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db").unwrap(), PathBuf::from("/tmp/x.db"));
+        assert!(sqlite_path("postgres://localhost/x").is_err());
+        assert!(sqlite_path("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Creating and opening a certkeep instance: its data directory, CA and database.
+
+use std::{
+    fs,
+    io::Write,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+};
+
+use certkeep_ca::{CertificateAuthority, KeyAlgorithm};
+use certkeep_core::{
+    AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store,
+    credentials::{generate_api_key, hash_api_key, hex_upper},
+};
+use certkeep_server::CaInfo;
+use certkeep_store::SqliteStore;
+use time::OffsetDateTime;
+
+/// Where an instance keeps its files.
+pub struct Layout {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The SQLite database file.
+    pub database: PathBuf,
+}
+
+impl Layout {
+    /// The CA directory.
+    pub fn ca_dir(&self) -> PathBuf {
+        self.data_dir.join("ca")
+    }
+
+    /// Whether `init` has run here.
+    pub fn is_initialized(&self) -> bool {
+        CertificateAuthority::exists(&self.ca_dir())
+    }
+}
+
+/// An administrator created by [`init`].
+pub struct Admin {
+    /// The tenant.
+    pub account_id: Id,
+    /// The account's root container.
+    pub root_container_id: Id,
+    /// The administrator.
+    pub user_id: Id,
+    /// The administrator's CertCentral API key, in clear (shown once).
+    pub api_key: String,
+}
+
+/// What `init` takes.
+pub struct InitOptions<'a> {
+    /// CA key algorithm.
+    pub key_algorithm: KeyAlgorithm,
+    /// Name in the CA subjects.
+    pub ca_name: &'a str,
+    /// CA certificates are valid from this instant.
+    pub ca_not_before: OffsetDateTime,
+    /// Name of the first account.
+    pub account_name: &'a str,
+    /// E-mail of its administrator.
+    pub admin_email: &'a str,
+    /// Creation time of the records.
+    pub now: OffsetDateTime,
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Creates the CA, the database and the first account with an administrator and an API key.
+pub fn init(layout: &Layout, o: &InitOptions) -> Result<(SqliteStore, CertificateAuthority, Admin), String> {
+    if layout.is_initialized() {
+        return Err(format!("{} is already initialized", layout.data_dir.display()));
+    }
+    create_private_dir(&layout.data_dir)?;
+    let ca = CertificateAuthority::create(&layout.ca_dir(), o.key_algorithm, o.ca_name, o.ca_not_before)
+        .map_err(|e| format!("cannot create the CA: {e}"))?;
+    let store = open_store(layout)?;
+    let admin = create_account(&store, o.account_name, o.admin_email, o.now)?;
+    Ok((store, ca, admin))
+}
+
+/// Creates an account with an administrator user and an API key.
+pub fn create_account(
+    store: &dyn Store,
+    name: &str,
+    admin_email: &str,
+    now: OffsetDateTime,
+) -> Result<Admin, String> {
+    let err = |e: certkeep_core::StoreError| e.to_string();
+    let (account_id, root_container_id) = store.create_account(name, now).map_err(err)?;
+    let user_id = store
+        .create_user(
+            &NewUser {
+                account_id,
+                container_id: root_container_id,
+                username: admin_email.to_owned(),
+                contact: Contact {
+                    first_name: "Admin".into(),
+                    last_name: name.into(),
+                    email: admin_email.into(),
+                    ..Contact::default()
+                },
+                access_role: AccessRole::Administrator,
+            },
+            now,
+        )
+        .map_err(err)?;
+    let api_key = create_api_key(store, user_id, "admin", ApiKeyRole::Inherit, now)?;
+    Ok(Admin { account_id, root_container_id, user_id, api_key })
+}
+
+/// Creates an API key for a user and returns it in clear.
+pub fn create_api_key(
+    store: &dyn Store,
+    user_id: Id,
+    name: &str,
+    role: ApiKeyRole,
+    now: OffsetDateTime,
+) -> Result<String, String> {
+    let key = generate_api_key();
+    store
+        .create_api_key(&NewApiKey { user_id, name: name.into(), role, key_hash: hash_api_key(&key) }, now)
+        .map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// Opens (and migrates) the database.
+pub fn open_store(layout: &Layout) -> Result<SqliteStore, String> {
+    SqliteStore::open(&layout.database).map_err(|e| format!("cannot open {}: {e}", layout.database.display()))
+}
+
+/// Loads the CA.
+pub fn load_ca(layout: &Layout) -> Result<CertificateAuthority, String> {
+    CertificateAuthority::load(&layout.ca_dir()).map_err(|e| format!("cannot load the CA: {e}"))
+}
+
+/// How order views name the issuing CA: its common name and the first 16 hex digits of its
+/// SHA-1 thumbprint as the id.
+pub fn ca_info(ca: &CertificateAuthority) -> CaInfo {
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, ca.intermediate_der());
+    CaInfo { id: hex_upper(&digest.as_ref()[..8]), name: ca.intermediate_common_name().to_owned() }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(contents.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
