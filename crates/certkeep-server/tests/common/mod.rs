@@ -1,0 +1,497 @@
+//! A real certkeep server on a loopback port, over a SQLite store filled with a small,
+//! known inventory whose certificates are issued by a real CA.
+
+// Fixture builders take every field positionally so each order reads on one screen.
+#![allow(dead_code, clippy::too_many_arguments)]
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
+use certkeep_core::{
+    AccessRole, ApiKeyRole, CertificateKind, CertificateStatus, Contact, FixedClock, Id, IssuedFacts,
+    NewApiKey, NewCertificate, NewContainer, NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus,
+    Origin, RequestStatus, RequestType, Store, Validity,
+    credentials::{generate_api_key, hash_api_key},
+};
+use certkeep_server::{AppState, CaInfo, RateLimit, RateLimiter};
+use certkeep_store::SqliteStore;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+/// The fixed "now" of every test server.
+pub const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
+
+/// Ids of the fixture's orders and the keys that see them.
+#[derive(Debug, Clone, Default)]
+pub struct Fixture {
+    pub admin_key: String,
+    pub view_only_key: String,
+    /// A key of a user in the Engineering container: sees Engineering and Platform only.
+    pub engineering_key: String,
+    pub other_tenant_key: String,
+    pub org_epigyne: Id,
+    pub org_contoso: Id,
+    pub root: Id,
+    pub engineering: Id,
+    pub platform: Id,
+    pub marketing: Id,
+    pub admin_user: Id,
+    pub engineer_user: Id,
+    pub invoice_field: Id,
+    /// ssl_plus, issued, root container, custom field.
+    pub issued: Id,
+    /// DV, expired, Engineering, renewed by `renewal`.
+    pub expired: Id,
+    /// DV, issued, Engineering, renews `expired`.
+    pub renewal: Id,
+    /// ssl_basic, pending, Platform.
+    pub pending: Id,
+    /// ssl_ev_plus, needs approval.
+    pub needs_approval: Id,
+    /// ssl_wildcard, revoked, migrated.
+    pub revoked: Id,
+    /// ssl_multi_domain, issued, Marketing, 3 duplicates (1 archived).
+    pub with_duplicates: Id,
+    /// private_ssl_plus, issued, one issued reissue that is now current.
+    pub reissued: Id,
+    /// The other tenant's only order.
+    pub other_tenant_order: Id,
+}
+
+/// A started server.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub fx: Fixture,
+    pub store: Arc<SqliteStore>,
+    pub ca_dir: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+struct Builder<'a> {
+    store: &'a SqliteStore,
+    ca: &'a CertificateAuthority,
+}
+
+impl Builder<'_> {
+    fn cert(
+        &self,
+        kind: CertificateKind,
+        status: CertificateStatus,
+        names: (&str, &[&str]),
+        org: Option<&SubjectOrganization>,
+        created: OffsetDateTime,
+        days: i64,
+        user_id: Id,
+    ) -> NewCertificate {
+        let dns: Vec<String> = names.1.iter().map(|s| s.to_string()).collect();
+        let (_, csr_pem) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, names.0, &dns).unwrap();
+        let csr = certkeep_ca::parse_csr(&csr_pem).unwrap();
+        let issued = matches!(status, CertificateStatus::Issued | CertificateStatus::Revoked).then(|| {
+            let c = self
+                .ca
+                .issue(&LeafRequest {
+                    public_key: &csr.public_key,
+                    common_name: names.0,
+                    dns_names: &dns,
+                    organization: org,
+                    validation: if org.is_some() { Validation::Ov } else { Validation::Dv },
+                    not_before: created,
+                    not_after: created + Duration::days(days),
+                })
+                .unwrap();
+            IssuedFacts {
+                serial_number: c.serial_number,
+                thumbprint: c.thumbprint,
+                valid_from: c.not_before,
+                valid_till: c.not_after,
+                date_issued: created,
+                der: c.der,
+            }
+        });
+        NewCertificate {
+            kind,
+            status,
+            common_name: names.0.into(),
+            dns_names: dns,
+            csr: csr.pem,
+            server_platform_id: 45,
+            signature_hash: "sha256".into(),
+            key_size: csr.public_key.key_size(),
+            date_created: created,
+            issued,
+            archived: false,
+            user_id,
+        }
+    }
+}
+
+fn order(
+    account_id: Id,
+    container_id: Id,
+    user_id: Id,
+    product: &str,
+    status: OrderStatus,
+    names: (&str, &[&str]),
+    organization_id: Option<Id>,
+    created: OffsetDateTime,
+    certificates: Vec<NewCertificate>,
+) -> NewOrder {
+    NewOrder {
+        account_id,
+        container_id,
+        organization_id,
+        user_id,
+        product_name_id: product.into(),
+        status,
+        common_name: names.0.into(),
+        dns_names: names.1.iter().map(|s| s.to_string()).collect(),
+        email: format!("user{user_id}@example.com"),
+        signature_hash: "sha256".into(),
+        validity: Validity::Years(1),
+        date_created: created,
+        renewed_order_id: None,
+        disable_renewal_notifications: false,
+        auto_renew: false,
+        auto_reissue: false,
+        disable_issuance_email: false,
+        disable_ct: false,
+        payment_method: "balance".into(),
+        origin: Origin::CertCentral,
+        api_key: Some(("ci".into(), "api_key".into())),
+        alternative_order_id: None,
+        organization_units: vec![],
+        purchased_dns_names: names.1.len() as u32,
+        custom_fields: vec![],
+        public_id: format!("PUB{}", created.unix_timestamp()),
+        certificates,
+        requests: vec![NewRequest {
+            date: created,
+            request_type: RequestType::NewRequest,
+            status: RequestStatus::Approved,
+            comments: Some("Certificate comment.".into()),
+            user_id,
+        }],
+    }
+}
+
+fn key(store: &SqliteStore, user_id: Id, role: ApiKeyRole) -> String {
+    let key = generate_api_key();
+    store
+        .create_api_key(&NewApiKey { user_id, name: "test".into(), role, key_hash: hash_api_key(&key) }, NOW)
+        .unwrap();
+    key
+}
+
+fn user(store: &SqliteStore, account_id: Id, container_id: Id, email: &str) -> Id {
+    store
+        .create_user(
+            &NewUser {
+                account_id,
+                container_id,
+                username: email.into(),
+                contact: Contact {
+                    first_name: "Jan".into(),
+                    last_name: "Sport".into(),
+                    email: email.into(),
+                    ..Contact::default()
+                },
+                access_role: AccessRole::Administrator,
+            },
+            NOW,
+        )
+        .unwrap()
+}
+
+fn fill(store: &SqliteStore, ca: &CertificateAuthority) -> Fixture {
+    let b = Builder { store, ca };
+    let mut fx = Fixture::default();
+    let (account, root) = store.create_account("Acme", NOW).unwrap();
+    fx.root = root;
+    let container = |parent, name: &str| {
+        store
+            .create_container(&NewContainer {
+                account_id: account,
+                parent_id: Some(parent),
+                name: name.into(),
+                description: String::new(),
+            })
+            .unwrap()
+    };
+    fx.engineering = container(root, "Engineering");
+    fx.platform = container(fx.engineering, "Platform");
+    fx.marketing = container(root, "Marketing");
+    fx.admin_user = user(store, account, root, "admin@acme.test");
+    fx.engineer_user = user(store, account, fx.engineering, "eng@acme.test");
+    fx.admin_key = key(store, fx.admin_user, ApiKeyRole::Inherit);
+    fx.view_only_key = key(store, fx.admin_user, ApiKeyRole::ViewOnly);
+    fx.engineering_key = key(store, fx.engineer_user, ApiKeyRole::Orders);
+    let org = |name: &str, city: &str| {
+        store
+            .create_organization(&NewOrganization {
+                account_id: account,
+                container_id: root,
+                name: name.into(),
+                assumed_name: "Epigyne Unwieldiness".into(),
+                address: "1 Main".into(),
+                city: city.into(),
+                state: "Minnesota".into(),
+                zip: "55401".into(),
+                country: "us".into(),
+                telephone: "666-186-6450".into(),
+                contact: Contact {
+                    first_name: "Gia".into(),
+                    last_name: "Booth".into(),
+                    email: "gia.booth@inbox.com".into(),
+                    job_title: "Clinical Laboratory Technician".into(),
+                    telephone: "666-186-6450".into(),
+                    telephone_extension: "736".into(),
+                },
+            })
+            .unwrap()
+    };
+    fx.org_epigyne = org("Epigyne Unwieldiness llc", "Minneapolis");
+    fx.org_contoso = org("Contoso Ltd", "Seattle");
+    fx.invoice_field = store.create_custom_field(account, "Invoice #").unwrap();
+    let subject = SubjectOrganization {
+        name: "Epigyne Unwieldiness llc".into(),
+        locality: "Minneapolis".into(),
+        state: "Minnesota".into(),
+        country: "us".into(),
+        units: vec![],
+    };
+    let s = Some(&subject);
+    let (admin, eng) = (fx.admin_user, fx.engineer_user);
+    use CertificateKind::*;
+    use CertificateStatus as C;
+    use OrderStatus as O;
+
+    let t = datetime!(2026-01-10 12:00 UTC);
+    let n = ("www.alpha.com", &["alpha.com", "api.alpha.com"][..]);
+    let mut o1 = order(
+        account,
+        root,
+        admin,
+        "ssl_plus",
+        O::Issued,
+        n,
+        Some(fx.org_epigyne),
+        t,
+        vec![b.cert(Primary, C::Issued, n, s, t, 365, admin)],
+    );
+    o1.custom_fields = vec![(fx.invoice_field, "123456".into())];
+    o1.email = "alice@alpha.com".into();
+
+    let t = datetime!(2024-03-01 08:00 UTC);
+    let n = ("old.beta.net", &[][..]);
+    let o2 = order(
+        account,
+        fx.engineering,
+        eng,
+        "ssl_dv_geotrust",
+        O::Issued,
+        n,
+        None,
+        t,
+        vec![b.cert(Primary, C::Issued, n, None, t, 365, eng)],
+    );
+    fx.issued = store.insert_orders(&[o1]).unwrap()[0];
+    fx.expired = store.insert_orders(&[o2]).unwrap()[0];
+
+    let t = datetime!(2026-02-01 08:00 UTC);
+    let mut o3 = order(
+        account,
+        fx.engineering,
+        eng,
+        "ssl_dv_geotrust",
+        O::Issued,
+        n,
+        None,
+        t,
+        vec![b.cert(Primary, C::Issued, n, None, t, 365, eng)],
+    );
+    o3.renewed_order_id = Some(fx.expired);
+
+    let t = datetime!(2026-05-01 09:30 UTC);
+    let n = ("pending.gamma.org", &["gamma.org"][..]);
+    let o4 = order(
+        account,
+        fx.platform,
+        eng,
+        "ssl_basic",
+        O::Pending,
+        n,
+        Some(fx.org_contoso),
+        t,
+        vec![b.cert(Primary, C::Pending, n, s, t, 365, eng)],
+    );
+
+    let t = datetime!(2026-05-20 10:00 UTC);
+    let n = ("ev.alpha.com", &[][..]);
+    let o5 = order(
+        account,
+        root,
+        admin,
+        "ssl_ev_plus",
+        O::NeedsApproval,
+        n,
+        Some(fx.org_epigyne),
+        t,
+        vec![b.cert(Primary, C::Pending, n, s, t, 365, admin)],
+    );
+
+    let t = datetime!(2025-12-01 00:00 UTC);
+    let n = ("*.delta.io", &["delta.io"][..]);
+    let mut o6 = order(
+        account,
+        root,
+        admin,
+        "ssl_wildcard",
+        O::Revoked,
+        n,
+        Some(fx.org_epigyne),
+        t,
+        vec![b.cert(Primary, C::Revoked, n, s, t, 365, admin)],
+    );
+    o6.origin = Origin::Migrated;
+
+    let t = datetime!(2026-03-01 00:00 UTC);
+    let n = ("shop.epsilon.com", &["cart.epsilon.com", "pay.epsilon.com"][..]);
+    let mut dup_archived = b.cert(Duplicate, C::Issued, n, s, t + Duration::days(3), 300, admin);
+    dup_archived.archived = true;
+    let mut o7 = order(
+        account,
+        fx.marketing,
+        admin,
+        "ssl_multi_domain",
+        O::Issued,
+        n,
+        Some(fx.org_epigyne),
+        t,
+        vec![
+            b.cert(Primary, C::Issued, n, s, t, 365, admin),
+            b.cert(Duplicate, C::Issued, n, s, t + Duration::days(1), 300, admin),
+            dup_archived,
+            b.cert(Duplicate, C::Pending, n, s, t + Duration::days(5), 300, admin),
+        ],
+    );
+    o7.disable_renewal_notifications = true;
+
+    let t = datetime!(2026-02-10 00:00 UTC);
+    let n = ("intranet.zeta.corp", &[][..]);
+    let o8 = order(
+        account,
+        root,
+        admin,
+        "private_ssl_plus",
+        O::Issued,
+        n,
+        Some(fx.org_epigyne),
+        t,
+        vec![
+            b.cert(Primary, C::Issued, n, s, t, 365, admin),
+            b.cert(Reissue, C::Issued, n, s, t + Duration::days(20), 345, admin),
+        ],
+    );
+    let ids = store.insert_orders(&[o3, o4, o5, o6, o7, o8]).unwrap();
+    [fx.renewal, fx.pending, fx.needs_approval, fx.revoked, fx.with_duplicates, fx.reissued] =
+        ids.try_into().unwrap();
+
+    let (other, other_root) = store.create_account("Other Tenant", NOW).unwrap();
+    let other_user = user(store, other, other_root, "admin@other.test");
+    fx.other_tenant_key = key(store, other_user, ApiKeyRole::Inherit);
+    let t = datetime!(2026-04-01 00:00 UTC);
+    let n = ("secret.other.com", &[][..]);
+    let o9 = order(
+        other,
+        other_root,
+        other_user,
+        "ssl_dv_geotrust",
+        O::Issued,
+        n,
+        None,
+        t,
+        vec![b.cert(Primary, C::Issued, n, None, t, 365, other_user)],
+    );
+    fx.other_tenant_order = store.insert_orders(&[o9]).unwrap()[0];
+    fx
+}
+
+impl TestServer {
+    /// Starts a server with the fixture and no rate limit.
+    pub async fn start() -> Self {
+        Self::start_with(vec![]).await
+    }
+
+    /// Starts a server with the fixture and the given per-key rate limits.
+    pub async fn start_with(limits: Vec<RateLimit>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_dir = dir.path().join("ca");
+        let ca = CertificateAuthority::create(
+            &ca_dir,
+            KeyAlgorithm::EcdsaP256,
+            "Test",
+            datetime!(2020-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
+        let fx = fill(&store, &ca);
+        let state = AppState {
+            store: store.clone(),
+            clock: Arc::new(FixedClock(NOW)),
+            ca: CaInfo { id: "TESTCA".into(), name: ca.intermediate_common_name().into() },
+            rate_limiter: Arc::new(RateLimiter::new(limits)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
+        let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
+        Self { base: format!("http://{addr}"), client, fx, store, ca_dir, _dir: dir }
+    }
+
+    /// GET `path` (relative to /services/v2) with `key`; returns status, headers and body.
+    pub async fn get(&self, key: Option<&str>, path: &str) -> (u16, HeaderMap, String) {
+        let mut req = self.client.get(format!("{}/services/v2{path}", self.base));
+        if let Some(key) = key {
+            req = req.header("X-DC-DEVKEY", key);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
+    }
+
+    /// GET as the admin and parse JSON, asserting 200.
+    pub async fn json(&self, path: &str) -> Value {
+        let (status, _, body) = self.get(Some(&self.fx.admin_key.clone()), path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The ids of a list response.
+    pub async fn ids(&self, path: &str) -> Vec<Id> {
+        let v = self.json(path).await;
+        v["orders"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect()
+    }
+
+    /// Sends raw bytes as one HTTP/1.1 request and returns the raw response.
+    pub async fn raw(&self, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.base.trim_start_matches("http://")).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Asserts a CertCentral error: status, exact body and exact content type.
+pub fn assert_error(resp: &(u16, HeaderMap, String), status: u16, code: &str) {
+    assert_eq!(resp.0, status, "body: {}", resp.2);
+    assert_eq!(resp.1["content-type"], "application/json");
+    let v: Value = serde_json::from_str(&resp.2).unwrap();
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["errors"][0]["code"], code, "{v}");
+    assert!(v["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+}

@@ -1,0 +1,163 @@
+//! The `certkeep` binary as users run it: init, serve, serve --demo, configuration, shutdown.
+
+use std::{os::unix::fs::PermissionsExt, path::Path, process::Stdio, time::Duration};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certkeep");
+
+/// A running `certkeep serve` and what its banner said.
+struct Served {
+    child: Child,
+    base: String,
+    key: Option<String>,
+}
+
+async fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("CERTKEEP_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut key) = (None, None);
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(v) = line.trim().strip_prefix("base URL:") {
+                base = Some(v.trim().to_owned());
+            }
+            if let Some(v) = line.trim().strip_prefix("X-DC-DEVKEY:") {
+                key = Some(v.trim().to_owned()).filter(|k| k.len() == 48);
+            }
+            if line.contains("data directory:") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read).await.expect("banner in time");
+    Served { child, base: base.expect("base URL in banner"), key }
+}
+
+async fn list_total(base: &str, key: &str) -> u64 {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/services/v2/order/certificate?limit=1"))
+        .header("X-DC-DEVKEY", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    v["page"]["total"].as_u64().unwrap()
+}
+
+async fn terminate(mut served: Served) {
+    let pid = served.child.id().unwrap() as i32;
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), served.child.wait())
+        .await
+        .expect("exit in time")
+        .unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit}");
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn demo_serves_a_real_inventory_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let served =
+        serve(&["--demo", "--demo-orders", "300", "--listen", "127.0.0.1:0", "--data-dir", data], &[]).await;
+    let key = served.key.clone().expect("demo prints its key");
+    // The admin sees the 300 demo orders; the second tenant's 20 stay invisible.
+    assert_eq!(list_total(&served.base, &key).await, 300);
+    assert_eq!(mode(&Path::new(data).join("ca/intermediate.key.pem")), 0o600);
+    assert_eq!(mode(&Path::new(data).join("demo-credentials.toml")), 0o600);
+    terminate(served).await;
+
+    let again = serve(&["--demo", "--listen", "127.0.0.1:0", "--data-dir", data], &[]).await;
+    assert_eq!(again.key.as_deref(), Some(key.as_str()));
+    assert_eq!(list_total(&again.base, &key).await, 300);
+    terminate(again).await;
+}
+
+#[tokio::test]
+async fn init_prints_a_working_key_once_and_refuses_to_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("prod");
+    let data = data.to_str().unwrap();
+
+    let out = std::process::Command::new(BIN).args(["serve", "--data-dir", data]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not initialized"));
+
+    let out = std::process::Command::new(BIN)
+        .args(["init", "--data-dir", data, "--ca-key-algorithm", "rsa-2048", "--account-name", "Prod"])
+        .env("CERTKEEP_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(rsa-2048)"), "{stdout}");
+    let key = stdout.lines().find_map(|l| l.trim().strip_prefix("X-DC-DEVKEY:")).unwrap().trim().to_owned();
+    assert_eq!(mode(Path::new(data)), 0o700);
+    for f in ["root.key.pem", "intermediate.key.pem"] {
+        assert_eq!(mode(&Path::new(data).join("ca").join(f)), 0o600, "{f}");
+    }
+
+    let out = std::process::Command::new(BIN).args(["init", "--data-dir", data]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already initialized"));
+
+    // Configuration file, with the environment overriding it.
+    let config = dir.path().join("certkeep.toml");
+    std::fs::write(&config, format!("data_dir = {data:?}\nlisten = \"127.0.0.1:1\"\n")).unwrap();
+    let served = serve(
+        &["--config", config.to_str().unwrap()],
+        &[("CERTKEEP_LISTEN", "127.0.0.1:0"), ("CERTKEEP_RATE_LIMIT", "1000/60")],
+    )
+    .await;
+    assert!(served.key.is_none(), "a production instance never prints a key again");
+    assert_eq!(list_total(&served.base, &key).await, 0);
+    let resp = reqwest::get(format!("{}/healthz", served.base)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    terminate(served).await;
+}
+
+#[tokio::test]
+async fn bad_configuration_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "lisen = \"x\"\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid configuration"));
+    let out = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--rate-limit",
+            "lots",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("REQUESTS/SECONDS"));
+}
