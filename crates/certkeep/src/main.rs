@@ -260,7 +260,10 @@ fn demo_instance(
     }
     let started = std::time::Instant::now();
     // The demo CA predates the oldest demo order so that every chain nests.
-    let options = init_options(&args.common, file, now, Duration::days(3 * 365 + 30))?;
+    let options = InitOptions {
+        account_name: "Example Corp",
+        ..init_options(&args.common, file, now, Duration::days(3 * 365 + 30))?
+    };
     let (store, ca, admin) = setup::init(layout, &options)?;
     demo::populate(&store, &ca, &admin, now, args.demo_orders)?;
     let credentials = DemoCredentials { certcentral_api_key: admin.api_key };
