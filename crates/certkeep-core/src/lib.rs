@@ -7,6 +7,8 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod lifecycle;
+pub mod names;
 pub mod order;
 pub mod product;
 pub mod query;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::{
     CertificateKind, CertificateRecord, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
     OrderDetail, OrderQuery, OrderSummary, Principal, Scope,
+    lifecycle::{LifecycleError, Transaction},
 };
 
 /// A failure of the storage engine (not a "not found": those are `Ok(None)`).
@@ -83,6 +84,11 @@ pub trait Store: Send + Sync {
         now: OffsetDateTime,
         sink: &mut dyn FnMut(&OrderSummary) -> bool,
     ) -> StoreResult<()>;
+    /// Runs `f` in one write transaction: committed when `f` succeeds, rolled back when it fails.
+    fn transaction(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), LifecycleError>,
+    ) -> Result<(), LifecycleError>;
     /// One order, if the scope may see it.
     fn find_order(&self, scope: &Scope, order: &OrderRef) -> StoreResult<Option<OrderDetail>>;
     /// The certificates of one kind on an order, oldest first; `None` if the order is not visible.

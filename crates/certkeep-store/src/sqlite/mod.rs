@@ -3,6 +3,7 @@
 mod query;
 mod rows;
 mod schema;
+mod tx;
 mod writes;
 
 use std::path::Path;
@@ -11,6 +12,7 @@ use certkeep_core::{
     ApiKeyRole, CertificateKind, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
     OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderSummary, Principal, Scope, Store,
     StoreError, StoreResult,
+    lifecycle::{LifecycleError, Transaction},
 };
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -26,7 +28,8 @@ pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
+/// Wraps an engine error.
+pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
@@ -231,6 +234,17 @@ impl Store for SqliteStore {
             user_id,
             scope: Scope { account_id, containers },
         }))
+    }
+
+    fn transaction(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), LifecycleError>,
+    ) -> Result<(), LifecycleError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        f(&mut tx::SqliteTransaction(&tx))?;
+        tx.commit().map_err(err)?;
+        Ok(())
     }
 
     fn insert_orders(&self, orders: &[NewOrder]) -> StoreResult<Vec<Id>> {

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry moves the schema one version forward. Never edit a released entry: append.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -197,7 +198,50 @@ END;
 
 -- order and certificate ids start apart so that they are not mistaken for each other
 INSERT INTO sqlite_sequence(name, seq) VALUES ('orders', 100000), ('certificates', 500000), ('requests', 1000);
-"#];
+"#,
+    r#"
+-- the lifecycle: revocation, request decisions, status history, domains, audit
+ALTER TABLE certificates ADD COLUMN revoked_at INTEGER;
+ALTER TABLE certificates ADD COLUMN revocation_reason TEXT;
+CREATE INDEX certificates_revoked ON certificates(revoked_at) WHERE revoked_at IS NOT NULL;
+ALTER TABLE requests ADD COLUMN certificate_id INTEGER REFERENCES certificates(id);
+ALTER TABLE requests ADD COLUMN revocation_reason TEXT;
+ALTER TABLE requests ADD COLUMN processor_id INTEGER REFERENCES users(id);
+ALTER TABLE requests ADD COLUMN processor_comment TEXT;
+CREATE INDEX requests_account_status ON requests(account_id, status);
+ALTER TABLE orders ADD COLUMN status_updated_at INTEGER;
+CREATE INDEX orders_status_updated ON orders(account_id, status_updated_at) WHERE status_updated_at IS NOT NULL;
+
+CREATE TABLE domains (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    container_id INTEGER NOT NULL REFERENCES containers(id),
+    organization_id INTEGER REFERENCES organizations(id),
+    name TEXT NOT NULL,
+    dcv_method TEXT NOT NULL,
+    date_created INTEGER NOT NULL,
+    validated_at INTEGER,
+    UNIQUE (account_id, name)
+);
+
+CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    user_id INTEGER,
+    api_key_id INTEGER,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX audit_events_account ON audit_events(account_id, id);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+"#,
+];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
 /// transaction that re-reads the version, so processes starting together migrate once.

@@ -1,6 +1,6 @@
 //! Inserting orders with their names, certificates, requests and custom fields.
 
-use certkeep_core::{CertificateKind, CertificateStatus, Id, NewCertificate, NewOrder};
+use certkeep_core::{CertificateKind, CertificateStatus, Id, NewCertificate, NewOrder, NewRequest};
 use rusqlite::{Transaction, params};
 
 use super::rows::validity_columns;
@@ -14,8 +14,8 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
          status, common_name, dns_names, email, signature_hash, validity_kind, validity_value, \
          date_created, renewed_order_id, disable_renewal_notifications, auto_renew, auto_reissue, \
          disable_issuance_email, disable_ct, payment_method, origin, api_key_name, api_key_type, \
-         alternative_order_id, organization_units, purchased_dns_names, public_id) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         alternative_order_id, organization_units, purchased_dns_names, public_id, status_updated_at) \
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         order.account_id,
@@ -45,14 +45,10 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
         order.organization_units.join("\n"),
         order.purchased_dns_names,
         order.public_id,
+        order.date_created.unix_timestamp(),
     ])?;
     let order_id = tx.last_insert_rowid();
 
-    let mut insert_name =
-        tx.prepare_cached("INSERT OR IGNORE INTO order_names (name, order_id) VALUES (?, ?)")?;
-    for name in std::iter::once(&order.common_name).chain(&order.dns_names) {
-        insert_name.execute(params![name.to_lowercase(), order_id])?;
-    }
     let mut insert_field =
         tx.prepare_cached("INSERT INTO order_custom_fields (order_id, metadata_id, value) VALUES (?, ?, ?)")?;
     for (metadata_id, value) in &order.custom_fields {
@@ -61,40 +57,18 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
 
     let mut current: Option<(Id, &NewCertificate)> = None;
     for cert in &order.certificates {
-        let id = insert_certificate(tx, order, order_id, cert)?;
+        let id = insert_certificate(tx, order_id, order.account_id, cert)?;
         if is_current_candidate(cert, current.map(|(_, c)| c)) {
             current = Some((id, cert));
         }
     }
-    if let Some((id, cert)) = current {
-        let issued = cert.issued.as_ref();
-        tx.prepare_cached(
-            "UPDATE orders SET certificate_id = ?, serial_number = ?, thumbprint = ?, valid_from = ?, \
-             valid_till = ? WHERE id = ?",
-        )?
-        .execute(params![
-            id,
-            issued.map(|i| &i.serial_number),
-            issued.map(|i| &i.thumbprint),
-            issued.map(|i| i.valid_from.unix_timestamp()),
-            issued.map(|i| i.valid_till.unix_timestamp()),
-            order_id,
-        ])?;
+    // The current certificate also indexes the order's names (filters[domain_name]).
+    if let Some((id, _)) = current {
+        set_current_certificate(tx, order_id, id)?;
     }
 
-    let mut insert_request = tx.prepare_cached(
-        "INSERT INTO requests (order_id, account_id, date, type, status, comments, user_id) VALUES (?,?,?,?,?,?,?)",
-    )?;
     for r in &order.requests {
-        insert_request.execute(params![
-            order_id,
-            order.account_id,
-            r.date.unix_timestamp(),
-            r.request_type.as_str(),
-            r.status.as_str(),
-            r.comments,
-            r.user_id,
-        ])?;
+        insert_request(tx, order_id, order.account_id, r, None, None)?;
     }
     if let Some(renewed) = order.renewed_order_id {
         tx.prepare_cached("UPDATE orders SET is_renewed = 1 WHERE id = ? AND account_id = ?")?
@@ -117,10 +91,30 @@ fn is_current_candidate(cert: &NewCertificate, current: Option<&NewCertificate>)
     }
 }
 
-fn insert_certificate(
+/// Copies a certificate's names and issuance facts onto its order, making it the current one.
+pub fn set_current_certificate(tx: &Transaction, order_id: Id, certificate_id: Id) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE orders SET (certificate_id, serial_number, thumbprint, valid_from, valid_till, common_name, \
+         dns_names) = (SELECT id, serial_number, thumbprint, valid_from, valid_till, common_name, dns_names \
+         FROM certificates WHERE id = ?1) WHERE id = ?2",
+    )?
+    .execute(params![certificate_id, order_id])?;
+    tx.prepare_cached("DELETE FROM order_names WHERE order_id = ?")?.execute([order_id])?;
+    let (cn, names): (String, String) = tx
+        .prepare_cached("SELECT common_name, dns_names FROM certificates WHERE id = ?")?
+        .query_row([certificate_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO order_names (name, order_id) VALUES (?, ?)")?;
+    for name in std::iter::once(cn.as_str()).chain(names.split('\n').filter(|n| !n.is_empty())) {
+        insert.execute(params![name, order_id])?;
+    }
+    Ok(())
+}
+
+/// Adds a certificate to an order.
+pub fn insert_certificate(
     tx: &Transaction,
-    order: &NewOrder,
     order_id: Id,
+    account_id: Id,
     cert: &NewCertificate,
 ) -> rusqlite::Result<Id> {
     let issued = cert.issued.as_ref();
@@ -132,7 +126,7 @@ fn insert_certificate(
     )?
     .execute(params![
         order_id,
-        order.account_id,
+        account_id,
         cert.kind.as_str(),
         cert.status.as_str(),
         cert.common_name.to_lowercase(),
@@ -150,6 +144,33 @@ fn insert_certificate(
         issued.map(|i| &i.der),
         cert.archived,
         cert.user_id,
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Adds a request to an order.
+pub fn insert_request(
+    tx: &Transaction,
+    order_id: Id,
+    account_id: Id,
+    r: &NewRequest,
+    certificate_id: Option<Id>,
+    revocation_reason: Option<&str>,
+) -> rusqlite::Result<Id> {
+    tx.prepare_cached(
+        "INSERT INTO requests (order_id, account_id, date, type, status, comments, user_id, certificate_id, \
+         revocation_reason) VALUES (?,?,?,?,?,?,?,?,?)",
+    )?
+    .execute(params![
+        order_id,
+        account_id,
+        r.date.unix_timestamp(),
+        r.request_type.as_str(),
+        r.status.as_str(),
+        r.comments,
+        r.user_id,
+        certificate_id,
+        revocation_reason,
     ])?;
     Ok(tx.last_insert_rowid())
 }

@@ -1,0 +1,933 @@
+//! The order lifecycle every front door shares: place, approve or reject, cancel, duplicate,
+//! reissue and revoke. Each operation runs in one store transaction, signs (when it issues)
+//! inside it, and writes an audit event, so no state is ever half-changed.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    CertificateKind, CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder,
+    NewRequest, OrderStatus, OrderSummary, Organization, Origin, Product, RequestStatus, RequestType, Scope,
+    Store, StoreError, ValidationType, Validity, names,
+};
+
+/// Who changes something, with which key, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user.
+    pub user_id: Id,
+    /// The API key, if the change came through one.
+    pub api_key_id: Option<Id>,
+    /// The key's name (recorded on orders) and type (`api_key`, `acme_url`).
+    pub api_key: Option<(String, String)>,
+    /// Whether the actor may skip approval.
+    pub may_skip_approval: bool,
+    /// The client's address.
+    pub source: String,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Tenant.
+    pub account_id: Id,
+    /// Acting user.
+    pub user_id: Option<Id>,
+    /// Acting key.
+    pub api_key_id: Option<Id>,
+    /// What happened (`order.create`, `request.approve`...).
+    pub action: String,
+    /// What it happened to (`order:123`).
+    pub object: String,
+    /// Details.
+    pub detail: String,
+    /// Client address.
+    pub source: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// Why a lifecycle operation was refused.
+#[derive(Debug)]
+pub enum LifecycleError {
+    /// The object (`order`, `request`, `certificate`, `organization`, `container`) does not
+    /// exist or is not visible.
+    NotFound(&'static str),
+    /// The input is wrong: a code (`invalid_dns_names`...) and a message.
+    Invalid(String, String),
+    /// The object is in a state that does not allow the operation.
+    Conflict(String, String),
+    /// The caller may not do this.
+    Forbidden(String, String),
+    /// The CA could not sign.
+    Issuance(String),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl LifecycleError {
+    fn invalid(code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(code.into(), message.into())
+    }
+
+    fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::Conflict(code.into(), message.into())
+    }
+}
+
+impl From<StoreError> for LifecycleError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl fmt::Display for LifecycleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound(what) => write!(f, "{what} not found"),
+            Self::Invalid(code, m) | Self::Conflict(code, m) | Self::Forbidden(code, m) => {
+                write!(f, "{code}: {m}")
+            }
+            Self::Issuance(m) => write!(f, "issuance failed: {m}"),
+            Self::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LifecycleError {}
+
+/// What the CA needs to sign one certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueSpec<'a> {
+    /// The CSR (PEM), whose key the certificate certifies.
+    pub csr_pem: &'a str,
+    /// Common name.
+    pub common_name: &'a str,
+    /// Additional names.
+    pub dns_names: &'a [String],
+    /// Organization for OV/EV subjects.
+    pub organization: Option<&'a Organization>,
+    /// Organization units.
+    pub organization_units: &'a [String],
+    /// Validation level.
+    pub validation: ValidationType,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+}
+
+/// A certificate authority as the lifecycle sees it.
+pub trait Issuer: Send + Sync {
+    /// Signs a certificate.
+    fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String>;
+}
+
+/// A request as the lifecycle sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestState {
+    /// Request id.
+    pub id: Id,
+    /// Order.
+    pub order_id: Id,
+    /// Kind.
+    pub request_type: RequestType,
+    /// State.
+    pub status: RequestStatus,
+    /// The certificate it is about (none: the whole order).
+    pub certificate_id: Option<Id>,
+    /// Revocation reason, for revoke requests.
+    pub revocation_reason: Option<String>,
+}
+
+/// A certificate by id or serial number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateRef {
+    /// Certificate id.
+    Id(Id),
+    /// Serial number (upper-case hex).
+    Serial(String),
+}
+
+/// Storage primitives inside one transaction (see [`Store::transaction`]).
+pub trait Transaction {
+    /// Writes an order with its certificates and requests.
+    fn insert_order(&mut self, order: &NewOrder) -> Result<Id, StoreError>;
+    /// An order of the scope, locked for the rest of the transaction.
+    fn order(&mut self, scope: &Scope, id: Id) -> Result<Option<OrderSummary>, StoreError>;
+    /// A certificate of the scope.
+    fn certificate(
+        &mut self,
+        scope: &Scope,
+        r: &CertificateRef,
+    ) -> Result<Option<CertificateRecord>, StoreError>;
+    /// Every certificate of an order.
+    fn order_certificates(&mut self, order_id: Id) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// A request of the scope.
+    fn request(&mut self, scope: &Scope, id: Id) -> Result<Option<RequestState>, StoreError>;
+    /// An organization of the scope's account.
+    fn organization(&mut self, scope: &Scope, id: Id) -> Result<Option<Organization>, StoreError>;
+    /// Whether a custom field exists in the account.
+    fn custom_field_exists(&mut self, account_id: Id, id: Id) -> Result<bool, StoreError>;
+    /// Whether the account has validated `domain` (exactly this name).
+    fn domain_validated(&mut self, account_id: Id, domain: &str) -> Result<bool, StoreError>;
+    /// Adds a certificate to an order.
+    fn insert_certificate(
+        &mut self,
+        order: &OrderSummary,
+        account_id: Id,
+        cert: &NewCertificate,
+    ) -> Result<Id, StoreError>;
+    /// Records issuance facts on a certificate and marks it issued.
+    fn set_certificate_issued(&mut self, certificate_id: Id, facts: &IssuedFacts) -> Result<(), StoreError>;
+    /// Sets a certificate's status.
+    fn set_certificate_status(
+        &mut self,
+        certificate_id: Id,
+        status: CertificateStatus,
+    ) -> Result<(), StoreError>;
+    /// Marks a certificate revoked.
+    fn revoke_certificate(
+        &mut self,
+        certificate_id: Id,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    /// Sets an order's status (and when it changed).
+    fn set_order_status(
+        &mut self,
+        order_id: Id,
+        status: OrderStatus,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Makes a certificate the order's current one (copies its facts onto the order).
+    fn set_current_certificate(&mut self, order_id: Id, certificate_id: Id) -> Result<(), StoreError>;
+    /// Adds a request to an order.
+    fn insert_request(
+        &mut self,
+        order_id: Id,
+        account_id: Id,
+        request: &NewRequest,
+        certificate_id: Option<Id>,
+        revocation_reason: Option<&str>,
+    ) -> Result<Id, StoreError>;
+    /// Records the decision on a request.
+    fn set_request_status(
+        &mut self,
+        request_id: Id,
+        status: RequestStatus,
+        processor_id: Id,
+        comment: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Appends an audit event.
+    fn insert_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
+}
+
+/// Domain-control policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainPolicy {
+    /// Every name must be covered by a domain the account validated.
+    Validated,
+    /// Every name is accepted (test setups and demos).
+    TrustAll,
+}
+
+/// A new order as a front door parsed it.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    /// Product.
+    pub product: &'static Product,
+    /// Container (default: the caller's).
+    pub container_id: Id,
+    /// Organization (required for OV/EV).
+    pub organization_id: Option<Id>,
+    /// Common name.
+    pub common_name: String,
+    /// Additional names.
+    pub dns_names: Vec<String>,
+    /// The verified CSR (PEM) and its key size.
+    pub csr: (String, u32),
+    /// Server platform id.
+    pub server_platform_id: i64,
+    /// Order validity.
+    pub validity: Validity,
+    /// Comment for the approver.
+    pub comments: Option<String>,
+    /// Asked to skip approval.
+    pub skip_approval: bool,
+    /// Renewal notifications off.
+    pub disable_renewal_notifications: bool,
+    /// Auto-renew on.
+    pub auto_renew: bool,
+    /// Custom field values.
+    pub custom_fields: Vec<(Id, String)>,
+    /// Payment method.
+    pub payment_method: String,
+    /// Customer's own id.
+    pub alternative_order_id: Option<String>,
+    /// Organization units.
+    pub organization_units: Vec<String>,
+    /// The order this one renews.
+    pub renewed_order_id: Option<Id>,
+    /// Contact e-mail.
+    pub email: String,
+    /// Opaque id for express installs.
+    pub public_id: String,
+}
+
+/// What placing an order produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// Order id.
+    pub order_id: Id,
+    /// The new request.
+    pub request_id: Id,
+    /// Its status (`approved` when issued at once, else `pending`).
+    pub request_status: RequestStatus,
+    /// The certificate.
+    pub certificate_id: Id,
+    /// The certificate DER, when issued at once.
+    pub issued: Option<Vec<u8>>,
+}
+
+/// A duplicate or reissue request.
+#[derive(Debug, Clone)]
+pub struct CertificateRequest {
+    /// Common name (default: the order's).
+    pub common_name: Option<String>,
+    /// Additional names (default: the order's).
+    pub dns_names: Option<Vec<String>>,
+    /// The verified CSR (PEM) and its key size.
+    pub csr: (String, u32),
+    /// Server platform id.
+    pub server_platform_id: Option<i64>,
+    /// Asked to skip approval.
+    pub skip_approval: bool,
+    /// Comment.
+    pub comments: Option<String>,
+}
+
+/// What to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeTarget {
+    /// One certificate.
+    Certificate(CertificateRef),
+    /// Every certificate of an order.
+    Order(Id),
+}
+
+/// The lifecycle over one store, CA and clock.
+pub struct Lifecycle<'a> {
+    /// The inventory.
+    pub store: &'a dyn Store,
+    /// The CA.
+    pub issuer: &'a dyn Issuer,
+    /// The current time.
+    pub now: OffsetDateTime,
+    /// Domain-control policy.
+    pub domains: DomainPolicy,
+}
+
+fn audit(
+    scope: &Scope,
+    actor: &Actor,
+    now: OffsetDateTime,
+    action: &str,
+    object: String,
+    detail: String,
+) -> AuditEvent {
+    AuditEvent {
+        account_id: scope.account_id,
+        user_id: Some(actor.user_id),
+        api_key_id: actor.api_key_id,
+        action: action.into(),
+        object,
+        detail,
+        source: actor.source.clone(),
+        at: now,
+    }
+}
+
+/// The end of a validity period that starts at `start`.
+pub fn validity_end(v: Validity, start: OffsetDateTime) -> OffsetDateTime {
+    match v {
+        Validity::Years(y) => {
+            start.replace_year(start.year() + y as i32).unwrap_or(start + Duration::days(365))
+        }
+        Validity::Days(d) => start + Duration::days(d.into()),
+        Validity::CustomExpiration(date) => date.midnight().assume_utc(),
+    }
+}
+
+impl Lifecycle<'_> {
+    fn check_names(
+        &self,
+        tx: &mut dyn Transaction,
+        scope: &Scope,
+        product: &Product,
+        cn: &str,
+        dns: &[String],
+    ) -> Result<(), LifecycleError> {
+        for name in std::iter::once(cn).chain(dns.iter().map(String::as_str)) {
+            if names::is_wildcard(name) && !product.allows_wildcard {
+                return Err(LifecycleError::invalid(
+                    "invalid_dns_names|wildcard_not_allowed",
+                    format!("{} does not allow wildcard names such as {name}.", product.name_id),
+                ));
+            }
+            if self.domains == DomainPolicy::Validated {
+                let mut covered = false;
+                for candidate in names::with_parents(name) {
+                    if tx.domain_validated(scope.account_id, candidate)? {
+                        covered = true;
+                        break;
+                    }
+                }
+                if !covered {
+                    return Err(LifecycleError::invalid(
+                        "domain_not_validated",
+                        format!("The domain of {name} has not been validated for this account."),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sign(
+        &self,
+        cert: (&str, &str, &[String]),
+        org: Option<&Organization>,
+        units: &[String],
+        validation: ValidationType,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedFacts, LifecycleError> {
+        let (csr_pem, common_name, dns_names) = cert;
+        if not_after <= self.now {
+            return Err(LifecycleError::conflict("order_expired", "The order's validity has ended."));
+        }
+        self.issuer
+            .issue(&IssueSpec {
+                csr_pem,
+                common_name,
+                dns_names,
+                organization: org,
+                organization_units: units,
+                validation,
+                not_before: self.now,
+                not_after,
+            })
+            .map_err(LifecycleError::Issuance)
+    }
+
+    /// Places an order; issues it at once when approval may be skipped.
+    pub fn place_order(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        req: &OrderRequest,
+    ) -> Result<Placed, LifecycleError> {
+        let product = req.product;
+        let cn = names::normalize(&req.common_name).map_err(|e| {
+            LifecycleError::invalid("invalid_common_name", format!("{:?} is not a valid DNS name.", e.0))
+        })?;
+        let mut dns = Vec::new();
+        for n in &req.dns_names {
+            let n = names::normalize(n).map_err(|e| {
+                LifecycleError::invalid("invalid_dns_names", format!("{:?} is not a valid DNS name.", e.0))
+            })?;
+            if n != cn && !dns.contains(&n) {
+                dns.push(n);
+            }
+        }
+        if dns.len() > product.max_dns_names as usize {
+            return Err(LifecycleError::invalid(
+                "invalid_dns_names|too_many",
+                format!("{} allows at most {} additional names.", product.name_id, product.max_dns_names),
+            ));
+        }
+        let end = validity_end(req.validity, self.now);
+        if end <= self.now {
+            return Err(LifecycleError::invalid(
+                "invalid_validity",
+                "The validity period must end in the future.",
+            ));
+        }
+        if end - self.now > Duration::days(product.max_validity_days.into()) {
+            return Err(LifecycleError::invalid(
+                "invalid_validity|too_long",
+                format!(
+                    "{} certificates are valid for at most {} days.",
+                    product.name_id, product.max_validity_days
+                ),
+            ));
+        }
+        if !scope.allows_container(req.container_id) {
+            return Err(LifecycleError::NotFound("container"));
+        }
+        if product.validation.needs_organization() && req.organization_id.is_none() {
+            return Err(LifecycleError::invalid(
+                "missing_param|organization",
+                format!("{} needs an organization.", product.name_id),
+            ));
+        }
+        let immediate = req.skip_approval && actor.may_skip_approval;
+        let mut placed = None;
+        self.store.transaction(&mut |tx| {
+            let org = match req.organization_id {
+                Some(id) => {
+                    Some(tx.organization(scope, id)?.ok_or(LifecycleError::NotFound("organization"))?)
+                }
+                None => None,
+            };
+            let org = if product.validation.needs_organization() { org } else { None };
+            for (id, _) in &req.custom_fields {
+                if !tx.custom_field_exists(scope.account_id, *id)? {
+                    return Err(LifecycleError::invalid(
+                        "invalid_custom_field",
+                        format!("No custom field {id}."),
+                    ));
+                }
+            }
+            if let Some(renewed) = req.renewed_order_id {
+                tx.order(scope, renewed)?.ok_or(LifecycleError::NotFound("order"))?;
+            }
+            self.check_names(tx, scope, product, &cn, &dns)?;
+            let issued = if immediate {
+                Some(self.sign(
+                    (&req.csr.0, &cn, &dns),
+                    org.as_ref(),
+                    &req.organization_units,
+                    product.validation,
+                    end,
+                )?)
+            } else {
+                None
+            };
+            let der = issued.as_ref().map(|f| f.der.clone());
+            let order = NewOrder {
+                account_id: scope.account_id,
+                container_id: req.container_id,
+                organization_id: org.as_ref().map(|o| o.id),
+                user_id: actor.user_id,
+                product_name_id: product.name_id.into(),
+                status: if immediate { OrderStatus::Issued } else { OrderStatus::NeedsApproval },
+                common_name: cn.clone(),
+                dns_names: dns.clone(),
+                email: req.email.clone(),
+                signature_hash: "sha256".into(),
+                validity: req.validity,
+                date_created: self.now,
+                renewed_order_id: req.renewed_order_id,
+                disable_renewal_notifications: req.disable_renewal_notifications,
+                auto_renew: req.auto_renew,
+                auto_reissue: false,
+                disable_issuance_email: false,
+                disable_ct: false,
+                payment_method: req.payment_method.clone(),
+                origin: Origin::CertCentral,
+                api_key: actor.api_key.clone(),
+                alternative_order_id: req.alternative_order_id.clone(),
+                organization_units: req.organization_units.clone(),
+                purchased_dns_names: dns.len() as u32,
+                custom_fields: req.custom_fields.clone(),
+                public_id: req.public_id.clone(),
+                certificates: vec![NewCertificate {
+                    kind: CertificateKind::Primary,
+                    status: if immediate { CertificateStatus::Issued } else { CertificateStatus::Pending },
+                    common_name: cn.clone(),
+                    dns_names: dns.clone(),
+                    csr: req.csr.0.clone(),
+                    server_platform_id: req.server_platform_id,
+                    signature_hash: "sha256".into(),
+                    key_size: req.csr.1,
+                    date_created: self.now,
+                    issued,
+                    archived: false,
+                    user_id: actor.user_id,
+                }],
+                requests: vec![],
+            };
+            let order_id = tx.insert_order(&order)?;
+            let summary = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let request = NewRequest {
+                date: self.now,
+                request_type: RequestType::NewRequest,
+                status: if immediate { RequestStatus::Approved } else { RequestStatus::Pending },
+                comments: req.comments.clone(),
+                user_id: actor.user_id,
+            };
+            let request_id =
+                tx.insert_request(order_id, scope.account_id, &request, Some(summary.certificate.id), None)?;
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "order.create",
+                format!("order:{order_id}"),
+                format!(
+                    "{} {} ({})",
+                    product.name_id,
+                    cn,
+                    if immediate { "issued" } else { "needs approval" }
+                ),
+            ))?;
+            placed = Some(Placed {
+                order_id,
+                request_id,
+                request_status: request.status,
+                certificate_id: summary.certificate.id,
+                issued: der,
+            });
+            Ok(())
+        })?;
+        placed.ok_or(LifecycleError::NotFound("order"))
+    }
+
+    /// Issues a pending certificate of an order.
+    fn issue_pending(
+        &self,
+        tx: &mut dyn Transaction,
+        scope: &Scope,
+        order: &OrderSummary,
+        cert_id: Id,
+        end: OffsetDateTime,
+    ) -> Result<IssuedFacts, LifecycleError> {
+        let cert = tx
+            .certificate(scope, &CertificateRef::Id(cert_id))?
+            .ok_or(LifecycleError::NotFound("certificate"))?;
+        let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
+        let org = match order.organization.as_ref() {
+            Some((id, _)) if product.validation.needs_organization() => tx.organization(scope, *id)?,
+            _ => None,
+        };
+        let facts = self.sign(
+            (&cert.csr, &cert.common_name, &cert.dns_names),
+            org.as_ref(),
+            &[],
+            product.validation,
+            end,
+        )?;
+        tx.set_certificate_issued(cert_id, &facts)?;
+        Ok(facts)
+    }
+
+    /// Approves or rejects a pending request; approving issues (or revokes) at once.
+    pub fn decide_request(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        request_id: Id,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<(), LifecycleError> {
+        self.store.transaction(&mut |tx| {
+            let req = tx.request(scope, request_id)?.ok_or(LifecycleError::NotFound("request"))?;
+            if !matches!(req.status, RequestStatus::Pending | RequestStatus::Submitted) {
+                return Err(LifecycleError::conflict(
+                    "request_already_processed",
+                    format!("Request {request_id} is already {}.", req.status.as_str()),
+                ));
+            }
+            let order = tx.order(scope, req.order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let cert_id = req.certificate_id.unwrap_or(order.certificate.id);
+            match (req.request_type, approve) {
+                (RequestType::NewRequest, true) => {
+                    self.issue_pending(tx, scope, &order, cert_id, validity_end(order.validity, self.now))?;
+                    tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
+                    tx.set_current_certificate(order.id, cert_id)?;
+                }
+                (RequestType::Duplicate, true) => {
+                    let end = order.certificate.valid_till.unwrap_or(self.now);
+                    self.issue_pending(tx, scope, &order, cert_id, end)?;
+                }
+                (RequestType::Reissue, true) => {
+                    let end = order.certificate.valid_till.unwrap_or(self.now);
+                    self.issue_pending(tx, scope, &order, cert_id, end)?;
+                    tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
+                    tx.set_current_certificate(order.id, cert_id)?;
+                }
+                (RequestType::Revoke, true) => {
+                    let reason = req.revocation_reason.clone().unwrap_or_else(|| "unspecified".into());
+                    self.revoke_now(tx, &order, req.certificate_id, &reason)?;
+                }
+                (RequestType::NewRequest, false) => {
+                    tx.set_certificate_status(cert_id, CertificateStatus::Rejected)?;
+                    tx.set_order_status(order.id, OrderStatus::Rejected, self.now)?;
+                }
+                (RequestType::Duplicate, false) => {
+                    tx.set_certificate_status(cert_id, CertificateStatus::Rejected)?
+                }
+                (RequestType::Reissue, false) => {
+                    tx.set_certificate_status(cert_id, CertificateStatus::Rejected)?;
+                    tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
+                }
+                (RequestType::Revoke, false) => {}
+            }
+            let status = if approve { RequestStatus::Approved } else { RequestStatus::Rejected };
+            tx.set_request_status(request_id, status, actor.user_id, comment)?;
+            let action = if approve { "request.approve" } else { "request.reject" };
+            let detail = format!("{} on order {}", req.request_type.as_str(), order.id);
+            tx.insert_audit(&audit(scope, actor, self.now, action, format!("request:{request_id}"), detail))
+                .map_err(Into::into)
+        })
+    }
+
+    fn revoke_now(
+        &self,
+        tx: &mut dyn Transaction,
+        order: &OrderSummary,
+        certificate: Option<Id>,
+        reason: &str,
+    ) -> Result<(), LifecycleError> {
+        let certs = tx.order_certificates(order.id)?;
+        let targets: Vec<&CertificateRecord> = certs
+            .iter()
+            .filter(|c| c.status == CertificateStatus::Issued && certificate.is_none_or(|id| id == c.id))
+            .collect();
+        for c in &targets {
+            tx.revoke_certificate(c.id, self.now, reason)?;
+        }
+        if certificate.is_none() || certificate == Some(order.certificate.id) {
+            tx.set_order_status(order.id, OrderStatus::Revoked, self.now)?;
+        }
+        Ok(())
+    }
+
+    /// Cancels an order that is not issued yet; a pending reissue is withdrawn instead.
+    pub fn cancel(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        order_id: Id,
+        note: Option<&str>,
+    ) -> Result<(), LifecycleError> {
+        self.store.transaction(&mut |tx| {
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let next = match order.status {
+                OrderStatus::NeedsApproval
+                | OrderStatus::Pending
+                | OrderStatus::Processing
+                | OrderStatus::WaitingPickup => OrderStatus::Canceled,
+                OrderStatus::ReissuePending => OrderStatus::Issued,
+                other => {
+                    return Err(LifecycleError::conflict(
+                        "invalid_order_status",
+                        format!("An order in status {} cannot be canceled.", other.as_str()),
+                    ));
+                }
+            };
+            for c in tx.order_certificates(order_id)? {
+                if c.status == CertificateStatus::Pending
+                    && (next == OrderStatus::Canceled || c.kind == CertificateKind::Reissue)
+                {
+                    tx.set_certificate_status(c.id, CertificateStatus::Rejected)?;
+                }
+            }
+            tx.set_order_status(order_id, next, self.now)?;
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "order.cancel",
+                format!("order:{order_id}"),
+                note.unwrap_or_default().to_owned(),
+            ))
+            .map_err(Into::into)
+        })
+    }
+
+    fn check_active(&self, order: &OrderSummary) -> Result<(), LifecycleError> {
+        match order.status.effective(order.certificate.valid_till, self.now) {
+            OrderStatus::Issued => Ok(()),
+            other => Err(LifecycleError::conflict(
+                "invalid_order_status",
+                format!("The order is {}, not issued.", other.as_str()),
+            )),
+        }
+    }
+
+    /// Requests a duplicate (kind `Duplicate`) or a reissue (kind `Reissue`) of an issued order.
+    /// Returns (request id, certificate id, DER when issued at once).
+    pub fn add_certificate(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        order_id: Id,
+        kind: CertificateKind,
+        req: &CertificateRequest,
+    ) -> Result<(Id, Id, Option<Vec<u8>>), LifecycleError> {
+        let immediate = req.skip_approval && actor.may_skip_approval;
+        let mut out = None;
+        self.store.transaction(&mut |tx| {
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            self.check_active(&order)?;
+            let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
+            let cn = match &req.common_name {
+                Some(n) => names::normalize(n).map_err(|e| {
+                    LifecycleError::invalid(
+                        "invalid_common_name",
+                        format!("{:?} is not a valid DNS name.", e.0),
+                    )
+                })?,
+                None => order.certificate.common_name.clone(),
+            };
+            let mut dns = Vec::new();
+            for n in req.dns_names.as_ref().unwrap_or(&order.certificate.dns_names) {
+                let n = names::normalize(n).map_err(|e| {
+                    LifecycleError::invalid(
+                        "invalid_dns_names",
+                        format!("{:?} is not a valid DNS name.", e.0),
+                    )
+                })?;
+                if n != cn && !dns.contains(&n) {
+                    dns.push(n);
+                }
+            }
+            let ordered: Vec<&String> =
+                std::iter::once(&order.certificate.common_name).chain(&order.certificate.dns_names).collect();
+            if kind == CertificateKind::Duplicate {
+                if let Some(extra) = std::iter::once(&cn).chain(&dns).find(|n| !ordered.contains(n)) {
+                    return Err(LifecycleError::invalid(
+                        "invalid_dns_names|not_on_order",
+                        format!("A duplicate may only use names of the order; {extra} is not one."),
+                    ));
+                }
+            } else {
+                if dns.len() > product.max_dns_names as usize {
+                    return Err(LifecycleError::invalid(
+                        "invalid_dns_names|too_many",
+                        format!(
+                            "{} allows at most {} additional names.",
+                            product.name_id, product.max_dns_names
+                        ),
+                    ));
+                }
+                self.check_names(tx, scope, product, &cn, &dns)?;
+            }
+            let cert = NewCertificate {
+                kind,
+                status: CertificateStatus::Pending,
+                common_name: cn.clone(),
+                dns_names: dns.clone(),
+                csr: req.csr.0.clone(),
+                server_platform_id: req.server_platform_id.unwrap_or(-1),
+                signature_hash: "sha256".into(),
+                key_size: req.csr.1,
+                date_created: self.now,
+                issued: None,
+                archived: false,
+                user_id: actor.user_id,
+            };
+            let cert_id = tx.insert_certificate(&order, scope.account_id, &cert)?;
+            let request_type = if kind == CertificateKind::Duplicate {
+                RequestType::Duplicate
+            } else {
+                RequestType::Reissue
+            };
+            let request = NewRequest {
+                date: self.now,
+                request_type,
+                status: if immediate { RequestStatus::Approved } else { RequestStatus::Pending },
+                comments: req.comments.clone(),
+                user_id: actor.user_id,
+            };
+            let request_id = tx.insert_request(order_id, scope.account_id, &request, Some(cert_id), None)?;
+            let mut der = None;
+            if immediate {
+                let end = order.certificate.valid_till.unwrap_or(self.now);
+                der = Some(self.issue_pending(tx, scope, &order, cert_id, end)?.der);
+                if kind == CertificateKind::Reissue {
+                    tx.set_current_certificate(order_id, cert_id)?;
+                }
+            } else if kind == CertificateKind::Reissue {
+                tx.set_order_status(order_id, OrderStatus::ReissuePending, self.now)?;
+            }
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                if kind == CertificateKind::Duplicate { "order.duplicate" } else { "order.reissue" },
+                format!("order:{order_id}"),
+                format!("certificate {cert_id}{}", if immediate { " issued" } else { " pending approval" }),
+            ))?;
+            out = Some((request_id, cert_id, der));
+            Ok(())
+        })?;
+        out.ok_or(LifecycleError::NotFound("order"))
+    }
+
+    /// Revokes a certificate or a whole order, at once when approval may be skipped, else as a
+    /// pending request (returned).
+    pub fn revoke(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        target: &RevokeTarget,
+        reason: &str,
+        comment: Option<&str>,
+        skip_approval: bool,
+    ) -> Result<Option<Id>, LifecycleError> {
+        let immediate = skip_approval && actor.may_skip_approval;
+        let mut out = None;
+        self.store.transaction(&mut |tx| {
+            let (order_id, certificate) = match target {
+                RevokeTarget::Order(id) => (*id, None),
+                RevokeTarget::Certificate(r) => {
+                    let c = tx.certificate(scope, r)?.ok_or(LifecycleError::NotFound("certificate"))?;
+                    if c.status != CertificateStatus::Issued {
+                        return Err(LifecycleError::conflict(
+                            "invalid_certificate_status",
+                            format!("Certificate {} is {}, not issued.", c.id, c.status.as_str()),
+                        ));
+                    }
+                    (c.order_id, Some(c.id))
+                }
+            };
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            match order.status {
+                OrderStatus::ReissuePending => {
+                    return Err(LifecycleError::conflict(
+                        "reissue_pending",
+                        "Certificates with a pending reissue cannot be revoked.",
+                    ));
+                }
+                OrderStatus::Issued => {}
+                other if certificate.is_none() => {
+                    return Err(LifecycleError::conflict(
+                        "invalid_order_status",
+                        format!("The order is {}, not issued.", other.as_str()),
+                    ));
+                }
+                _ => {}
+            }
+            let request = NewRequest {
+                date: self.now,
+                request_type: RequestType::Revoke,
+                status: if immediate { RequestStatus::Approved } else { RequestStatus::Pending },
+                comments: comment.map(str::to_owned),
+                user_id: actor.user_id,
+            };
+            let request_id =
+                tx.insert_request(order_id, scope.account_id, &request, certificate, Some(reason))?;
+            if immediate {
+                self.revoke_now(tx, &order, certificate, reason)?;
+            }
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "certificate.revoke",
+                match certificate {
+                    Some(id) => format!("certificate:{id}"),
+                    None => format!("order:{order_id}"),
+                },
+                format!("{reason}{}", if immediate { " (revoked)" } else { " (pending approval)" }),
+            ))?;
+            out = Some((!immediate).then_some(request_id));
+            Ok(())
+        })?;
+        out.ok_or(LifecycleError::NotFound("order"))
+    }
+}
