@@ -222,6 +222,25 @@ pub trait Transaction {
     ) -> Result<(), StoreError>;
     /// Appends an audit event.
     fn insert_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Records a validated domain; `None` when the account already has it.
+    fn insert_domain(&mut self, domain: &NewDomain) -> Result<Option<Id>, StoreError>;
+}
+
+/// A domain to record as validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDomain {
+    /// Tenant.
+    pub account_id: Id,
+    /// Container.
+    pub container_id: Id,
+    /// Organization.
+    pub organization_id: Option<Id>,
+    /// Name (normalised).
+    pub name: String,
+    /// How control was shown.
+    pub dcv_method: String,
+    /// When.
+    pub at: OffsetDateTime,
 }
 
 /// Domain-control policy.
@@ -929,5 +948,58 @@ impl Lifecycle<'_> {
             Ok(())
         })?;
         out.ok_or(LifecycleError::NotFound("order"))
+    }
+
+    /// Registers a domain as validated for the account. Only actors with administrator rights
+    /// may vouch for a domain; under [`DomainPolicy::TrustAll`] every name passes anyway.
+    pub fn add_domain(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        name: &str,
+        container_id: Id,
+        organization_id: Option<Id>,
+        dcv_method: &str,
+    ) -> Result<Id, LifecycleError> {
+        if !actor.may_skip_approval {
+            return Err(LifecycleError::Forbidden(
+                "access_denied|missing_permission".into(),
+                "Only administrators may register domains.".into(),
+            ));
+        }
+        let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
+            LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
+        })?;
+        if !scope.allows_container(container_id) {
+            return Err(LifecycleError::NotFound("container"));
+        }
+        let mut out = None;
+        self.store.transaction(&mut |tx| {
+            if let Some(org) = organization_id {
+                tx.organization(scope, org)?.ok_or(LifecycleError::NotFound("organization"))?;
+            }
+            let domain = NewDomain {
+                account_id: scope.account_id,
+                container_id,
+                organization_id,
+                name: name.clone(),
+                dcv_method: dcv_method.into(),
+                at: self.now,
+            };
+            let id = tx.insert_domain(&domain)?.ok_or_else(|| {
+                LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
+            })?;
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "domain.create",
+                format!("domain:{id}"),
+                name.clone(),
+            ))?;
+            out = Some(id);
+            Ok(())
+        })?;
+        out.ok_or(LifecycleError::NotFound("domain"))
     }
 }

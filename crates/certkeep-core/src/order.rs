@@ -460,3 +460,29 @@ mod tests {
         assert_eq!(OrderStatus::parse("ISSUED"), None);
     }
 }
+
+/// A request with the order it is about, as the request endpoints show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestDetail {
+    /// The request.
+    pub request: RequestRecord,
+    /// Who made it.
+    pub requester: User,
+    /// The order.
+    pub order: OrderSummary,
+    /// The certificate it is about, if one.
+    pub certificate_id: Option<Id>,
+    /// Decision comment.
+    pub processor_comment: Option<String>,
+}
+
+/// A revoked certificate, as a CRL lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Serial number, upper-case hex.
+    pub serial_number: String,
+    /// When.
+    pub revoked_at: OffsetDateTime,
+    /// Reason (snake_case).
+    pub reason: String,
+}

@@ -6,9 +6,10 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::{
-    CertificateKind, CertificateRecord, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
-    OrderDetail, OrderQuery, OrderSummary, Principal, Scope,
-    lifecycle::{LifecycleError, Transaction},
+    Account, CertificateKind, CertificateRecord, CertificateStatus, ContainerNode, Domain, Id, NewApiKey,
+    NewContainer, NewOrder, NewOrganization, NewUser, OrderDetail, OrderQuery, OrderSummary, Organization,
+    Principal, RequestDetail, RequestStatus, RequestType, Revocation, Scope, UserRecord,
+    lifecycle::{CertificateRef, LifecycleError, Transaction},
 };
 
 /// A failure of the storage engine (not a "not found": those are `Ok(None)`).
@@ -42,6 +43,19 @@ pub struct OrderPage {
     pub total: u64,
     /// The page.
     pub orders: Vec<OrderSummary>,
+}
+
+/// A filter and window over requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestQuery {
+    /// Only these statuses (empty: all).
+    pub status: Vec<RequestStatus>,
+    /// Only these types (empty: all).
+    pub request_type: Vec<RequestType>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: Option<u64>,
 }
 
 /// Some certificates of one order.
@@ -99,4 +113,38 @@ pub trait Store: Send + Sync {
         kind: CertificateKind,
         include_archived: bool,
     ) -> StoreResult<Option<OrderCertificates>>;
+    /// A certificate of the scope and its DER (once issued).
+    fn find_certificate(
+        &self,
+        scope: &Scope,
+        certificate: &CertificateRef,
+    ) -> StoreResult<Option<(CertificateRecord, Option<Vec<u8>>)>>;
+    /// Requests of the scope, oldest first, with the total before the window.
+    fn list_requests(&self, scope: &Scope, query: &RequestQuery) -> StoreResult<(u64, Vec<RequestDetail>)>;
+    /// One request of the scope.
+    fn find_request(&self, scope: &Scope, id: Id) -> StoreResult<Option<RequestDetail>>;
+    /// The account.
+    fn account(&self, account_id: Id) -> StoreResult<Option<Account>>;
+    /// Organizations in the scope's containers.
+    fn list_organizations(&self, scope: &Scope) -> StoreResult<Vec<Organization>>;
+    /// Containers of the scope.
+    fn list_containers(&self, scope: &Scope) -> StoreResult<Vec<ContainerNode>>;
+    /// Users in the scope's containers.
+    fn list_users(&self, scope: &Scope) -> StoreResult<Vec<UserRecord>>;
+    /// Domains in the scope's containers.
+    fn list_domains(&self, scope: &Scope) -> StoreResult<Vec<Domain>>;
+    /// Orders whose status changed in `[from, to]`: (order id, certificate id, stored status).
+    fn status_changes(
+        &self,
+        scope: &Scope,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<(Id, Id, crate::OrderStatus)>>;
+    /// Every revoked certificate (for the CRL).
+    fn revocations(&self) -> StoreResult<Vec<Revocation>>;
+    /// Status of the certificate with this serial, across all accounts (for OCSP).
+    fn certificate_status(
+        &self,
+        serial: &str,
+    ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>>;
 }

@@ -62,6 +62,16 @@ impl ApiKeyRole {
     pub fn can_write(self) -> bool {
         self != Self::ViewOnly
     }
+
+    /// Whether the key may skip approval (`skip_approval`): keys that act with the full
+    /// rights of an administrator or manager, and order/domain/organization keys.
+    pub fn may_skip_approval(self, user_role: AccessRole) -> bool {
+        match self {
+            Self::Inherit => matches!(user_role, AccessRole::Administrator | AccessRole::Manager),
+            Self::OrdersDomainsOrganizations => true,
+            Self::Orders | Self::ViewOnly | Self::UserManagement => false,
+        }
+    }
 }
 
 /// CertCentral user access roles.
@@ -90,6 +100,13 @@ impl AccessRole {
             Self::StandardUser => 5,
         }
     }
+
+    /// Parses a numeric role id.
+    pub fn from_code(code: i64) -> Option<Self> {
+        [Self::Administrator, Self::LimitedUser, Self::FinanceManager, Self::Manager, Self::StandardUser]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
 }
 
 /// The authenticated caller of a request.
@@ -103,6 +120,10 @@ pub struct Principal {
     pub role: ApiKeyRole,
     /// The user the key belongs to.
     pub user_id: Id,
+    /// The user's container (where new orders go by default).
+    pub container_id: Id,
+    /// Whether the key may skip approval.
+    pub may_skip_approval: bool,
     /// What the key may see.
     pub scope: Scope,
 }
@@ -244,4 +265,62 @@ pub struct NewApiKey {
     pub role: ApiKeyRole,
     /// [`crate::credentials::hash_api_key`] of the key.
     pub key_hash: Vec<u8>,
+}
+
+/// An account (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Id.
+    pub id: Id,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: time::OffsetDateTime,
+}
+
+/// A container and its place in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerNode {
+    /// The container.
+    pub container: Container,
+    /// Its parent (none for the account's root).
+    pub parent_id: Option<Id>,
+    /// Description.
+    pub description: String,
+}
+
+/// A user as the user endpoints show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Name and e-mail.
+    pub user: User,
+    /// Login name.
+    pub username: String,
+    /// Container.
+    pub container: Container,
+    /// Access role.
+    pub access_role: AccessRole,
+    /// Job title.
+    pub job_title: String,
+    /// Telephone.
+    pub telephone: String,
+}
+
+/// A domain an account controls (or claims, until validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// Id.
+    pub id: Id,
+    /// Name (lower case).
+    pub name: String,
+    /// Container.
+    pub container_id: Id,
+    /// Organization.
+    pub organization_id: Option<Id>,
+    /// DCV method (`email`, `dns-txt-token`, `http-token`, `pre-validated`).
+    pub dcv_method: String,
+    /// Creation time.
+    pub date_created: time::OffsetDateTime,
+    /// When control was validated.
+    pub validated_at: Option<time::OffsetDateTime>,
 }

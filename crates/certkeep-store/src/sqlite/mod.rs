@@ -1,6 +1,7 @@
 //! The embedded SQLite store.
 
 mod query;
+mod reads;
 mod rows;
 mod schema;
 mod tx;
@@ -9,10 +10,11 @@ mod writes;
 use std::path::Path;
 
 use certkeep_core::{
-    ApiKeyRole, CertificateKind, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
-    OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderSummary, Principal, Scope, Store,
-    StoreError, StoreResult,
-    lifecycle::{LifecycleError, Transaction},
+    AccessRole, Account, ApiKeyRole, CertificateKind, CertificateRecord, CertificateStatus, ContainerNode,
+    Domain, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser, OrderCertificates, OrderDetail,
+    OrderPage, OrderQuery, OrderRef, OrderStatus, OrderSummary, Organization, Principal, RequestDetail,
+    RequestQuery, Revocation, Scope, Store, StoreError, StoreResult, UserRecord,
+    lifecycle::{CertificateRef, LifecycleError, Transaction},
 };
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -20,7 +22,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use time::OffsetDateTime;
 
 use rows::{
-    CERTIFICATE_SELECT, ORGANIZATION_SELECT, REQUEST_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM, SUMMARY_WIDTH,
+    CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, REQUEST_SELECT, SUMMARY_COLUMNS,
+    SUMMARY_FROM, SUMMARY_WIDTH,
 };
 
 /// The inventory in one SQLite database file (WAL mode), behind a connection pool.
@@ -200,7 +203,7 @@ impl Store for SqliteStore {
         let conn = self.conn()?;
         let found = conn
             .prepare_cached(
-                "SELECT k.id, k.name, k.role, k.user_id, u.account_id, u.container_id, c.parent_id \
+                "SELECT k.id, k.name, k.role, k.user_id, u.account_id, u.container_id, c.parent_id, u.access_role \
                  FROM api_keys k JOIN users u ON u.id = k.user_id JOIN containers c ON c.id = u.container_id \
                  WHERE k.key_hash = ? AND k.revoked_at IS NULL",
             )
@@ -214,15 +217,19 @@ impl Store for SqliteStore {
                         r.get::<_, Id>(4)?,
                         r.get::<_, Id>(5)?,
                         r.get::<_, Option<Id>>(6)?,
+                        r.get::<_, i64>(7)?,
                     ))
                 })
                 .optional()
             })
             .map_err(err)?;
-        let Some((api_key_id, api_key_name, role, user_id, account_id, container_id, parent)) = found else {
+        let Some((api_key_id, api_key_name, role, user_id, account_id, container_id, parent, access)) = found
+        else {
             return Ok(None);
         };
         let role = ApiKeyRole::from_code(role).ok_or_else(|| err(format!("unknown key role {role}")))?;
+        let access =
+            AccessRole::from_code(access).ok_or_else(|| err(format!("unknown access role {access}")))?;
         let containers = match parent {
             None => None,
             Some(_) => Some(Self::container_subtree(&conn, container_id).map_err(err)?),
@@ -232,6 +239,8 @@ impl Store for SqliteStore {
             api_key_name,
             role,
             user_id,
+            container_id,
+            may_skip_approval: role.may_skip_approval(access),
             scope: Scope { account_id, containers },
         }))
     }
@@ -305,7 +314,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let sql = format!(
-            "{CERTIFICATE_SELECT} WHERE x.order_id = ? AND x.kind = ? AND (? OR x.archived = 0) ORDER BY x.id"
+            "SELECT {CERTIFICATE_COLUMNS} FROM {CERTIFICATE_FROM} WHERE x.order_id = ? AND x.kind = ? AND (? OR x.archived = 0) ORDER BY x.id"
         );
         let certificates = tx
             .prepare_cached(&sql)
@@ -314,6 +323,64 @@ impl Store for SqliteStore {
             })
             .map_err(err)?;
         Ok(Some(OrderCertificates { public_id, certificates }))
+    }
+
+    fn find_certificate(
+        &self,
+        scope: &Scope,
+        certificate: &CertificateRef,
+    ) -> StoreResult<Option<(CertificateRecord, Option<Vec<u8>>)>> {
+        reads::find_certificate(&*self.conn()?, scope, certificate).map_err(err)
+    }
+
+    fn list_requests(&self, scope: &Scope, query: &RequestQuery) -> StoreResult<(u64, Vec<RequestDetail>)> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(err)?;
+        reads::list_requests(&tx, scope, query).map_err(err)
+    }
+
+    fn find_request(&self, scope: &Scope, id: Id) -> StoreResult<Option<RequestDetail>> {
+        reads::find_request(&*self.conn()?, scope, id).map_err(err)
+    }
+
+    fn account(&self, account_id: Id) -> StoreResult<Option<Account>> {
+        reads::account(&*self.conn()?, account_id).map_err(err)
+    }
+
+    fn list_organizations(&self, scope: &Scope) -> StoreResult<Vec<Organization>> {
+        reads::list_organizations(&*self.conn()?, scope).map_err(err)
+    }
+
+    fn list_containers(&self, scope: &Scope) -> StoreResult<Vec<ContainerNode>> {
+        reads::list_containers(&*self.conn()?, scope).map_err(err)
+    }
+
+    fn list_users(&self, scope: &Scope) -> StoreResult<Vec<UserRecord>> {
+        reads::list_users(&*self.conn()?, scope).map_err(err)
+    }
+
+    fn list_domains(&self, scope: &Scope) -> StoreResult<Vec<Domain>> {
+        reads::list_domains(&*self.conn()?, scope).map_err(err)
+    }
+
+    fn status_changes(
+        &self,
+        scope: &Scope,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<(Id, Id, OrderStatus)>> {
+        reads::status_changes(&*self.conn()?, scope, from, to).map_err(err)
+    }
+
+    fn revocations(&self) -> StoreResult<Vec<Revocation>> {
+        reads::revocations(&*self.conn()?).map_err(err)
+    }
+
+    fn certificate_status(
+        &self,
+        serial: &str,
+    ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>> {
+        reads::certificate_status(&*self.conn()?, serial).map_err(err)
     }
 }
 
@@ -354,7 +421,7 @@ fn detail(conn: &Connection, scope: &Scope, order: &OrderRef) -> rusqlite::Resul
     drop(rows);
 
     let certificate = conn
-        .prepare_cached(&format!("{CERTIFICATE_SELECT} WHERE x.id = ?"))?
+        .prepare_cached(&format!("SELECT {CERTIFICATE_COLUMNS} FROM {CERTIFICATE_FROM} WHERE x.id = ?"))?
         .query_row([summary.certificate.id], rows::certificate)?;
     let organization = match &summary.organization {
         Some((id, _)) => Some(

@@ -22,11 +22,14 @@ pub const SUMMARY_WIDTH: usize = 25;
 pub const SUMMARY_FROM: &str = "orders o JOIN containers c ON c.id = o.container_id \
     LEFT JOIN organizations org ON org.id = o.organization_id";
 
-/// Columns of [`certificate`], over `certificates x` joined to `users u`.
-pub const CERTIFICATE_SELECT: &str = "SELECT x.id, x.order_id, x.kind, x.status, x.common_name, \
+/// Columns of [`certificate`], over [`CERTIFICATE_FROM`].
+pub const CERTIFICATE_COLUMNS: &str = "x.id, x.order_id, x.kind, x.status, x.common_name, \
     x.dns_names, x.csr, x.server_platform_id, x.signature_hash, x.key_size, x.date_created, \
     x.serial_number, x.thumbprint, x.valid_from, x.valid_till, x.date_issued, x.archived, \
-    u.id, u.first_name, u.last_name, u.email FROM certificates x JOIN users u ON u.id = x.user_id";
+    u.id, u.first_name, u.last_name, u.email";
+
+/// The join [`CERTIFICATE_COLUMNS`] needs.
+pub const CERTIFICATE_FROM: &str = "certificates x JOIN users u ON u.id = x.user_id";
 
 /// Columns of [`organization`].
 pub const ORGANIZATION_SELECT: &str = "SELECT id, name, assumed_name, city, state, country, \
@@ -92,62 +95,72 @@ fn validity(row: &Row, index: usize) -> rusqlite::Result<Validity> {
 
 /// Maps [`SUMMARY_COLUMNS`].
 pub fn summary(row: &Row) -> rusqlite::Result<OrderSummary> {
-    let organization = match row.get::<_, Option<Id>>(12)? {
-        Some(id) => Some((id, row.get(13)?)),
+    summary_at(row, 0)
+}
+
+/// Maps [`SUMMARY_COLUMNS`] starting at column `at`.
+pub fn summary_at(row: &Row, at: usize) -> rusqlite::Result<OrderSummary> {
+    let organization = match row.get::<_, Option<Id>>(at + 12)? {
+        Some(id) => Some((id, row.get(at + 13)?)),
         None => None,
     };
     Ok(OrderSummary {
-        id: row.get(0)?,
+        id: row.get(at)?,
         certificate: CertificateSummary {
-            id: row.get::<_, Option<Id>>(1)?.unwrap_or_default(),
-            common_name: row.get(2)?,
-            dns_names: names(&row.get::<_, String>(3)?),
-            signature_hash: row.get(4)?,
-            serial_number: row.get(5)?,
-            thumbprint: row.get(6)?,
-            valid_from: opt_time_at(row, 7)?,
-            valid_till: opt_time_at(row, 8)?,
+            id: row.get::<_, Option<Id>>(at + 1)?.unwrap_or_default(),
+            common_name: row.get(at + 2)?,
+            dns_names: names(&row.get::<_, String>(at + 3)?),
+            signature_hash: row.get(at + 4)?,
+            serial_number: row.get(at + 5)?,
+            thumbprint: row.get(at + 6)?,
+            valid_from: opt_time_at(row, at + 7)?,
+            valid_till: opt_time_at(row, at + 8)?,
         },
-        status: parsed(row, 9, OrderStatus::parse)?,
-        is_renewed: row.get(10)?,
-        date_created: time_at(row, 11)?,
+        status: parsed(row, at + 9, OrderStatus::parse)?,
+        is_renewed: row.get(at + 10)?,
+        date_created: time_at(row, at + 11)?,
         organization,
-        validity: validity(row, 14)?,
-        disable_renewal_notifications: row.get(16)?,
-        container: Container { id: row.get(17)?, name: row.get(18)?, is_active: row.get(19)? },
-        product_name_id: row.get(20)?,
-        has_duplicates: row.get(21)?,
-        email: row.get(22)?,
-        user_id: row.get(23)?,
-        auto_renew: row.get(24)?,
+        validity: validity(row, at + 14)?,
+        disable_renewal_notifications: row.get(at + 16)?,
+        container: Container { id: row.get(at + 17)?, name: row.get(at + 18)?, is_active: row.get(at + 19)? },
+        product_name_id: row.get(at + 20)?,
+        has_duplicates: row.get(at + 21)?,
+        email: row.get(at + 22)?,
+        user_id: row.get(at + 23)?,
+        auto_renew: row.get(at + 24)?,
     })
 }
 
-/// Maps [`CERTIFICATE_SELECT`].
+/// Maps [`CERTIFICATE_COLUMNS`].
 pub fn certificate(row: &Row) -> rusqlite::Result<CertificateRecord> {
+    certificate_at(row, 0)
+}
+
+/// Maps [`CERTIFICATE_COLUMNS`] starting at column `at`.
+pub fn certificate_at(row: &Row, at: usize) -> rusqlite::Result<CertificateRecord> {
     Ok(CertificateRecord {
-        id: row.get(0)?,
-        order_id: row.get(1)?,
-        kind: parsed(row, 2, CertificateKind::parse)?,
-        status: parsed(row, 3, CertificateStatus::parse)?,
-        common_name: row.get(4)?,
-        dns_names: names(&row.get::<_, String>(5)?),
-        csr: row.get(6)?,
-        server_platform_id: row.get(7)?,
-        signature_hash: row.get(8)?,
-        key_size: row.get(9)?,
-        date_created: time_at(row, 10)?,
-        serial_number: row.get(11)?,
-        thumbprint: row.get(12)?,
-        valid_from: opt_time_at(row, 13)?,
-        valid_till: opt_time_at(row, 14)?,
-        date_issued: opt_time_at(row, 15)?,
-        archived: row.get(16)?,
+        id: row.get(at)?,
+        order_id: row.get(at + 1)?,
+        kind: parsed(row, at + 2, CertificateKind::parse)?,
+        status: parsed(row, at + 3, CertificateStatus::parse)?,
+        common_name: row.get(at + 4)?,
+        dns_names: names(&row.get::<_, String>(at + 5)?),
+        csr: row.get(at + 6)?,
+        server_platform_id: row.get(at + 7)?,
+        signature_hash: row.get(at + 8)?,
+        key_size: row.get(at + 9)?,
+        date_created: time_at(row, at + 10)?,
+        serial_number: row.get(at + 11)?,
+        thumbprint: row.get(at + 12)?,
+        valid_from: opt_time_at(row, at + 13)?,
+        valid_till: opt_time_at(row, at + 14)?,
+        date_issued: opt_time_at(row, at + 15)?,
+        archived: row.get(at + 16)?,
         user: User {
-            id: row.get(17)?,
-            first_name: row.get(18)?,
-            last_name: row.get(19)?,
-            email: row.get(20)?,
+            id: row.get(at + 17)?,
+            first_name: row.get(at + 18)?,
+            last_name: row.get(at + 19)?,
+            email: row.get(at + 20)?,
         },
     })
 }

@@ -3,14 +3,14 @@
 use certkeep_core::{
     CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder, NewRequest, OrderStatus,
     OrderSummary, Organization, RequestStatus, RequestType, Scope, StoreError,
-    lifecycle::{AuditEvent, CertificateRef, RequestState, Transaction},
+    lifecycle::{AuditEvent, CertificateRef, NewDomain, RequestState, Transaction},
 };
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{
     err,
-    rows::{self, CERTIFICATE_SELECT, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM},
+    rows::{self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM},
     writes,
 };
 
@@ -48,7 +48,9 @@ impl Transaction for SqliteTransaction<'_> {
             CertificateRef::Id(id) => ("x.id = ?", (*id).into()),
             CertificateRef::Serial(s) => ("x.serial_number = ?", s.to_uppercase().into()),
         };
-        let sql = format!("{CERTIFICATE_SELECT} WHERE {lookup} AND x.account_id = ?");
+        let sql = format!(
+            "SELECT {CERTIFICATE_COLUMNS} FROM {CERTIFICATE_FROM} WHERE {lookup} AND x.account_id = ?"
+        );
         let found = self
             .0
             .prepare_cached(&sql)
@@ -61,7 +63,9 @@ impl Transaction for SqliteTransaction<'_> {
 
     fn order_certificates(&mut self, order_id: Id) -> R<Vec<CertificateRecord>> {
         self.0
-            .prepare_cached(&format!("{CERTIFICATE_SELECT} WHERE x.order_id = ? ORDER BY x.id"))
+            .prepare_cached(&format!(
+                "SELECT {CERTIFICATE_COLUMNS} FROM {CERTIFICATE_FROM} WHERE x.order_id = ? ORDER BY x.id"
+            ))
             .and_then(|mut s| s.query_map([order_id], rows::certificate)?.collect())
             .map_err(err)
     }
@@ -218,5 +222,27 @@ impl Transaction for SqliteTransaction<'_> {
             })
             .map(drop)
             .map_err(err)
+    }
+
+    fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {
+        let inserted = self
+            .0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO domains (account_id, container_id, organization_id, name, dcv_method, \
+                 date_created, validated_at) VALUES (?,?,?,?,?,?,?)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.account_id,
+                    d.container_id,
+                    d.organization_id,
+                    d.name,
+                    d.dcv_method,
+                    d.at.unix_timestamp(),
+                    d.at.unix_timestamp()
+                ])
+            })
+            .map_err(err)?;
+        Ok((inserted == 1).then(|| self.0.last_insert_rowid()))
     }
 }
