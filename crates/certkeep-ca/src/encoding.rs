@@ -63,6 +63,34 @@ pub(crate) fn sha1_thumbprint(der: &[u8]) -> String {
     hex_upper(digest.as_ref())
 }
 
+/// A certs-only PKCS#7 SignedData (RFC 2315) holding `certificates`, DER, as `.p7b` files carry
+/// certificate bundles.
+pub(crate) fn pkcs7_certificates(certificates: &[&[u8]]) -> Vec<u8> {
+    use yasna::{Tag, models::ObjectIdentifier};
+    let signed_data = ObjectIdentifier::from_slice(&[1, 2, 840, 113_549, 1, 7, 2]);
+    let data = ObjectIdentifier::from_slice(&[1, 2, 840, 113_549, 1, 7, 1]);
+    yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_oid(&signed_data);
+            w.next().write_tagged(Tag::context(0), |w| {
+                w.write_sequence(|w| {
+                    w.next().write_u8(1);
+                    w.next().write_set(|_| {});
+                    w.next().write_sequence(|w| w.next().write_oid(&data));
+                    w.next().write_tagged_implicit(Tag::context(0), |w| {
+                        w.write_set_of(|w| {
+                            for der in certificates {
+                                w.next().write_der(der);
+                            }
+                        })
+                    });
+                    w.next().write_set(|_| {});
+                })
+            });
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

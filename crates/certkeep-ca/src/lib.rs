@@ -18,3 +18,13 @@ pub use csr::{Csr, generate_csr, parse_csr};
 pub use error::{CaError, CsrError};
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};
+
+/// A DER certificate as PEM, ending right after its `-----END CERTIFICATE-----` line.
+pub fn certificate_pem(der: &[u8]) -> String {
+    encoding::encode_pem(encoding::CERTIFICATE_LABEL, der)
+}
+
+/// A certs-only PKCS#7 bundle of `certificates` as PEM (`-----BEGIN PKCS7-----`).
+pub fn pkcs7_pem(certificates: &[&[u8]]) -> String {
+    encoding::encode_pem("PKCS7", &encoding::pkcs7_certificates(certificates))
+}

@@ -14,6 +14,11 @@ pub fn hash_api_key(key: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, key.as_bytes()).as_ref().to_vec()
 }
 
+/// SHA-1 of `data` (thumbprints and key identifiers, never for security).
+pub fn sha1(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
+}
+
 /// Upper-case hexadecimal without separators.
 pub fn hex_upper(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";

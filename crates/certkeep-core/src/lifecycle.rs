@@ -289,7 +289,7 @@ pub struct OrderRequest {
     pub organization_units: Vec<String>,
     /// The order this one renews.
     pub renewed_order_id: Option<Id>,
-    /// Contact e-mail.
+    /// Contact e-mail (empty: the submitting user's).
     pub email: String,
     /// Opaque id for express installs.
     pub public_id: String,

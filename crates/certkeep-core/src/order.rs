@@ -218,7 +218,8 @@ pub struct NewOrder {
     pub common_name: String,
     /// Additional names (lower case).
     pub dns_names: Vec<String>,
-    /// Contact e-mail of the order (`filters[email]`, `filters[search]`).
+    /// Contact e-mail of the order (`filters[email]`, `filters[search]`); empty for the
+    /// submitting user's.
     pub email: String,
     /// Signature hash.
     pub signature_hash: String,

@@ -113,11 +113,11 @@ use ValidationType::*;
 
 /// Every product certkeep sells.
 pub static PRODUCTS: &[Product] = &[
-    product("ssl_plus", "Standard SSL", SslCertificate, Ov, false, 0),
+    product("ssl_plus", "Standard SSL", SslCertificate, Ov, false, 250),
     product("ssl_basic", "Basic OV", SslCertificate, Ov, true, 250),
     product("ssl_wildcard", "Wildcard SSL", SslCertificate, Ov, true, 250),
     product("ssl_multi_domain", "Multi-Domain SSL", SslCertificate, Ov, false, 250),
-    product("ssl_ev_plus", "EV SSL Plus", SslCertificate, Ev, false, 0),
+    product("ssl_ev_plus", "EV SSL Plus", SslCertificate, Ev, false, 250),
     product("ssl_ev_multi_domain", "EV Multi-Domain SSL", SslCertificate, Ev, false, 250),
     product("ssl_ev_basic", "Basic EV", SslCertificate, Ev, false, 250),
     product("ssl_dv_geotrust", "GeoTrust Standard DV", DvSslCertificate, Dv, false, 1),

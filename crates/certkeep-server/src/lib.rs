@@ -3,27 +3,23 @@
 //! Each front door parses its wire format, authenticates the caller to a
 //! [`certkeep_core::Principal`], calls the store and renders the answer in its own dialect.
 
+mod authority;
 pub mod certcentral;
 mod ops;
 pub mod rate_limit;
 mod wire;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::Router;
-use certkeep_core::{Clock, Store, StoreError};
+use certkeep_core::{
+    Clock, Store, StoreError,
+    lifecycle::{DomainPolicy, Lifecycle},
+};
 use tokio::net::TcpListener;
 
+pub use authority::Authority;
 pub use rate_limit::{RateLimit, RateLimiter};
-
-/// The issuing CA as order views name it.
-#[derive(Debug, Clone)]
-pub struct CaInfo {
-    /// Identifier of the issuing CA certificate (CertCentral's `ca_cert.id`).
-    pub id: String,
-    /// Common name of the issuing CA certificate.
-    pub name: String,
-}
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -33,9 +29,11 @@ pub struct AppState {
     /// The clock for everything derived from "now".
     pub clock: Arc<dyn Clock>,
     /// The issuing CA.
-    pub ca: CaInfo,
+    pub authority: Arc<Authority>,
     /// Per-key request limits.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Domain-control policy for new names.
+    pub domains: DomainPolicy,
 }
 
 impl AppState {
@@ -48,6 +46,25 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| StoreError(format!("store task failed: {e}")))?
+    }
+
+    /// Runs a lifecycle operation (which writes and may sign) off the async workers.
+    pub async fn lifecycle<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Lifecycle) -> Result<T, certkeep_core::lifecycle::LifecycleError> + Send + 'static,
+    ) -> Result<T, certkeep_core::lifecycle::LifecycleError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let lifecycle = Lifecycle {
+                store: &*state.store,
+                issuer: &*state.authority,
+                now: state.clock.now(),
+                domains: state.domains,
+            };
+            f(&lifecycle)
+        })
+        .await
+        .map_err(|e| StoreError(format!("lifecycle task failed: {e}")))?
     }
 }
 
@@ -65,5 +82,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

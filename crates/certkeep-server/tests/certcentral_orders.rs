@@ -387,7 +387,7 @@ async fn order_info_matches_seed_002() {
     assert_eq!(c["server_platform"]["name"], "nginx");
     assert_eq!(c["key_size"], 256);
     assert_eq!(c["signature_hash"], "sha256");
-    assert_eq!(c["ca_cert"]["id"], "TESTCA");
+    assert_eq!(c["ca_cert"]["id"], s.ca_id);
     assert_eq!(c["ca_cert"]["name"], "Test Issuing CA");
     assert_eq!(
         v["organization"],
@@ -537,7 +537,7 @@ async fn duplicates_match_seed_003_and_hide_archived_by_default() {
     assert_eq!(first["status"], "issued");
     assert_eq!(first["archived"], "0");
     assert_eq!(first["sub_id"], "1");
-    assert_eq!(first["ca_cert_id"], "TESTCA");
+    assert_eq!(first["ca_cert_id"], s.ca_id);
     assert_eq!(first["date_created"], "2026-03-02T00:00:00+00:00");
     assert_eq!(first["firstname"], "Jan");
     let pending = &certs[1];

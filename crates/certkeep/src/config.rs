@@ -28,6 +28,18 @@ pub struct FileConfig {
     /// Per-key rate limits, e.g. `["100/5", "1000/180"]`.
     #[serde(default)]
     pub rate_limits: Vec<String>,
+    /// Domain-control policy.
+    pub domain_validation: Option<DomainValidation>,
+}
+
+/// How new names are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DomainValidation {
+    /// Names must be under a domain the account registered.
+    Validated,
+    /// Every name is accepted.
+    TrustAll,
 }
 
 /// `[ca]`.

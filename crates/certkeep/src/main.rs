@@ -6,8 +6,9 @@ mod setup;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
+use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, RateLimiter};
+use certkeep_server::{AppState, Authority, RateLimiter};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,10 @@ struct ServeArgs {
     /// Freeze the clock at this RFC 3339 instant (days remaining and expiry follow it).
     #[arg(long, env = "CERTKEEP_FIXED_TIME")]
     fixed_time: Option<String>,
+    /// Domain control: `validated` (names must be under a domain registered with POST /domain)
+    /// or `trust-all` (any name; test setups). Default: trust-all with --demo, else validated.
+    #[arg(long, env = "CERTKEEP_DOMAIN_VALIDATION", value_enum)]
+    domain_validation: Option<config::DomainValidation>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -218,11 +223,18 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     };
     let store = Arc::new(setup::open_store(&layout)?);
     let ca = setup::load_ca(&layout)?;
+    let domains = match args.domain_validation.or(file.domain_validation) {
+        Some(config::DomainValidation::Validated) => DomainPolicy::Validated,
+        Some(config::DomainValidation::TrustAll) => DomainPolicy::TrustAll,
+        None if args.demo => DomainPolicy::TrustAll,
+        None => DomainPolicy::Validated,
+    };
     let state = AppState {
         store,
         clock,
-        ca: setup::ca_info(&ca),
+        authority: Arc::new(Authority::new(ca)),
         rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
+        domains,
     };
 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -10,9 +10,8 @@ use std::{
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm};
 use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store,
-    credentials::{generate_api_key, hash_api_key, hex_upper},
+    credentials::{generate_api_key, hash_api_key},
 };
-use certkeep_server::CaInfo;
 use certkeep_store::SqliteStore;
 use time::OffsetDateTime;
 
@@ -139,14 +138,6 @@ pub fn open_store(layout: &Layout) -> Result<SqliteStore, String> {
 /// Loads the CA.
 pub fn load_ca(layout: &Layout) -> Result<CertificateAuthority, String> {
     CertificateAuthority::load(&layout.ca_dir()).map_err(|e| format!("cannot load the CA: {e}"))
-}
-
-/// How order views name the issuing CA: its common name and the first 16 hex digits of its
-/// SHA-1 thumbprint as the id.
-pub fn ca_info(ca: &CertificateAuthority) -> CaInfo {
-    let digest =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, ca.intermediate_der());
-    CaInfo { id: hex_upper(&digest.as_ref()[..8]), name: ca.intermediate_common_name().to_owned() }
 }
 
 /// Writes a file readable by its owner only.

@@ -35,6 +35,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     if !state.rate_limiter.allow(&format!("certcentral:{}", principal.api_key_id), Instant::now()) {
         return ApiError::rate_limited().into_response();
     }
+    let actor = super::body::actor(&principal, request.extensions());
+    request.extensions_mut().insert(actor);
     request.extensions_mut().insert(principal);
     next.run(request).await
 }

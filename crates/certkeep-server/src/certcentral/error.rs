@@ -4,7 +4,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::StoreError;
+use certkeep_core::{StoreError, lifecycle::LifecycleError};
 use serde::Serialize;
 
 /// An error answered in CertCentral's shape.
@@ -57,6 +57,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 400 for a body that is not the JSON the endpoint takes.
+    pub fn bad_body(detail: impl std::fmt::Display) -> Self {
+        Self::bad_request("bad_request_format", format!("The request body is not valid: {detail}."))
+    }
+
+    /// 400 for a missing field.
+    pub fn missing(field: &str) -> Self {
+        Self::bad_request(format!("missing_param|{field}"), format!("{field} is required."))
+    }
+
     /// 429 when the key's request limit is exceeded.
     pub fn rate_limited() -> Self {
         Self::new(
@@ -64,6 +74,31 @@ impl ApiError {
             "request_limit_exceeded",
             "Service unavailable, please limit request volume.",
         )
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::NotFound(what) => {
+                let mut title = what.to_owned();
+                title[..1].make_ascii_uppercase();
+                Self::new(StatusCode::NOT_FOUND, format!("not_found|{what}"), format!("{title} not found."))
+            }
+            LifecycleError::Invalid(code, message) | LifecycleError::Conflict(code, message) => {
+                Self::bad_request(code, message)
+            }
+            LifecycleError::Forbidden(code, message) => Self::new(StatusCode::FORBIDDEN, code, message),
+            LifecycleError::Issuance(message) => {
+                tracing::error!(%message, "issuance failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "issuance_failed",
+                    "The CA could not sign the certificate.",
+                )
+            }
+            LifecycleError::Store(e) => e.into(),
+        }
     }
 }
 

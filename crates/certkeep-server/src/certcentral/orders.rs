@@ -72,7 +72,8 @@ fn order_ref(segment: &str) -> Result<OrderRef, ApiError> {
     Err(ApiError::order_not_found())
 }
 
-fn order_id(segment: &str) -> Result<Id, ApiError> {
+/// The order id in a path (ids only, no thumbprints).
+pub fn order_id(segment: &str) -> Result<Id, ApiError> {
     match order_ref(segment)? {
         OrderRef::Id(id) => Ok(id),
         OrderRef::Fingerprint(_) => Err(ApiError::order_not_found()),
@@ -92,7 +93,7 @@ pub async fn info(
         .await?
         .ok_or_else(ApiError::order_not_found)?;
     let now = state.clock.now();
-    Ok(json_response(StatusCode::OK, &OrderInfo::new(&detail, &state.ca, now)))
+    Ok(json_response(StatusCode::OK, &OrderInfo::new(&detail, &state.authority, now)))
 }
 
 fn show_archived(raw: Option<&str>) -> bool {
@@ -126,7 +127,7 @@ pub async fn duplicates(
         .iter()
         .enumerate()
         .filter(|(_, c)| archived || !c.archived)
-        .map(|(i, c)| DuplicateItem::new(c, i + 1, &found.public_id, &state.ca, now))
+        .map(|(i, c)| DuplicateItem::new(c, i + 1, &found.public_id, &state.authority, now))
         .collect();
     Ok(json_response(StatusCode::OK, &CertificateList { certificates }))
 }

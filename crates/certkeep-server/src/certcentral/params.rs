@@ -222,7 +222,7 @@ fn end_of(t: OffsetDateTime, date_only: bool) -> Bound<OffsetDateTime> {
 
 /// Parses `a...b`, `>a`, `>=a`, `<a`, `<=a` or a single value. A date alone stands for the
 /// whole day (UTC): `2024-01-01` matches that day, `>2024-01-01` starts the day after.
-fn parse_range(s: &str) -> Option<TimeRange> {
+pub fn parse_range(s: &str) -> Option<TimeRange> {
     let s = s.trim();
     if let Some((a, b)) = s.split_once("...") {
         let (start, _) = parse_instant(a)?;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::platforms::ServerPlatform;
 use crate::{
-    CaInfo,
+    Authority,
     wire::{iso8601, ymd},
 };
 
@@ -49,7 +49,8 @@ fn product(name_id: &str) -> Option<&'static Product> {
     Product::find(name_id)
 }
 
-fn product_brief(name_id: &str) -> Option<ProductBrief> {
+/// The product object of list views.
+pub fn product_brief(name_id: &str) -> Option<ProductBrief> {
     product(name_id).map(|p| ProductBrief {
         name_id: p.name_id,
         name: p.name,
@@ -347,7 +348,7 @@ fn order_valid_till(v: Validity, created: OffsetDateTime) -> OffsetDateTime {
 
 impl<'a> OrderInfo<'a> {
     /// Renders order info at `now`.
-    pub fn new(d: &'a OrderDetail, ca: &'a CaInfo, now: OffsetDateTime) -> Self {
+    pub fn new(d: &'a OrderDetail, ca: &'a Authority, now: OffsetDateTime) -> Self {
         let s = &d.summary;
         let c = &d.certificate;
         let product = product(&s.product_name_id);
@@ -371,7 +372,7 @@ impl<'a> OrderInfo<'a> {
                 server_platform: ServerPlatform::find(c.server_platform_id),
                 signature_hash: &c.signature_hash,
                 key_size: c.key_size,
-                ca_cert: CaCert { id: &ca.id, name: &ca.name },
+                ca_cert: CaCert { id: ca.id(), name: ca.name() },
                 cert_validity: s.validity.into(),
                 user_id: c.user.id,
             },
@@ -480,7 +481,7 @@ impl<'a> DuplicateItem<'a> {
         c: &'a CertificateRecord,
         n: usize,
         public_id: &'a str,
-        ca: &'a CaInfo,
+        ca: &'a Authority,
         now: OffsetDateTime,
     ) -> Self {
         Self {
@@ -498,7 +499,7 @@ impl<'a> DuplicateItem<'a> {
             server_platform: ServerPlatform::find(c.server_platform_id),
             signature_hash: &c.signature_hash,
             key_size: c.key_size,
-            ca_cert_id: &ca.id,
+            ca_cert_id: ca.id(),
             sub_id: n.to_string(),
             public_id,
             archived: if c.archived { "1" } else { "0" },

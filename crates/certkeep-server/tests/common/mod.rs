@@ -7,13 +7,14 @@
 use std::{sync::Arc, time::Duration as StdDuration};
 
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
+use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{
     AccessRole, ApiKeyRole, CertificateKind, CertificateStatus, Contact, FixedClock, Id, IssuedFacts,
     NewApiKey, NewCertificate, NewContainer, NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus,
     Origin, RequestStatus, RequestType, Store, Validity,
     credentials::{generate_api_key, hash_api_key},
 };
-use certkeep_server::{AppState, CaInfo, RateLimit, RateLimiter};
+use certkeep_server::{AppState, Authority, RateLimit, RateLimiter};
 use certkeep_store::SqliteStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -66,6 +67,8 @@ pub struct TestServer {
     pub fx: Fixture,
     pub store: Arc<SqliteStore>,
     pub ca_dir: std::path::PathBuf,
+    /// CertCentral's `ca_cert.id` of the issuing CA.
+    pub ca_id: String,
     _dir: tempfile::TempDir,
 }
 
@@ -437,17 +440,20 @@ impl TestServer {
         .unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
         let fx = fill(&store, &ca);
+        let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap()));
+        let ca_id = authority.id().to_owned();
         let state = AppState {
             store: store.clone(),
             clock: Arc::new(FixedClock(NOW)),
-            ca: CaInfo { id: "TESTCA".into(), name: ca.intermediate_common_name().into() },
+            authority,
             rate_limiter: Arc::new(RateLimiter::new(limits)),
+            domains: DomainPolicy::Validated,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
-        Self { base: format!("http://{addr}"), client, fx, store, ca_dir, _dir: dir }
+        Self { base: format!("http://{addr}"), client, fx, store, ca_dir, ca_id, _dir: dir }
     }
 
     /// GET `path` (relative to /services/v2) with `key`; returns status, headers and body.

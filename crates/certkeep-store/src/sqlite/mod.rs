@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use rows::{
     CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, REQUEST_SELECT, SUMMARY_COLUMNS,
-    SUMMARY_FROM, SUMMARY_WIDTH,
+    SUMMARY_JOINS, SUMMARY_WIDTH,
 };
 
 /// The inventory in one SQLite database file (WAL mode), behind a connection pool.
@@ -81,7 +81,7 @@ impl SqliteStore {
     ) -> rusqlite::Result<()> {
         let cond = query::condition(scope, query, now);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
+            "SELECT {SUMMARY_COLUMNS} FROM orders o {SUMMARY_JOINS} WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
             cond.sql,
             query::order_by(query)
         );
@@ -395,7 +395,7 @@ fn detail(conn: &Connection, scope: &Scope, order: &OrderRef) -> rusqlite::Resul
          o.disable_ct, o.payment_method, o.origin, o.api_key_name, o.api_key_type, \
          o.alternative_order_id, o.organization_units, o.purchased_dns_names, o.public_id, \
          (SELECT max(r.id) FROM orders r WHERE r.renewed_order_id = o.id) \
-         FROM {SUMMARY_FROM} WHERE {lookup} AND o.account_id = ?2"
+         FROM orders o {SUMMARY_JOINS} WHERE {lookup} AND o.account_id = ?2"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![key, scope.account_id])?;

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, typ
 use time::OffsetDateTime;
 
 use super::rows::{
-    self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM,
+    self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
 
 /// `AND <column> IN (...)` for a container scope, with its parameters.
@@ -71,7 +71,7 @@ fn request_from(scope: &Scope) -> (String, Vec<Value>) {
     let (clause, params) = scope_clause(scope, "o.container_id");
     (
         format!(
-            "FROM requests r JOIN users u ON u.id = r.user_id JOIN {SUMMARY_FROM} ON o.id = r.order_id \
+            "FROM requests r JOIN users u ON u.id = r.user_id JOIN orders o ON o.id = r.order_id {SUMMARY_JOINS} \
              WHERE r.account_id = ?{clause}"
         ),
         std::iter::once(Value::Integer(scope.account_id)).chain(params).collect(),

@@ -18,9 +18,9 @@ pub const SUMMARY_COLUMNS: &str = "o.id, o.certificate_id, o.common_name, o.dns_
 /// Number of columns in [`SUMMARY_COLUMNS`].
 pub const SUMMARY_WIDTH: usize = 25;
 
-/// The joins [`SUMMARY_COLUMNS`] needs.
-pub const SUMMARY_FROM: &str = "orders o JOIN containers c ON c.id = o.container_id \
-    LEFT JOIN organizations org ON org.id = o.organization_id";
+/// The joins [`SUMMARY_COLUMNS`] needs besides `orders o`.
+pub const SUMMARY_JOINS: &str =
+    "JOIN containers c ON c.id = o.container_id LEFT JOIN organizations org ON org.id = o.organization_id";
 
 /// Columns of [`certificate`], over [`CERTIFICATE_FROM`].
 pub const CERTIFICATE_COLUMNS: &str = "x.id, x.order_id, x.kind, x.status, x.common_name, \

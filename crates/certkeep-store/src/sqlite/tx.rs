@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 
 use super::{
     err,
-    rows::{self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_FROM},
+    rows::{
+        self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
+    },
     writes,
 };
 
@@ -34,7 +36,9 @@ impl Transaction for SqliteTransaction<'_> {
     }
 
     fn order(&mut self, scope: &Scope, id: Id) -> R<Option<OrderSummary>> {
-        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE o.id = ? AND o.account_id = ?");
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM orders o {SUMMARY_JOINS} WHERE o.id = ? AND o.account_id = ?"
+        );
         let found = self
             .0
             .prepare_cached(&sql)

@@ -15,7 +15,8 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
          date_created, renewed_order_id, disable_renewal_notifications, auto_renew, auto_reissue, \
          disable_issuance_email, disable_ct, payment_method, origin, api_key_name, api_key_type, \
          alternative_order_id, organization_units, purchased_dns_names, public_id, status_updated_at) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         VALUES (?,?,?,?,?,?,?,?, coalesce(nullif(?9, ''), (SELECT lower(email) FROM users WHERE id = ?4)), \
+         ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         order.account_id,

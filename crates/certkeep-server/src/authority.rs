@@ -1,0 +1,83 @@
+//! The CA as the front doors use it: signing for the lifecycle, the chain for downloads.
+
+use certkeep_ca::{CertificateAuthority, LeafRequest, SubjectOrganization, Validation};
+use certkeep_core::{
+    IssuedFacts, ValidationType,
+    credentials::hex_upper,
+    lifecycle::{IssueSpec, Issuer},
+};
+
+/// The issuing CA and how order views name it.
+pub struct Authority {
+    ca: CertificateAuthority,
+    id: String,
+}
+
+impl Authority {
+    /// Wraps a loaded CA.
+    pub fn new(ca: CertificateAuthority) -> Self {
+        let digest = certkeep_core::credentials::sha1(ca.intermediate_der());
+        Self { id: hex_upper(&digest[..8]), ca }
+    }
+
+    /// Identifier of the issuing CA certificate (CertCentral's `ca_cert.id`): the first 16 hex
+    /// digits of its SHA-1 thumbprint.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Common name of the issuing CA.
+    pub fn name(&self) -> &str {
+        self.ca.intermediate_common_name()
+    }
+
+    /// The CA itself.
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.ca
+    }
+
+    /// (common name, PEM) of the intermediate and the root, in chain order.
+    pub fn chain(&self) -> [(&str, &str); 2] {
+        [
+            (self.ca.intermediate_common_name(), self.ca.intermediate_pem()),
+            (self.ca.root_common_name(), self.ca.root_pem()),
+        ]
+    }
+}
+
+impl Issuer for Authority {
+    fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String> {
+        let csr = certkeep_ca::parse_csr(spec.csr_pem).map_err(|e| e.to_string())?;
+        let organization = spec.organization.map(|o| SubjectOrganization {
+            name: o.name.clone(),
+            locality: o.city.clone(),
+            state: o.state.clone(),
+            country: o.country.clone(),
+            units: spec.organization_units.to_vec(),
+        });
+        let cert = self
+            .ca
+            .issue(&LeafRequest {
+                public_key: &csr.public_key,
+                common_name: spec.common_name,
+                dns_names: spec.dns_names,
+                organization: organization.as_ref(),
+                validation: match spec.validation {
+                    ValidationType::Dv => Validation::Dv,
+                    ValidationType::Ov => Validation::Ov,
+                    ValidationType::Ev => Validation::Ev,
+                },
+                not_before: spec.not_before,
+                not_after: spec.not_after,
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(IssuedFacts {
+            serial_number: cert.serial_number,
+            thumbprint: cert.thumbprint,
+            valid_from: cert.not_before,
+            valid_till: cert.not_after,
+            date_issued: spec.not_before,
+            der: cert.der,
+        })
+    }
+}

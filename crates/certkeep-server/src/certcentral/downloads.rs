@@ -1,0 +1,378 @@
+//! Certificate downloads in CertCentral's formats (glossary "Certificate formats"), certificate
+//! details and chains.
+
+use std::io::Write;
+
+use axum::{
+    Extension,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use certkeep_core::{
+    CertificateRecord, CertificateStatus, Id, OrderRef, Principal, days_remaining, lifecycle::CertificateRef,
+};
+use serde::Serialize;
+
+use super::error::{ApiError, json_response};
+use crate::{
+    AppState,
+    wire::{iso8601, ymd},
+};
+
+/// PEM of a DER certificate.
+pub fn pem(der: &[u8]) -> String {
+    certkeep_ca::certificate_pem(der)
+}
+
+/// Which certificates a format holds and how it packs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packing {
+    /// One PEM text.
+    Pem,
+    /// A PKCS#7 bundle.
+    Pkcs7,
+    /// A ZIP of one file per certificate, with this extension.
+    Zip(&'static str),
+}
+
+/// (leaf, intermediate, root) included, and the packing.
+fn format(name: &str) -> Option<((bool, bool, bool), Packing)> {
+    Some(match name {
+        "pem_all" | "pem" => ((true, true, true), Packing::Pem),
+        "pem_noroot" => ((true, true, false), Packing::Pem),
+        "pem_nointermediate" | "crt" => ((true, false, false), Packing::Pem),
+        "p7b" | "cer" => ((true, true, true), Packing::Pkcs7),
+        "default" | "default_pem" => ((true, true, true), Packing::Zip("crt")),
+        "default_cer" => ((true, true, true), Packing::Zip("cer")),
+        "apache" => ((true, true, false), Packing::Zip("crt")),
+        _ => return None,
+    })
+}
+
+/// The format a server platform downloads in: nginx wants leaf and chain in one file, Apache
+/// separate files, platform 29 is `pem_all` (as Lemur uses it), anything else the default ZIP.
+fn platform_format(platform: i64) -> &'static str {
+    match platform {
+        45 => "pem_noroot",
+        2 => "apache",
+        29 => "pem_all",
+        _ => "default",
+    }
+}
+
+fn wants_zip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with("application/zip")))
+}
+
+/// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`.
+fn file_stem(common_name: &str) -> String {
+    common_name.replace('*', "star").replace(['.', '-'], "_")
+}
+
+fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, contents) in files {
+        writer
+            .start_file(name.as_str(), options)
+            .and_then(|()| writer.write_all(contents).map_err(Into::into))
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))?;
+    }
+    let cursor = writer
+        .finish()
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))?;
+    Ok(cursor.into_inner())
+}
+
+fn respond(content_type: &'static str, body: Vec<u8>, file_name: Option<String>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(name) =
+        file_name.and_then(|n| HeaderValue::from_str(&format!("attachment; filename={n}")).ok())
+    {
+        headers.insert(header::CONTENT_DISPOSITION, name);
+    }
+    response
+}
+
+/// Packs a certificate and the CA chain in `format_name`.
+fn render(
+    state: &AppState,
+    cert: &CertificateRecord,
+    der: &[u8],
+    format_name: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let ((leaf, intermediate, root), packing) = format(format_name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found|format",
+            format!("No certificate format {format_name:?}."),
+        )
+    })?;
+    let [(_, intermediate_pem), (_, root_pem)] = state.authority.chain();
+    let stem = file_stem(&cert.common_name);
+    let mut parts: Vec<(String, String, Vec<u8>)> = Vec::new();
+    if leaf {
+        parts.push((stem.clone(), pem(der), der.to_vec()));
+    }
+    if intermediate {
+        parts.push((
+            "IntermediateCA".into(),
+            intermediate_pem.into(),
+            state.authority.ca().intermediate_der().into(),
+        ));
+    }
+    if root {
+        parts.push(("TrustedRoot".into(), root_pem.into(), state.authority.ca().root_der().into()));
+    }
+    let packing = match packing {
+        Packing::Pem if wants_zip(headers) => Packing::Zip("pem"),
+        p => p,
+    };
+    Ok(match packing {
+        Packing::Pem => {
+            let text: String = parts.iter().map(|(_, p, _)| p.as_str()).collect();
+            respond("application/x-pem-file", text.into_bytes(), Some(format!("{stem}.pem")))
+        }
+        Packing::Pkcs7 => {
+            // Root first, as DigiCert's bundles are ordered; order inside a SET does not matter.
+            let ders: Vec<&[u8]> = parts.iter().rev().map(|(_, _, d)| d.as_slice()).collect();
+            let ext = if format_name == "cer" { "cer" } else { "p7b" };
+            respond(
+                "application/x-pkcs7-certificates",
+                certkeep_ca::pkcs7_pem(&ders).into_bytes(),
+                Some(format!("{stem}.{ext}")),
+            )
+        }
+        Packing::Zip(ext) => {
+            let files: Vec<(String, Vec<u8>)> =
+                parts.into_iter().map(|(name, pem, _)| (format!("{name}.{ext}"), pem.into_bytes())).collect();
+            respond("application/zip", zip(&files)?, Some(format!("{stem}.zip")))
+        }
+    })
+}
+
+/// A certificate reference in a path: an id, or a serial number.
+fn certificate_ref(segment: &str) -> Result<CertificateRef, ApiError> {
+    let s = segment.trim();
+    if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map(CertificateRef::Id).map_err(|_| certificate_not_found());
+    }
+    if !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(CertificateRef::Serial(s.to_ascii_uppercase()));
+    }
+    Err(certificate_not_found())
+}
+
+fn certificate_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found|certificate", "Certificate not found.")
+}
+
+async fn issued(
+    state: &AppState,
+    principal: &Principal,
+    r: CertificateRef,
+) -> Result<(CertificateRecord, Vec<u8>), ApiError> {
+    let scope = principal.scope.clone();
+    let (cert, der) =
+        state.store(move |s| s.find_certificate(&scope, &r)).await?.ok_or_else(certificate_not_found)?;
+    match der {
+        Some(der) if matches!(cert.status, CertificateStatus::Issued | CertificateStatus::Revoked) => {
+            Ok((cert, der))
+        }
+        _ => Err(ApiError::bad_request(
+            "certificate_not_issued",
+            format!("Certificate {} is {}: there is nothing to download yet.", cert.id, cert.status.as_str()),
+        )),
+    }
+}
+
+/// `GET /certificate/{id}/download/format/{format}`.
+pub async fn by_format(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((id, format_name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (cert, der) = issued(&state, &principal, certificate_ref(&id)?).await?;
+    render(&state, &cert, &der, &format_name, &headers)
+}
+
+/// `GET /certificate/{id}/download/platform`: the certificate's own server platform.
+pub async fn by_own_platform(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (cert, der) = issued(&state, &principal, certificate_ref(&id)?).await?;
+    render(&state, &cert, &der, platform_format(cert.server_platform_id), &headers)
+}
+
+/// `GET /certificate/{id}/download/platform/{platform_id}`.
+pub async fn by_platform(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((id, platform)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let platform: i64 = platform.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found|platform",
+            format!("No server platform {platform:?}."),
+        )
+    })?;
+    let (cert, der) = issued(&state, &principal, certificate_ref(&id)?).await?;
+    render(&state, &cert, &der, platform_format(platform), &headers)
+}
+
+/// The order's current certificate, or one of its duplicates by `subId` (legacy clients).
+async fn order_certificate(
+    state: &AppState,
+    principal: &Principal,
+    order: &str,
+    sub_id: Option<usize>,
+) -> Result<(CertificateRecord, Vec<u8>), ApiError> {
+    let order_id = super::orders::order_id(order)?;
+    let scope = principal.scope.clone();
+    let target = state
+        .store(move |s| {
+            let Some(order) = s.find_order(&scope, &OrderRef::Id(order_id))? else { return Ok(None) };
+            Ok(match sub_id {
+                None => Some(order.certificate.id),
+                Some(n) => s
+                    .order_certificates(&scope, order_id, certkeep_core::CertificateKind::Duplicate, true)?
+                    .and_then(|d| d.certificates.get(n.wrapping_sub(1)).map(|c| c.id)),
+            })
+        })
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
+    issued(state, principal, CertificateRef::Id(target)).await
+}
+
+fn query_value(raw: Option<&str>, key: &str) -> Option<String> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `GET /certificate/download/order/{order_id}` (`?subId=&formatType=` for duplicates).
+pub async fn by_order(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(order): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sub_id = query_value(raw.as_deref(), "subId")
+        .map(|v| v.parse::<usize>().map_err(|_| certificate_not_found()))
+        .transpose()?;
+    let format_name = query_value(raw.as_deref(), "formatType").unwrap_or_else(|| "default".into());
+    let (cert, der) = order_certificate(&state, &principal, &order, sub_id).await?;
+    render(&state, &cert, &der, &format_name, &headers)
+}
+
+/// `GET /certificate/download/order/{order_id}/format/{format}`.
+pub async fn by_order_format(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((order, format_name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (cert, der) = order_certificate(&state, &principal, &order, None).await?;
+    render(&state, &cert, &der, &format_name, &headers)
+}
+
+#[derive(Serialize)]
+struct CertificateView<'a> {
+    id: Id,
+    order_id: Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbprint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial_number: Option<&'a str>,
+    common_name: &'a str,
+    dns_names: &'a [String],
+    status: &'static str,
+    date_created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_issued: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_till: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    days_remaining: Option<i64>,
+    csr: &'a str,
+    key_size: u32,
+    signature_hash: &'a str,
+    ca_cert_id: &'a str,
+}
+
+/// `GET /certificate/{id}`: one certificate (by id or serial).
+pub async fn describe(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = certificate_ref(&id)?;
+    let scope = principal.scope;
+    let (c, _) =
+        state.store(move |s| s.find_certificate(&scope, &r)).await?.ok_or_else(certificate_not_found)?;
+    let now = state.clock.now();
+    let view = CertificateView {
+        id: c.id,
+        order_id: c.order_id,
+        thumbprint: c.thumbprint.as_deref(),
+        serial_number: c.serial_number.as_deref(),
+        common_name: &c.common_name,
+        dns_names: &c.dns_names,
+        status: c.status.as_str(),
+        date_created: iso8601(c.date_created),
+        date_issued: c.date_issued.map(iso8601),
+        valid_from: c.valid_from.map(ymd),
+        valid_till: c.valid_till.map(ymd),
+        days_remaining: c.valid_till.map(|t| days_remaining(t, now)),
+        csr: &c.csr,
+        key_size: c.key_size,
+        signature_hash: &c.signature_hash,
+        ca_cert_id: state.authority.id(),
+    };
+    Ok(json_response(StatusCode::OK, &view))
+}
+
+#[derive(Serialize)]
+struct ChainItem<'a> {
+    subject_common_name: &'a str,
+    pem: String,
+}
+
+#[derive(Serialize)]
+struct Chain<'a> {
+    intermediates: Vec<ChainItem<'a>>,
+}
+
+/// `GET /certificate/{id}/chain`: the certificate, then the CA chain up to the root.
+pub async fn chain(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (cert, der) = issued(&state, &principal, certificate_ref(&id)?).await?;
+    let mut intermediates = vec![ChainItem { subject_common_name: &cert.common_name, pem: pem(&der) }];
+    intermediates.extend(
+        state
+            .authority
+            .chain()
+            .into_iter()
+            .map(|(cn, p)| ChainItem { subject_common_name: cn, pem: p.to_owned() }),
+    );
+    Ok(json_response(StatusCode::OK, &Chain { intermediates }))
+}
