@@ -288,18 +288,28 @@ fn demo_instance(
     Ok(credentials)
 }
 
+/// Prints where to point tools. Written in one piece, and a closed stdout (a supervisor that
+/// stopped reading) is not an error worth stopping the server for.
 fn print_banner(addr: SocketAddr, layout: &Layout, demo: Option<&DemoCredentials>) {
+    use std::io::Write;
     let base = format!("http://{addr}");
-    println!("certkeep is serving");
-    println!("  base URL:          {base}");
-    println!("  CertCentral API:   {base}/services/v2");
-    match demo {
-        Some(c) => println!("  X-DC-DEVKEY:       {}", c.certcentral_api_key),
-        None => println!("  X-DC-DEVKEY:       the key printed by `certkeep init`"),
-    }
-    println!("  CA chain:          {}", layout.ca_dir().display());
-    println!("  data directory:    {}", layout.data_dir.display());
-    println!("  try: curl -H 'X-DC-DEVKEY: <key>' {base}/services/v2/order/certificate?limit=5");
+    let key = match demo {
+        Some(c) => c.certcentral_api_key.as_str(),
+        None => "the key printed by `certkeep init`",
+    };
+    let banner = format!(
+        "certkeep is serving\n\
+         \x20 base URL:          {base}\n\
+         \x20 CertCentral API:   {base}/services/v2\n\
+         \x20 X-DC-DEVKEY:       {key}\n\
+         \x20 CA chain:          {}\n\
+         \x20 try: curl -H 'X-DC-DEVKEY: <key>' {base}/services/v2/order/certificate?limit=5\n\
+         \x20 data directory:    {}\n",
+        layout.ca_dir().display(),
+        layout.data_dir.display(),
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn shutdown_signal() {
