@@ -6,15 +6,17 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, Issuer, KeyPair, PublicKeyData};
+use rcgen::{BasicConstraints, Issuer, KeyIdMethod, KeyPair, PublicKeyData};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 use crate::encoding::{self, CERTIFICATE_LABEL, PRIVATE_KEY_LABEL};
 use crate::error::CaError;
 use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
 use crate::profile::{self, LeafRequest};
+use crate::revocation::{self, RevokedEntry};
 
 /// Root certificate file name.
 const ROOT_CERT_FILE: &str = "root.crt.pem";
@@ -62,6 +64,8 @@ pub struct CertificateAuthority {
     intermediate_der: Vec<u8>,
     intermediate_common_name: String,
     key_algorithm: KeyAlgorithm,
+    /// Identifier of the intermediate key, for the AKI of CRLs (the intermediate's SKI).
+    intermediate_key_id: KeyIdMethod,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -222,6 +226,9 @@ impl CertificateAuthority {
         let intermediate_common_name =
             common_name(&intermediate).ok_or_else(|| corrupt("intermediate has no common name"))?;
 
+        let intermediate_key_id = subject_key_identifier(&intermediate)
+            .map_or(KeyIdMethod::Sha256, |ski| KeyIdMethod::PreSpecified(ski.to_vec()));
+
         let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
         let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, intermediate_key)
             .map_err(|e| CaError::corrupt(&intermediate_file.path, e))?;
@@ -233,6 +240,7 @@ impl CertificateAuthority {
             intermediate_der,
             intermediate_common_name,
             key_algorithm,
+            intermediate_key_id,
             issuer,
         })
     }
@@ -301,6 +309,32 @@ impl CertificateAuthority {
             not_after,
         })
     }
+
+    /// A DER CRL signed by the intermediate, listing `revoked` (certificates it issued).
+    ///
+    /// The CRL carries the authority key identifier of the intermediate, the CRL number and,
+    /// for each entry, its reason code (omitted for [`RevocationReason::Unspecified`] as RFC
+    /// 5280 recommends). Times are truncated to whole seconds; `next_update` must be later
+    /// than `this_update`. Invalid serial hex gives [`CaError::InvalidRequest`].
+    ///
+    /// [`RevocationReason::Unspecified`]: crate::RevocationReason::Unspecified
+    pub fn crl(
+        &self,
+        revoked: &[RevokedEntry],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        crl_number: u64,
+    ) -> Result<Vec<u8>, CaError> {
+        let params = revocation::crl_params(
+            revoked,
+            this_update,
+            next_update,
+            crl_number,
+            self.intermediate_key_id.clone(),
+        )?;
+        let crl = params.signed_by(&self.issuer).map_err(CaError::crypto)?;
+        Ok(crl.der().to_vec())
+    }
 }
 
 /// Creates the file (which must not exist yet) with `mode` and writes its PEM.
@@ -338,6 +372,13 @@ fn check_key_matches(key_path: &Path, key: &KeyPair, cert: &X509Certificate<'_>)
         return Err(CaError::corrupt(key_path, "private key does not match its certificate"));
     }
     Ok(())
+}
+
+fn subject_key_identifier<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
+        _ => None,
+    })
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> Option<String> {

@@ -12,9 +12,11 @@ mod encoding;
 mod error;
 mod keys;
 mod profile;
+mod revocation;
 
 pub use authority::{CertificateAuthority, IssuedCertificate};
 pub use csr::{Csr, generate_csr, parse_csr};
 pub use error::{CaError, CsrError};
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};
+pub use revocation::{OcspStatus, RevocationReason, RevokedEntry, UnknownRevocationReason};
