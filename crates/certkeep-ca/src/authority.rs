@@ -15,8 +15,9 @@ use x509_parser::prelude::FromDer;
 use crate::encoding::{self, CERTIFICATE_LABEL, PRIVATE_KEY_LABEL};
 use crate::error::CaError;
 use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
+use crate::ocsp::{self, IssuerIdentity};
 use crate::profile::{self, LeafRequest};
-use crate::revocation::{self, RevokedEntry};
+use crate::revocation::{self, OcspStatus, RevokedEntry};
 
 /// Root certificate file name.
 const ROOT_CERT_FILE: &str = "root.crt.pem";
@@ -66,6 +67,8 @@ pub struct CertificateAuthority {
     key_algorithm: KeyAlgorithm,
     /// Identifier of the intermediate key, for the AKI of CRLs (the intermediate's SKI).
     intermediate_key_id: KeyIdMethod,
+    /// How OCSP CertIDs name the intermediate.
+    ocsp_identity: IssuerIdentity,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -228,6 +231,7 @@ impl CertificateAuthority {
 
         let intermediate_key_id = subject_key_identifier(&intermediate)
             .map_or(KeyIdMethod::Sha256, |ski| KeyIdMethod::PreSpecified(ski.to_vec()));
+        let ocsp_identity = IssuerIdentity::of(&intermediate);
 
         let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
         let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, intermediate_key)
@@ -241,6 +245,7 @@ impl CertificateAuthority {
             intermediate_common_name,
             key_algorithm,
             intermediate_key_id,
+            ocsp_identity,
             issuer,
         })
     }
@@ -334,6 +339,25 @@ impl CertificateAuthority {
         )?;
         let crl = params.signed_by(&self.issuer).map_err(CaError::crypto)?;
         Ok(crl.der().to_vec())
+    }
+
+    /// Answers a DER OCSP request (RFC 6960) about certificates issued by the intermediate.
+    ///
+    /// Always returns a DER `OCSPResponse`: `malformedRequest` if the request cannot be
+    /// parsed, `internalError` if no signed response can be produced (e.g. `now` cannot be
+    /// encoded), otherwise `successful` with a `BasicOCSPResponse` signed by the intermediate
+    /// key (responder ID by key hash, no certificates included). Each CertID (SHA-1 or
+    /// SHA-256) naming the intermediate is answered with `lookup(serial)`, the serial being
+    /// upper-case hex as in [`IssuedCertificate::serial_number`]; CertIDs naming another
+    /// issuer are answered `unknown` without calling `lookup`. `thisUpdate` and `producedAt`
+    /// are `now`, `nextUpdate` is one day later; a request nonce is echoed.
+    pub fn ocsp_response(
+        &self,
+        request_der: &[u8],
+        now: OffsetDateTime,
+        lookup: &mut dyn FnMut(&str) -> OcspStatus,
+    ) -> Vec<u8> {
+        ocsp::respond(&self.ocsp_identity, self.issuer.key(), request_der, now, lookup)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Certificate authority for certkeep: a root and an issuing intermediate CA on disk,
-//! CSR parsing and verification, and issuance of CA/Browser Forum shaped leaf certificates.
+//! CSR parsing and verification, issuance of CA/Browser Forum shaped leaf certificates, and
+//! revocation: CRLs and OCSP responses (RFC 6960) signed by the issuing CA.
 //!
 //! This crate knows nothing about orders or inventory; it only deals in keys,
 //! requests and certificates.
@@ -11,6 +12,7 @@ mod csr;
 mod encoding;
 mod error;
 mod keys;
+mod ocsp;
 mod profile;
 mod revocation;
 

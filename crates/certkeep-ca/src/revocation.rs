@@ -60,6 +60,19 @@ impl RevocationReason {
         }
     }
 
+    /// The CRLReason code of RFC 5280 section 5.3.1.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Unspecified => 0,
+            Self::KeyCompromise => 1,
+            Self::AffiliationChanged => 3,
+            Self::Superseded => 4,
+            Self::CessationOfOperation => 5,
+            Self::CertificateHold => 6,
+            Self::PrivilegeWithdrawn => 9,
+        }
+    }
+
     /// The same reason in rcgen's terms.
     fn to_rcgen(self) -> rcgen::RevocationReason {
         match self {
@@ -221,10 +234,13 @@ mod tests {
     }
 
     #[test]
-    fn reason_names_round_trip() {
+    fn reason_names_round_trip_and_codes_match_rfc_5280() {
+        let codes: Vec<u8> = RevocationReason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes, vec![0, 1, 3, 4, 5, 6, 9]);
         for reason in RevocationReason::ALL {
             assert_eq!(reason.as_str().parse(), Ok(reason));
             assert_eq!(reason.to_string(), reason.as_str());
+            assert_eq!(reason.to_rcgen() as u8, reason.code());
         }
         assert_eq!(RevocationReason::AffiliationChanged.as_str(), "affiliation_changed");
     }

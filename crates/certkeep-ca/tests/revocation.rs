@@ -1,9 +1,10 @@
 //! Revocation: CRLs and OCSP responses, checked with x509-parser and OpenSSL.
 
 use certkeep_ca::{
-    CaError, CertificateAuthority, IssuedCertificate, KeyAlgorithm, LeafRequest, RevocationReason,
-    RevokedEntry, Validation, generate_csr, parse_csr,
+    CaError, CertificateAuthority, IssuedCertificate, KeyAlgorithm, LeafRequest, OcspStatus,
+    RevocationReason, RevokedEntry, Validation, generate_csr, parse_csr,
 };
+use std::cell::RefCell;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -231,4 +232,179 @@ fn openssl_checks_crl_of_ecdsa_p256_ca() {
 #[test]
 fn openssl_checks_crl_of_rsa_2048_ca() {
     openssl_checks_crl(KeyAlgorithm::Rsa2048);
+}
+
+/// Drives `openssl ocsp` against the responder of `ca` through files in `dir`.
+struct OcspCheck<'a> {
+    ca: &'a CertificateAuthority,
+    dir: &'a Path,
+}
+
+impl OcspCheck<'_> {
+    /// Creates `req.der` with `openssl ocsp`, with or without a nonce; `digest` (e.g.
+    /// `["-sha256"]`) selects the CertID hash.
+    fn request(&self, issuer: &str, leaf: &str, digest: &[&str], nonce: bool) -> Vec<u8> {
+        let mut args = vec!["ocsp", if nonce { "-nonce" } else { "-no_nonce" }];
+        args.extend_from_slice(digest);
+        args.extend_from_slice(&["-issuer", issuer, "-cert", leaf, "-reqout", "req.der"]);
+        let output = openssl(&args, self.dir);
+        assert!(output.status.success(), "{output:?}");
+        std::fs::read(self.dir.join("req.der")).expect("read request")
+    }
+
+    /// Answers `request` and writes the response to `resp.der`.
+    fn answer(&self, request: &[u8], lookup: &mut dyn FnMut(&str) -> OcspStatus) -> Vec<u8> {
+        let response = self.ca.ocsp_response(request, OffsetDateTime::now_utc(), lookup);
+        std::fs::write(self.dir.join("resp.der"), &response).expect("write response");
+        response
+    }
+
+    /// Checks `resp.der` with openssl, including its nonce against the one of `req.der`
+    /// (`-no_nonce` only stops openssl from adding a nonce of its own); returns the success
+    /// flag and stdout + stderr.
+    fn verify(&self, issuer: &str, leaf: &str, digest: &[&str], trust: &[&str]) -> (bool, String) {
+        let mut args = vec!["ocsp", "-reqin", "req.der", "-no_nonce", "-respin", "resp.der", "-resp_text"];
+        args.extend_from_slice(digest);
+        args.extend_from_slice(&["-issuer", issuer, "-cert", leaf]);
+        args.extend_from_slice(trust);
+        let output = openssl(&args, self.dir);
+        let text = format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    }
+}
+
+fn openssl_checks_ocsp(alg: KeyAlgorithm) {
+    let (_tmp, ca) = new_ca(alg);
+    let good = issue(&ca, "good.example");
+    let bad = issue(&ca, "revoked.example");
+    let revoked_at = OffsetDateTime::now_utc().replace_nanosecond(0).expect("ns") - time::Duration::hours(2);
+    let (_other_tmp, other_ca) = new_ca(KeyAlgorithm::EcdsaP256);
+    let foreign = issue(&other_ca, "foreign.example");
+    let dir = workdir(
+        &ca,
+        &[
+            ("good.pem", good.pem().as_bytes()),
+            ("revoked.pem", bad.pem().as_bytes()),
+            ("foreign.pem", foreign.pem().as_bytes()),
+            ("other-intermediate.crt.pem", other_ca.intermediate_pem().as_bytes()),
+        ],
+    );
+    let check = OcspCheck { ca: &ca, dir: dir.path() };
+    let asked = RefCell::new(Vec::new());
+    let mut lookup = |serial: &str| {
+        asked.borrow_mut().push(serial.to_owned());
+        if serial == bad.serial_number {
+            OcspStatus::Revoked { at: revoked_at, reason: RevocationReason::KeyCompromise }
+        } else if serial == good.serial_number {
+            OcspStatus::Good
+        } else {
+            OcspStatus::Unknown
+        }
+    };
+    let va = ["-VAfile", "intermediate.crt.pem", "-CAfile", "root.crt.pem"];
+    let chain = ["-verify_other", "intermediate.crt.pem", "-CAfile", "root.crt.pem"];
+    let issuer = "intermediate.crt.pem";
+
+    for (leaf, expected) in [("good.pem", "good.pem: good"), ("revoked.pem", "revoked.pem: revoked")] {
+        // (CertID hash, nonce, how openssl trusts the responder)
+        for (digest, nonce, trust) in
+            [(&[][..], false, &va[..]), (&[][..], true, &va[..]), (&["-sha256"][..], true, &chain[..])]
+        {
+            let context = format!("{alg} {leaf} {digest:?} nonce={nonce}");
+            let request = check.request(issuer, leaf, digest, nonce);
+            check.answer(&request, &mut lookup);
+            let (ok, text) = check.verify(issuer, leaf, digest, trust);
+            assert!(ok, "{context}: {text}");
+            assert!(text.contains("Response verify OK"), "{context}: {text}");
+            assert!(text.contains(expected), "{context}: {text}");
+            assert!(text.contains("OCSP Response Status: successful (0x0)"), "{context}: {text}");
+            // A missing nonce gives a warning, a different one "Nonce Verify error".
+            assert_eq!(text.contains("OCSP Nonce"), nonce, "{context}: {text}");
+            assert!(!text.to_lowercase().contains("nonce verify"), "{context}: {text}");
+            assert!(!text.contains("WARNING"), "{context}: {text}");
+            let hash = if digest.is_empty() { "sha1" } else { "sha256" };
+            assert!(text.contains(&format!("Hash Algorithm: {hash}")), "{context}: {text}");
+            if leaf == "revoked.pem" {
+                assert!(text.contains("Reason: keyCompromise"), "{context}: {text}");
+            }
+        }
+    }
+    assert_eq!(asked.borrow().iter().filter(|s| **s == good.serial_number).count(), 3);
+    assert_eq!(asked.borrow().iter().filter(|s| **s == bad.serial_number).count(), 3);
+
+    // Tampering with the signature is detected by openssl.
+    let request = check.request(issuer, "good.pem", &[], false);
+    let mut response = check.answer(&request, &mut lookup);
+    let last = response.len() - 1;
+    response[last] ^= 0x01;
+    std::fs::write(dir.path().join("resp.der"), &response).expect("write");
+    let (ok, text) = check.verify(issuer, "good.pem", &[], &va);
+    assert!(!ok && !text.contains("Response verify OK"), "{alg}: {text}");
+
+    // Another CA's certificate is unknown, without a lookup.
+    asked.borrow_mut().clear();
+    let request = check.request("other-intermediate.crt.pem", "foreign.pem", &[], false);
+    check.answer(&request, &mut lookup);
+    let (_, text) = check.verify("other-intermediate.crt.pem", "foreign.pem", &[], &va);
+    assert!(text.contains("foreign.pem: unknown"), "{alg}: {text}");
+    assert!(text.contains("Response verify OK"), "{alg}: {text}");
+    assert!(asked.borrow().is_empty(), "{asked:?}");
+
+    // A response that cannot be encoded (nextUpdate after 9999) is an internal error.
+    let late = datetime!(9999-12-31 12:00 UTC);
+    assert_eq!(ca.ocsp_response(&request, late, &mut lookup), [0x30, 0x03, 0x0a, 0x01, 0x02]);
+
+    // Garbage is a malformed request.
+    let response = check.answer(b"not a request", &mut lookup);
+    assert_eq!(response, [0x30, 0x03, 0x0a, 0x01, 0x01]);
+    let output = openssl(&["ocsp", "-respin", "resp.der", "-resp_text", "-noverify"], dir.path());
+    let text = format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("Responder Error: malformedrequest (1)"), "{text}");
+    assert!(asked.borrow().is_empty(), "{asked:?}");
+}
+
+#[test]
+fn openssl_checks_ocsp_of_ecdsa_p256_ca() {
+    openssl_checks_ocsp(KeyAlgorithm::EcdsaP256);
+}
+
+#[test]
+fn openssl_checks_ocsp_of_rsa_2048_ca() {
+    openssl_checks_ocsp(KeyAlgorithm::Rsa2048);
+}
+
+#[test]
+fn mangled_requests_never_panic_and_always_get_a_response() {
+    let (_tmp, ca) = new_ca(KeyAlgorithm::EcdsaP256);
+    let leaf = issue(&ca, "mangle.example");
+    let dir = workdir(&ca, &[("leaf.pem", leaf.pem().as_bytes())]);
+    let check = OcspCheck { ca: &ca, dir: dir.path() };
+    let request = check.request("intermediate.crt.pem", "leaf.pem", &[], true);
+    let now = OffsetDateTime::now_utc();
+    let mut lookup = |_: &str| OcspStatus::Good;
+
+    let mut statuses = std::collections::BTreeSet::new();
+    let mut mangled: Vec<Vec<u8>> = (0..request.len()).map(|len| request[..len].to_vec()).collect();
+    for index in 0..request.len() {
+        for mask in [0x01, 0x80, 0xff] {
+            let mut bytes = request.clone();
+            bytes[index] ^= mask;
+            mangled.push(bytes);
+        }
+    }
+    for bytes in mangled {
+        let response = ca.ocsp_response(&bytes, now, &mut lookup);
+        // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED, ... }
+        let status = yasna::parse_der(&response, |reader| {
+            reader.read_sequence(|reader| {
+                let status = reader.next().read_enum()?;
+                reader.read_optional(|reader| reader.read_der())?;
+                Ok(status)
+            })
+        })
+        .expect("response is DER");
+        statuses.insert(status);
+    }
+    // Flipped hash or serial bits still parse (answered unknown or good); the rest is malformed.
+    assert_eq!(statuses.into_iter().collect::<Vec<_>>(), vec![0, 1]);
 }
