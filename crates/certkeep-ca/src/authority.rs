@@ -6,15 +6,18 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, Issuer, KeyPair, PublicKeyData};
+use rcgen::{BasicConstraints, Issuer, KeyIdMethod, KeyPair, PublicKeyData};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 use crate::encoding::{self, CERTIFICATE_LABEL, PRIVATE_KEY_LABEL};
 use crate::error::CaError;
 use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
+use crate::ocsp::{self, IssuerIdentity};
 use crate::profile::{self, LeafRequest};
+use crate::revocation::{self, OcspStatus, RevokedEntry};
 
 /// Root certificate file name.
 const ROOT_CERT_FILE: &str = "root.crt.pem";
@@ -62,6 +65,10 @@ pub struct CertificateAuthority {
     intermediate_der: Vec<u8>,
     intermediate_common_name: String,
     key_algorithm: KeyAlgorithm,
+    /// Identifier of the intermediate key, for the AKI of CRLs (the intermediate's SKI).
+    intermediate_key_id: KeyIdMethod,
+    /// How OCSP CertIDs name the intermediate.
+    ocsp_identity: IssuerIdentity,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -222,6 +229,10 @@ impl CertificateAuthority {
         let intermediate_common_name =
             common_name(&intermediate).ok_or_else(|| corrupt("intermediate has no common name"))?;
 
+        let intermediate_key_id = subject_key_identifier(&intermediate)
+            .map_or(KeyIdMethod::Sha256, |ski| KeyIdMethod::PreSpecified(ski.to_vec()));
+        let ocsp_identity = IssuerIdentity::of(&intermediate);
+
         let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
         let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, intermediate_key)
             .map_err(|e| CaError::corrupt(&intermediate_file.path, e))?;
@@ -233,6 +244,8 @@ impl CertificateAuthority {
             intermediate_der,
             intermediate_common_name,
             key_algorithm,
+            intermediate_key_id,
+            ocsp_identity,
             issuer,
         })
     }
@@ -301,6 +314,51 @@ impl CertificateAuthority {
             not_after,
         })
     }
+
+    /// A DER CRL signed by the intermediate, listing `revoked` (certificates it issued).
+    ///
+    /// The CRL carries the authority key identifier of the intermediate, the CRL number and,
+    /// for each entry, its reason code (omitted for [`RevocationReason::Unspecified`] as RFC
+    /// 5280 recommends). Times are truncated to whole seconds; `next_update` must be later
+    /// than `this_update`. Invalid serial hex gives [`CaError::InvalidRequest`].
+    ///
+    /// [`RevocationReason::Unspecified`]: crate::RevocationReason::Unspecified
+    pub fn crl(
+        &self,
+        revoked: &[RevokedEntry],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        crl_number: u64,
+    ) -> Result<Vec<u8>, CaError> {
+        let params = revocation::crl_params(
+            revoked,
+            this_update,
+            next_update,
+            crl_number,
+            self.intermediate_key_id.clone(),
+        )?;
+        let crl = params.signed_by(&self.issuer).map_err(CaError::crypto)?;
+        Ok(crl.der().to_vec())
+    }
+
+    /// Answers a DER OCSP request (RFC 6960) about certificates issued by the intermediate.
+    ///
+    /// Always returns a DER `OCSPResponse`: `malformedRequest` if the request cannot be
+    /// parsed, `internalError` if no signed response can be produced (e.g. `now` cannot be
+    /// encoded), otherwise `successful` with a `BasicOCSPResponse` signed by the intermediate
+    /// key (responder ID by key hash, no certificates included). Each CertID (SHA-1 or
+    /// SHA-256) naming the intermediate is answered with `lookup(serial)`, the serial being
+    /// upper-case hex as in [`IssuedCertificate::serial_number`]; CertIDs naming another
+    /// issuer are answered `unknown` without calling `lookup`. `thisUpdate` and `producedAt`
+    /// are `now`, `nextUpdate` is one day later; a request nonce is echoed.
+    pub fn ocsp_response(
+        &self,
+        request_der: &[u8],
+        now: OffsetDateTime,
+        lookup: &mut dyn FnMut(&str) -> OcspStatus,
+    ) -> Vec<u8> {
+        ocsp::respond(&self.ocsp_identity, self.issuer.key(), request_der, now, lookup)
+    }
 }
 
 /// Creates the file (which must not exist yet) with `mode` and writes its PEM.
@@ -338,6 +396,13 @@ fn check_key_matches(key_path: &Path, key: &KeyPair, cert: &X509Certificate<'_>)
         return Err(CaError::corrupt(key_path, "private key does not match its certificate"));
     }
     Ok(())
+}
+
+fn subject_key_identifier<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
+        _ => None,
+    })
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> Option<String> {

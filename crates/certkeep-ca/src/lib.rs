@@ -1,5 +1,6 @@
 //! Certificate authority for certkeep: a root and an issuing intermediate CA on disk,
-//! CSR parsing and verification, and issuance of CA/Browser Forum shaped leaf certificates.
+//! CSR parsing and verification, issuance of CA/Browser Forum shaped leaf certificates, and
+//! revocation: CRLs and OCSP responses (RFC 6960) signed by the issuing CA.
 //!
 //! This crate knows nothing about orders or inventory; it only deals in keys,
 //! requests and certificates.
@@ -11,13 +12,16 @@ mod csr;
 mod encoding;
 mod error;
 mod keys;
+mod ocsp;
 mod profile;
+mod revocation;
 
 pub use authority::{CertificateAuthority, IssuedCertificate};
 pub use csr::{Csr, generate_csr, parse_csr};
 pub use error::{CaError, CsrError};
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};
+pub use revocation::{OcspStatus, RevocationReason, RevokedEntry, UnknownRevocationReason};
 
 /// A DER certificate as PEM, ending right after its `-----END CERTIFICATE-----` line.
 pub fn certificate_pem(der: &[u8]) -> String {
@@ -27,4 +31,9 @@ pub fn certificate_pem(der: &[u8]) -> String {
 /// A certs-only PKCS#7 bundle of `certificates` as PEM (`-----BEGIN PKCS7-----`).
 pub fn pkcs7_pem(certificates: &[&[u8]]) -> String {
     encoding::encode_pem("PKCS7", &encoding::pkcs7_certificates(certificates))
+}
+
+/// Decodes standard base64, ignoring whitespace and tolerating missing padding.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    encoding::decode_base64(text)
 }

@@ -5,10 +5,11 @@ use std::net::IpAddr;
 
 use rcgen::string::{Ia5String, PrintableString};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType,
+    DnValue, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::{Month, OffsetDateTime, UtcOffset};
+use yasna::Tag;
 use yasna::models::ObjectIdentifier;
 
 use crate::error::CaError;
@@ -16,6 +17,14 @@ use crate::keys::{KeyType, PublicKeyInfo};
 
 /// id-ce-certificatePolicies.
 const CERTIFICATE_POLICIES_OID: &[u64] = &[2, 5, 29, 32];
+/// id-pe-authorityInfoAccess.
+const AUTHORITY_INFO_ACCESS_OID: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+/// id-ad-ocsp: access method of an OCSP responder.
+const ACCESS_METHOD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
+/// id-ad-caIssuers: access method of the issuer's certificate.
+const ACCESS_METHOD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+/// Context tag of the uniformResourceIdentifier choice of GeneralName.
+const GENERAL_NAME_URI_TAG: u64 = 6;
 /// CA/Browser Forum domain-validated policy.
 const POLICY_DV: &[u64] = &[2, 23, 140, 1, 2, 1];
 /// CA/Browser Forum organization-validated policy.
@@ -80,6 +89,13 @@ pub struct LeafRequest<'a> {
     pub not_before: OffsetDateTime,
     /// End of validity (truncated to whole seconds, UTC); must be after `not_before`.
     pub not_after: OffsetDateTime,
+    /// URL of the issuing CA's CRL, placed in the CRL Distribution Points extension.
+    pub crl_url: Option<&'a str>,
+    /// URL of the OCSP responder, placed in Authority Information Access (id-ad-ocsp).
+    pub ocsp_url: Option<&'a str>,
+    /// URL of the issuing CA's certificate, placed in Authority Information Access
+    /// (id-ad-caIssuers).
+    pub ca_issuers_url: Option<&'a str>,
 }
 
 /// Converts to UTC whole seconds within the range X.509 time types can encode.
@@ -169,7 +185,32 @@ pub(crate) fn leaf_params(
         vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
     params.custom_extensions = vec![certificate_policies(req.validation.policy_oid())];
+    if let Some(url) = req.crl_url {
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![checked_url(url)?] }];
+    }
+    let access = [(ACCESS_METHOD_OCSP, req.ocsp_url), (ACCESS_METHOD_CA_ISSUERS, req.ca_issuers_url)];
+    let mut descriptions = Vec::new();
+    for (method, url) in access {
+        if let Some(url) = url {
+            descriptions.push((method, checked_url(url)?));
+        }
+    }
+    if !descriptions.is_empty() {
+        params.custom_extensions.push(authority_info_access(&descriptions));
+    }
     Ok(params)
+}
+
+/// Accepts absolute `http://` or `https://` URLs made of printable ASCII (an IA5String).
+fn checked_url(url: &str) -> Result<String, CaError> {
+    let lower = url.to_ascii_lowercase();
+    let has_host = ["http://", "https://"]
+        .iter()
+        .any(|scheme| lower.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()));
+    if !has_host || !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CaError::invalid(format!("{url:?} is not an http(s) URL in printable ASCII")));
+    }
+    Ok(url.to_owned())
 }
 
 /// Subject DN: C, ST, L, O, OU, CN for OV/EV; CN only for DV.
@@ -241,6 +282,23 @@ fn certificate_policies(policy: &[u64]) -> CustomExtension {
         });
     });
     CustomExtension::from_oid_content(CERTIFICATE_POLICIES_OID, content)
+}
+
+/// authorityInfoAccess with one URI access description per `(access method, URL)` pair.
+fn authority_info_access(descriptions: &[(&[u64], String)]) -> CustomExtension {
+    let content = yasna::construct_der(|writer| {
+        writer.write_sequence_of(|writer| {
+            for (method, url) in descriptions {
+                writer.next().write_sequence(|writer| {
+                    writer.next().write_oid(&ObjectIdentifier::from_slice(method));
+                    writer.next().write_tagged_implicit(Tag::context(GENERAL_NAME_URI_TAG), |w| {
+                        w.write_ia5_string(url)
+                    });
+                });
+            }
+        });
+    });
+    CustomExtension::from_oid_content(AUTHORITY_INFO_ACCESS_OID, content)
 }
 
 #[cfg(test)]

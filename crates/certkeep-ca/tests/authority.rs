@@ -32,6 +32,9 @@ fn issue_leaf(ca: &CertificateAuthority, key_alg: KeyAlgorithm) -> certkeep_ca::
         validation: Validation::Dv,
         not_before: now - time::Duration::hours(1),
         not_after: now + time::Duration::days(90),
+        crl_url: None,
+        ocsp_url: None,
+        ca_issuers_url: None,
     })
     .expect("issue")
 }

@@ -48,6 +48,9 @@ fn request<'a>(
         validation,
         not_before: NOT_BEFORE,
         not_after: NOT_AFTER,
+        crl_url: None,
+        ocsp_url: None,
+        ca_issuers_url: None,
     }
 }
 
@@ -303,4 +306,106 @@ fn issuing_is_thread_safe() {
         }
     }
     assert_eq!(all.len(), 40);
+}
+
+#[test]
+fn revocation_urls_are_placed_in_the_leaf() {
+    let (_dir, ca) = new_ca(KeyAlgorithm::EcdsaP256);
+    let key = subject_key(KeyAlgorithm::EcdsaP256);
+    let mut req = request(&key, "urls.example", &[], Validation::Dv, None);
+    req.crl_url = Some("http://pki.example/crl/issuing.crl");
+    req.ocsp_url = Some("http://ocsp.pki.example/");
+    req.ca_issuers_url = Some("http://pki.example/issuing.crt");
+    let issued = ca.issue(&req).expect("issue");
+    let x509 = parse(&issued);
+
+    let mut crl_uris = Vec::new();
+    let mut access = Vec::new();
+    for ext in x509.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::CRLDistributionPoints(points) => {
+                assert!(!ext.critical);
+                for point in points.iter() {
+                    match &point.distribution_point {
+                        Some(x509_parser::extensions::DistributionPointName::FullName(names)) => {
+                            for name in names {
+                                match name {
+                                    GeneralName::URI(uri) => crl_uris.push(uri.to_string()),
+                                    other => panic!("unexpected {other:?}"),
+                                }
+                            }
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            }
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                assert!(!ext.critical);
+                for description in &aia.accessdescs {
+                    match &description.access_location {
+                        GeneralName::URI(uri) => {
+                            access.push((description.access_method.to_id_string(), uri.to_string()))
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(crl_uris, vec!["http://pki.example/crl/issuing.crl"]);
+    assert_eq!(
+        access,
+        vec![
+            ("1.3.6.1.5.5.7.48.1".to_string(), "http://ocsp.pki.example/".to_string()),
+            ("1.3.6.1.5.5.7.48.2".to_string(), "http://pki.example/issuing.crt".to_string()),
+        ]
+    );
+
+    // Without URLs neither extension is present.
+    let plain = ca.issue(&request(&key, "plain.example", &[], Validation::Dv, None)).expect("issue");
+    let plain = parse(&plain);
+    assert!(plain.extensions().iter().all(|ext| !matches!(
+        ext.parsed_extension(),
+        ParsedExtension::CRLDistributionPoints(_) | ParsedExtension::AuthorityInfoAccess(_)
+    )));
+
+    // OCSP alone gives a single access description.
+    let mut req = request(&key, "ocsp.example", &[], Validation::Dv, None);
+    req.ocsp_url = Some("http://ocsp.pki.example/");
+    let issued = ca.issue(&req).expect("issue");
+    let aia = parse(&issued)
+        .extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia.accessdescs.len()),
+            _ => None,
+        })
+        .expect("AIA");
+    assert_eq!(aia, 1);
+}
+
+#[test]
+fn invalid_revocation_urls_are_rejected() {
+    let (_dir, ca) = new_ca(KeyAlgorithm::EcdsaP256);
+    let key = subject_key(KeyAlgorithm::EcdsaP256);
+    for url in [
+        "",
+        "pki.example/crl",
+        "ftp://pki.example/crl",
+        "http://",
+        "http://pki.example/a b",
+        "http://bücher.example/",
+    ] {
+        for field in 0..3 {
+            let mut req = request(&key, "u.example", &[], Validation::Dv, None);
+            match field {
+                0 => req.crl_url = Some(url),
+                1 => req.ocsp_url = Some(url),
+                _ => req.ca_issuers_url = Some(url),
+            }
+            let result = ca.issue(&req);
+            assert!(matches!(result, Err(CaError::InvalidRequest(_))), "{url:?}: {result:?}");
+        }
+    }
 }

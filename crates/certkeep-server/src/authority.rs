@@ -7,17 +7,47 @@ use certkeep_core::{
     lifecycle::{IssueSpec, Issuer},
 };
 
-/// The issuing CA and how order views name it.
+/// Where relying parties fetch revocation data and the issuer certificate; placed in every
+/// certificate issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkiUrls {
+    /// The CRL (`.../pki/crl`).
+    pub crl: String,
+    /// The OCSP responder (`.../pki/ocsp`).
+    pub ocsp: String,
+    /// The issuing CA certificate (`.../pki/intermediate.crt`).
+    pub ca_issuers: String,
+}
+
+impl PkiUrls {
+    /// The URLs under a public base URL such as `https://ca.example.com`.
+    pub fn under(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            crl: format!("{base}{}", crate::pki::CRL_PATH),
+            ocsp: format!("{base}{}", crate::pki::OCSP_PATH),
+            ca_issuers: format!("{base}{}", crate::pki::INTERMEDIATE_PATH),
+        }
+    }
+}
+
+/// The issuing CA, how order views name it, and where its revocation data lives.
 pub struct Authority {
     ca: CertificateAuthority,
     id: String,
+    urls: PkiUrls,
 }
 
 impl Authority {
-    /// Wraps a loaded CA.
-    pub fn new(ca: CertificateAuthority) -> Self {
+    /// Wraps a loaded CA whose revocation data is served under `urls`.
+    pub fn new(ca: CertificateAuthority, urls: PkiUrls) -> Self {
         let digest = certkeep_core::credentials::sha1(ca.intermediate_der());
-        Self { id: hex_upper(&digest[..8]), ca }
+        Self { id: hex_upper(&digest[..8]), ca, urls }
+    }
+
+    /// Where revocation data is served.
+    pub fn urls(&self) -> &PkiUrls {
+        &self.urls
     }
 
     /// Identifier of the issuing CA certificate (CertCentral's `ca_cert.id`): the first 16 hex
@@ -69,6 +99,9 @@ impl Issuer for Authority {
                 },
                 not_before: spec.not_before,
                 not_after: spec.not_after,
+                crl_url: Some(&self.urls.crl),
+                ocsp_url: Some(&self.urls.ocsp),
+                ca_issuers_url: Some(&self.urls.ca_issuers),
             })
             .map_err(|e| e.to_string())?;
         Ok(IssuedFacts {

@@ -6,6 +6,7 @@
 mod authority;
 pub mod certcentral;
 mod ops;
+mod pki;
 pub mod rate_limit;
 mod wire;
 
@@ -18,7 +19,7 @@ use certkeep_core::{
 };
 use tokio::net::TcpListener;
 
-pub use authority::Authority;
+pub use authority::{Authority, PkiUrls};
 pub use rate_limit::{RateLimit, RateLimiter};
 
 /// What every handler shares.
@@ -72,6 +73,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/services/v2", certcentral::router(state.clone()))
+        .merge(pki::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
 }

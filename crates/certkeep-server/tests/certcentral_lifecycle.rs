@@ -555,3 +555,142 @@ fn tamper(pem: &str) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_reaches_the_crl_and_ocsp_at_once() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    s.register_domain("revoke.test").await;
+    let (_, created) = s
+        .post("/order/certificate/ssl_plus", order_body("www.revoke.test", &[], s.fx.org_epigyne, true))
+        .await;
+    let (order_id, cert_id) = (created["id"].as_i64().unwrap(), created["certificate_id"].as_i64().unwrap());
+    let leaf_pem = created["certificate_chain"][0]["pem"].as_str().unwrap().to_owned();
+    let leaf = dir.path().join("leaf.pem");
+    std::fs::write(&leaf, &leaf_pem).unwrap();
+    // The leaf names where its revocation status lives.
+    let text = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&leaf).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(&format!("{}/pki/crl", s.base)), "{text}");
+    assert!(text.contains(&format!("OCSP - URI:{}/pki/ocsp", s.base)), "{text}");
+
+    let ocsp = |expect: &'static str| {
+        let out = Command::new("openssl")
+            // The server clock is frozen in the past: accept its response times.
+            .args([
+                "ocsp",
+                "-no_nonce",
+                "-validity_period",
+                "315360000",
+                "-url",
+                &format!("{}/pki/ocsp", s.base),
+                "-issuer",
+            ])
+            .arg(s.ca_dir.join("intermediate.crt.pem"))
+            .arg("-cert")
+            .arg(&leaf)
+            .arg("-CAfile")
+            .arg(s.ca_dir.join("root.crt.pem"))
+            .arg("-verify_other")
+            .arg(s.ca_dir.join("intermediate.crt.pem"))
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(all.contains(&format!("leaf.pem: {expect}")), "{all}");
+        assert!(all.contains("Response verify OK"), "{all}");
+    };
+    // openssl's client blocks: run it off the runtime the server is on.
+    let check = |expect| {
+        let ocsp = &ocsp;
+        tokio::task::block_in_place(|| ocsp(expect))
+    };
+    check("good");
+
+    // Unknown reasons are refused; camelCase (Venafi) and snake_case (certmesh) both work.
+    let (status, body) = s.put(&format!("/certificate/{cert_id}/revoke"), json!({"reason": "bored"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_revocation_reason"));
+    let (status, body) = s
+        .put(
+            &format!("/certificate/{cert_id}/revoke"),
+            json!({"reason": "keyCompromise", "comment": "leaked", "skip_approval": true}),
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (204, ""));
+    assert_eq!(s.json(&format!("/order/certificate/{order_id}")).await["status"], "revoked");
+    check("revoked");
+
+    let resp = s.client.get(format!("{}/pki/crl", s.base)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let crl = resp.bytes().await.unwrap();
+    assert_eq!(status, 200);
+    let crl_path = dir.path().join("crl.der");
+    std::fs::write(&crl_path, &crl).unwrap();
+    let out = Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(&crl_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let serial = s.json(&format!("/order/certificate/{order_id}")).await["certificate"]["serial_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains(&serial), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    let crl_pem = dir.path().join("crl.pem");
+    let ok = Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-in"])
+        .arg(&crl_path)
+        .arg("-out")
+        .arg(&crl_pem)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::new("openssl")
+        .args(["verify", "-crl_check", "-attime", &(NOW.unix_timestamp() + 60).to_string(), "-CAfile"])
+        .arg(s.ca_dir.join("root.crt.pem"))
+        .arg("-untrusted")
+        .arg(s.ca_dir.join("intermediate.crt.pem"))
+        .arg("-CRLfile")
+        .arg(&crl_pem)
+        .arg(&leaf)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate revoked"), "{out:?}");
+
+    // Revoking again is refused.
+    let (status, body) =
+        s.put(&format!("/certificate/{cert_id}/revoke"), json!({"skip_approval": true})).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn revocation_with_approval_creates_a_pending_request() {
+    let s = TestServer::start().await;
+    s.register_domain("pending-revoke.test").await;
+    let (_, created) = s
+        .post(
+            "/order/certificate/ssl_plus",
+            order_body("www.pending-revoke.test", &[], s.fx.org_epigyne, true),
+        )
+        .await;
+    let order_id = created["id"].as_i64().unwrap();
+    let (status, body) = s
+        .put(
+            &format!("/order/certificate/{order_id}/revoke"),
+            json!({"revocation_reason": "superseded", "comments": "Revoked via API!"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let req: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((req["type"].as_str(), req["status"].as_str()), (Some("revoke"), Some("pending")));
+    assert_eq!(req["comments"], "Revoked via API!");
+    assert_eq!(req["requester"]["id"], s.fx.admin_user);
+    assert_eq!(s.json(&format!("/order/certificate/{order_id}")).await["status"], "issued");
+    let (status, _) = s.put(&format!("/request/{}/status", req["id"]), json!({"status": "approved"})).await;
+    assert_eq!(status, 204);
+    assert_eq!(s.json(&format!("/order/certificate/{order_id}")).await["status"], "revoked");
+    let resp = s.get(Some(&s.fx.admin_key.clone()), "/certificate/99999999/revoke").await;
+    assert_eq!(resp.0, 404, "GET on a PUT route");
+}

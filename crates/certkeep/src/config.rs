@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub rate_limits: Vec<String>,
     /// Domain-control policy.
     pub domain_validation: Option<DomainValidation>,
+    /// Base URL placed in certificates for CRL, OCSP and the issuer certificate.
+    pub public_url: Option<String>,
 }
 
 /// How new names are checked.

@@ -10,6 +10,8 @@ use certkeep_core::{
 };
 use time::{Duration, OffsetDateTime};
 
+use certkeep_server::PkiUrls;
+
 use crate::setup::Admin;
 
 /// A small deterministic generator (SplitMix64): the demo is the same on every start.
@@ -88,6 +90,7 @@ struct Org {
 /// Builds orders and issues their certificates.
 struct Generator<'a> {
     ca: &'a CertificateAuthority,
+    urls: &'a PkiUrls,
     /// Products this tenant can order (DV only without organizations).
     products: Vec<&'static Product>,
     rng: Rng,
@@ -97,14 +100,14 @@ struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     fn new(
-        ca: &'a CertificateAuthority,
+        (ca, urls): (&'a CertificateAuthority, &'a PkiUrls),
         account_id: Id,
         now: OffsetDateTime,
         seed: u64,
         with_orgs: bool,
     ) -> Self {
         let products = PRODUCTS.iter().filter(|p| with_orgs || !p.validation.needs_organization()).collect();
-        Self { ca, products, rng: Rng(seed), account_id, now }
+        Self { ca, urls, products, rng: Rng(seed), account_id, now }
     }
 
     fn issue(
@@ -136,6 +139,9 @@ impl<'a> Generator<'a> {
                     },
                     not_before,
                     not_after: not_before + lifetime,
+                    crl_url: Some(&self.urls.crl),
+                    ocsp_url: Some(&self.urls.ocsp),
+                    ca_issuers_url: Some(&self.urls.ca_issuers),
                 })
                 .map_err(|e| e.to_string())?;
             Some(IssuedFacts {
@@ -361,6 +367,7 @@ fn contact(first: &str, last: &str, email: &str, title: &str) -> Contact {
 pub fn populate(
     store: &dyn Store,
     ca: &CertificateAuthority,
+    urls: &PkiUrls,
     admin: &Admin,
     now: OffsetDateTime,
     order_count: usize,
@@ -440,7 +447,7 @@ pub fn populate(
         store.create_custom_field(account, "Cost center").map_err(err)?,
     ];
 
-    let mut generator = Generator::new(ca, account, now, 0x5EED_CE27, true);
+    let mut generator = Generator::new((ca, urls), account, now, 0x5EED_CE27, true);
     insert(&mut generator, store, &places, &orgs, &custom_fields, order_count)?;
 
     // A second tenant, to show (and test) that keys never see across accounts.
@@ -450,7 +457,7 @@ pub fn populate(
         user_id: other.user_id,
         email: "admin@other.example".into(),
     }];
-    let mut generator = Generator::new(ca, other.account_id, now, 0x07E4, false);
+    let mut generator = Generator::new((ca, urls), other.account_id, now, 0x07E4, false);
     insert(&mut generator, store, &places, &[], &[], 20)
 }
 

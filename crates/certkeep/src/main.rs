@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, Authority, RateLimiter};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,10 @@ struct ServeArgs {
     /// or `trust-all` (any name; test setups). Default: trust-all with --demo, else validated.
     #[arg(long, env = "CERTKEEP_DOMAIN_VALIDATION", value_enum)]
     domain_validation: Option<config::DomainValidation>,
+    /// Base URL clients and relying parties reach this server at (placed in certificates for
+    /// the CRL, OCSP and the issuer certificate). Default: http://<listen address>.
+    #[arg(long, env = "CERTKEEP_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -211,8 +215,18 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     };
     let layout = layout(&args.common, &file, data_dir)?;
 
+    // Bound first: the public URL (placed in certificates for CRL and OCSP) may need the port.
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(listen))
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url =
+        args.public_url.clone().or(file.public_url.clone()).unwrap_or_else(|| format!("http://{addr}"));
+    let urls = PkiUrls::under(&public_url);
+
     let demo = if args.demo {
-        Some(demo_instance(&layout, &args, &file, clock.now())?)
+        Some(demo_instance(&layout, &args, &file, clock.now(), &urls)?)
     } else if layout.is_initialized() {
         None
     } else {
@@ -232,17 +246,12 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let state = AppState {
         store,
         clock,
-        authority: Arc::new(Authority::new(ca)),
+        authority: Arc::new(Authority::new(ca, urls)),
         rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
         domains,
     };
 
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         print_banner(addr, &layout, demo.as_ref());
         tracing::info!(%addr, "serving");
         certkeep_server::serve(listener, certkeep_server::app(state), shutdown_signal())
@@ -259,6 +268,7 @@ fn demo_instance(
     args: &ServeArgs,
     file: &FileConfig,
     now: OffsetDateTime,
+    urls: &PkiUrls,
 ) -> Result<DemoCredentials, String> {
     let path = layout.data_dir.join(DEMO_CREDENTIALS);
     if layout.is_initialized() {
@@ -277,7 +287,7 @@ fn demo_instance(
         ..init_options(&args.common, file, now, Duration::days(3 * 365 + 30))?
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
-    demo::populate(&store, &ca, &admin, now, args.demo_orders)?;
+    demo::populate(&store, &ca, urls, &admin, now, args.demo_orders)?;
     let credentials = DemoCredentials { certcentral_api_key: admin.api_key };
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
     tracing::info!(

@@ -159,7 +159,7 @@ fn render(
 }
 
 /// A certificate reference in a path: an id, or a serial number.
-fn certificate_ref(segment: &str) -> Result<CertificateRef, ApiError> {
+pub fn certificate_ref(segment: &str) -> Result<CertificateRef, ApiError> {
     let s = segment.trim();
     if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse().map(CertificateRef::Id).map_err(|_| certificate_not_found());

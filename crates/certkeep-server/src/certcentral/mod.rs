@@ -13,6 +13,7 @@ mod orders;
 mod params;
 mod platforms;
 mod requests;
+mod revoke;
 mod views;
 
 use axum::{
@@ -32,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/order/certificate/{order}/status", put(order_writes::update_status))
         .route("/order/certificate/{order}/duplicate", get(orders::duplicates).post(order_writes::duplicate))
         .route("/order/certificate/{order}/reissue", get(orders::reissues).post(order_writes::reissue))
+        .route("/order/certificate/{order}/revoke", put(revoke::order))
+        .route("/certificate/{certificate}/revoke", put(revoke::certificate))
         .route("/request", get(requests::list))
         .route("/request/{request}", get(requests::info))
         .route("/request/{request}/status", put(requests::decide))

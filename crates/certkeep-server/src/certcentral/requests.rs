@@ -44,8 +44,9 @@ struct RequestOrder<'a> {
     product: Option<ProductBrief>,
 }
 
+/// A request as the request endpoints (and a pending revocation) show it.
 #[derive(Serialize)]
-struct RequestView<'a> {
+pub struct RequestView<'a> {
     id: Id,
     date: String,
     #[serde(rename = "type")]

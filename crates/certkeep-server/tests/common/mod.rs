@@ -14,7 +14,7 @@ use certkeep_core::{
     Origin, RequestStatus, RequestType, Store, Validity,
     credentials::{generate_api_key, hash_api_key},
 };
-use certkeep_server::{AppState, Authority, RateLimit, RateLimiter};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimit, RateLimiter};
 use certkeep_store::SqliteStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -102,6 +102,9 @@ impl Builder<'_> {
                     validation: if org.is_some() { Validation::Ov } else { Validation::Dv },
                     not_before: created,
                     not_after: created + Duration::days(days),
+                    crl_url: None,
+                    ocsp_url: None,
+                    ca_issuers_url: None,
                 })
                 .unwrap();
             IssuedFacts {
@@ -440,7 +443,10 @@ impl TestServer {
         .unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
         let fx = fill(&store, &ca);
-        let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let urls = PkiUrls::under(&format!("http://{addr}"));
+        let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let ca_id = authority.id().to_owned();
         let state = AppState {
             store: store.clone(),
@@ -449,8 +455,6 @@ impl TestServer {
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
         Self { base: format!("http://{addr}"), client, fx, store, ca_dir, ca_id, _dir: dir }

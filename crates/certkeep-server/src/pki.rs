@@ -1,0 +1,124 @@
+//! Revocation for relying parties: the CRL, the OCSP responder (RFC 6960, GET and POST) and
+//! the CA certificates. These are public by nature (TLS clients fetch them without
+//! credentials) and reflect a revocation as soon as it is committed.
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use certkeep_ca::{OcspStatus, RevocationReason, RevokedEntry};
+use certkeep_core::{CertificateStatus, Revocation};
+use time::Duration;
+
+use crate::AppState;
+
+/// Path of the CRL (DER).
+pub const CRL_PATH: &str = "/pki/crl";
+/// Path of the OCSP responder.
+pub const OCSP_PATH: &str = "/pki/ocsp";
+/// Path of the issuing CA certificate (DER).
+pub const INTERMEDIATE_PATH: &str = "/pki/intermediate.crt";
+
+/// Largest OCSP request accepted (a request for a handful of certificates is a few hundred bytes).
+const MAX_OCSP_REQUEST: usize = 16 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(CRL_PATH, get(crl))
+        .route(OCSP_PATH, axum::routing::post(ocsp_post))
+        .route(&format!("{OCSP_PATH}/{{request}}"), get(ocsp_get))
+        .route(INTERMEDIATE_PATH, get(intermediate))
+        .route("/pki/root.crt", get(root))
+        .with_state(state)
+}
+
+fn binary(content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "revocation data unavailable");
+    (StatusCode::SERVICE_UNAVAILABLE, "revocation data temporarily unavailable\n").into_response()
+}
+
+fn reason(r: &Revocation) -> RevocationReason {
+    r.reason.parse().unwrap_or(RevocationReason::Unspecified)
+}
+
+/// `GET /pki/crl`: every revoked certificate, signed now, valid for a day.
+async fn crl(State(state): State<AppState>) -> Response {
+    let revoked = match state.store(|s| s.revocations()).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let now = state.clock.now();
+    let entries: Vec<RevokedEntry> = revoked
+        .iter()
+        .map(|r| RevokedEntry {
+            serial_number: r.serial_number.clone(),
+            revoked_at: r.revoked_at,
+            reason: reason(r),
+        })
+        .collect();
+    // The CRL number only has to grow: the signing time does, across replicas too.
+    let number = now.unix_timestamp().max(0) as u64;
+    match state.authority.ca().crl(&entries, now, now + Duration::days(1), number) {
+        Ok(der) => binary("application/pkix-crl", der),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Answers one DER OCSP request.
+async fn answer(state: AppState, request: Vec<u8>) -> Response {
+    let now = state.clock.now();
+    let store = state.store.clone();
+    let authority = state.authority.clone();
+    let der = tokio::task::spawn_blocking(move || {
+        authority.ca().ocsp_response(&request, now, &mut |serial| match store.certificate_status(serial) {
+            Ok(Some((_, Some(r)))) => OcspStatus::Revoked { at: r.revoked_at, reason: reason(&r) },
+            Ok(Some((CertificateStatus::Issued, None))) => OcspStatus::Good,
+            Ok(_) => OcspStatus::Unknown,
+            Err(e) => {
+                tracing::error!(error = %e, "OCSP lookup failed");
+                OcspStatus::Unknown
+            }
+        })
+    })
+    .await;
+    match der {
+        Ok(der) => binary("application/ocsp-response", der),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /pki/ocsp` with an `application/ocsp-request` body.
+async fn ocsp_post(State(state): State<AppState>, body: Bytes) -> Response {
+    if body.len() > MAX_OCSP_REQUEST {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "OCSP request too large\n").into_response();
+    }
+    answer(state, body.to_vec()).await
+}
+
+/// `GET /pki/ocsp/{base64 request}` (RFC 6960 appendix A.1).
+async fn ocsp_get(State(state): State<AppState>, Path(encoded): Path<String>) -> Response {
+    if encoded.len() > MAX_OCSP_REQUEST {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "OCSP request too large\n").into_response();
+    }
+    // Malformed base64 still gets an OCSP answer (malformedRequest) from the responder.
+    let der = certkeep_ca::decode_base64(&encoded).unwrap_or_default();
+    answer(state, der).await
+}
+
+async fn intermediate(State(state): State<AppState>) -> Response {
+    binary("application/pkix-cert", state.authority.ca().intermediate_der().to_vec())
+}
+
+async fn root(State(state): State<AppState>) -> Response {
+    binary("application/pkix-cert", state.authority.ca().root_der().to_vec())
+}
