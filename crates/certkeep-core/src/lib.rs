@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod lifecycle;
 pub mod names;
 pub mod order;
+pub mod partner;
 pub mod product;
 pub mod query;
 pub mod store;

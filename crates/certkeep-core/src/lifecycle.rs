@@ -293,6 +293,8 @@ pub struct OrderRequest {
     pub email: String,
     /// Opaque id for express installs.
     pub public_id: String,
+    /// The ACME contract the order is placed under, if any.
+    pub acme_contract_id: Option<Id>,
 }
 
 /// What placing an order produced.
@@ -552,6 +554,7 @@ impl Lifecycle<'_> {
                 purchased_dns_names: dns.len() as u32,
                 custom_fields: req.custom_fields.clone(),
                 public_id: req.public_id.clone(),
+                acme_contract_id: req.acme_contract_id,
                 certificates: vec![NewCertificate {
                     kind: CertificateKind::Primary,
                     status: if immediate { CertificateStatus::Issued } else { CertificateStatus::Pending },

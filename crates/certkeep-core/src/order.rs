@@ -255,6 +255,8 @@ pub struct NewOrder {
     pub custom_fields: Vec<(Id, String)>,
     /// Opaque id used for express installs.
     pub public_id: String,
+    /// The ACME contract the order was placed under, if any.
+    pub acme_contract_id: Option<Id>,
     /// Certificates; the first is the primary.
     pub certificates: Vec<NewCertificate>,
     /// Requests.

@@ -346,6 +346,7 @@ impl<'a> Generator<'a> {
             purchased_dns_names: dns.len() as u32,
             custom_fields: custom,
             public_id: hex_upper(&self.rng.next().to_be_bytes()),
+            acme_contract_id: None,
             certificates,
             requests,
         })

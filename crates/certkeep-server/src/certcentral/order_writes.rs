@@ -196,6 +196,7 @@ pub async fn place(
         renewed_order_id: b.renewal_of_order_id,
         email: String::new(),
         public_id: generate_api_key()[..32].to_owned(),
+        acme_contract_id: None,
     };
     let scope = principal.scope.clone();
     let placed = state.lifecycle(move |l| l.place_order(&scope, &actor, &request)).await?;

@@ -171,6 +171,7 @@ fn order(
         purchased_dns_names: names.1.len() as u32,
         custom_fields: vec![],
         public_id: format!("PUB{}", created.unix_timestamp()),
+        acme_contract_id: None,
         certificates,
         requests: vec![NewRequest {
             date: created,

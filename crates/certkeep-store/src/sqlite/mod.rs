@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod partner;
 mod query;
 mod reads;
 mod rows;
@@ -15,6 +16,7 @@ use certkeep_core::{
     OrderPage, OrderQuery, OrderRef, OrderStatus, OrderSummary, Organization, Principal, RequestDetail,
     RequestQuery, Revocation, Scope, Store, StoreError, StoreResult, UserRecord,
     lifecycle::{CertificateRef, LifecycleError, Transaction},
+    partner::{AcmeContract, EabCredential, PartnerPrincipal},
 };
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -381,6 +383,64 @@ impl Store for SqliteStore {
         serial: &str,
     ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>> {
         reads::certificate_status(&*self.conn()?, serial).map_err(err)
+    }
+
+    fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id> {
+        partner::create_partner_key(&*self.conn()?, account_id, key_hash, now).map_err(err)
+    }
+
+    fn authenticate_partner(&self, key_hash: &[u8]) -> StoreResult<Option<PartnerPrincipal>> {
+        partner::authenticate_partner(&*self.conn()?, key_hash).map_err(err)
+    }
+
+    fn link_subaccount(&self, parent: Id, child: Id) -> StoreResult<()> {
+        partner::link_subaccount(&*self.conn()?, parent, child).map_err(err)
+    }
+
+    fn subaccounts(&self, parent: Id) -> StoreResult<Vec<Account>> {
+        partner::subaccounts(&*self.conn()?, parent).map_err(err)
+    }
+
+    fn create_contract(&self, contract: &AcmeContract) -> StoreResult<Id> {
+        partner::create_contract(&*self.conn()?, contract).map_err(err)
+    }
+
+    fn contract(&self, account_id: Option<Id>, id: Id) -> StoreResult<Option<AcmeContract>> {
+        partner::contract_by_id(&*self.conn()?, account_id, id).map_err(err)
+    }
+
+    fn contracts(&self, account_id: Id) -> StoreResult<Vec<AcmeContract>> {
+        partner::contracts(&*self.conn()?, account_id).map_err(err)
+    }
+
+    fn update_contract(&self, contract: &AcmeContract) -> StoreResult<()> {
+        partner::update_contract(&*self.conn()?, contract).map_err(err)
+    }
+
+    fn create_eab(
+        &self,
+        contract_id: Id,
+        kid: &str,
+        hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<Id> {
+        partner::create_eab(&*self.conn()?, contract_id, kid, hmac_key, now).map_err(err)
+    }
+
+    fn eab_credentials(&self, contract_id: Id) -> StoreResult<Vec<EabCredential>> {
+        partner::eab_credentials(&*self.conn()?, contract_id).map_err(err)
+    }
+
+    fn revoke_eab_credentials(&self, contract_id: Id, keep: Option<Id>) -> StoreResult<()> {
+        partner::revoke_eab_credentials(&*self.conn()?, contract_id, keep).map_err(err)
+    }
+
+    fn find_eab(&self, kid: &str) -> StoreResult<Option<(EabCredential, AcmeContract)>> {
+        partner::find_eab(&*self.conn()?, kid).map_err(err)
+    }
+
+    fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>> {
+        partner::contract_orders(&*self.conn()?, contract_id).map_err(err)
     }
 }
 

@@ -241,6 +241,49 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
     BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 "#,
+    r#"
+-- partner subscriptions: subaccounts, partner keys, ACME contracts and their EAB credentials
+ALTER TABLE accounts ADD COLUMN parent_account_id INTEGER REFERENCES accounts(id);
+CREATE INDEX accounts_parent ON accounts(parent_account_id) WHERE parent_account_id IS NOT NULL;
+
+CREATE TABLE partner_keys (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    key_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
+CREATE TABLE acme_contracts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    container_id INTEGER NOT NULL REFERENCES containers(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    product_name_id TEXT NOT NULL,
+    sans TEXT NOT NULL,
+    organization_id INTEGER REFERENCES organizations(id),
+    auto_renew INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    valid_till INTEGER NOT NULL,
+    date_canceled INTEGER
+);
+CREATE INDEX acme_contracts_account ON acme_contracts(account_id);
+INSERT INTO sqlite_sequence(name, seq) VALUES ('acme_contracts', 12000);
+
+CREATE TABLE eab_credentials (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    contract_id INTEGER NOT NULL REFERENCES acme_contracts(id),
+    kid TEXT NOT NULL UNIQUE,
+    hmac_key BLOB NOT NULL,
+    active INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX eab_credentials_contract ON eab_credentials(contract_id);
+INSERT INTO sqlite_sequence(name, seq) VALUES ('eab_credentials', 4700);
+
+ALTER TABLE orders ADD COLUMN acme_contract_id INTEGER REFERENCES acme_contracts(id);
+CREATE INDEX orders_acme_contract ON orders(acme_contract_id) WHERE acme_contract_id IS NOT NULL;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

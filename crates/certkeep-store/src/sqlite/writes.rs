@@ -14,9 +14,10 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
          status, common_name, dns_names, email, signature_hash, validity_kind, validity_value, \
          date_created, renewed_order_id, disable_renewal_notifications, auto_renew, auto_reissue, \
          disable_issuance_email, disable_ct, payment_method, origin, api_key_name, api_key_type, \
-         alternative_order_id, organization_units, purchased_dns_names, public_id, status_updated_at) \
+         alternative_order_id, organization_units, purchased_dns_names, public_id, status_updated_at, \
+         acme_contract_id) \
          VALUES (?,?,?,?,?,?,?,?, coalesce(nullif(?9, ''), (SELECT lower(email) FROM users WHERE id = ?4)), \
-         ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         order.account_id,
@@ -47,6 +48,7 @@ pub fn insert_order(tx: &Transaction, order: &NewOrder) -> rusqlite::Result<Id> 
         order.purchased_dns_names,
         order.public_id,
         order.date_created.unix_timestamp(),
+        order.acme_contract_id,
     ])?;
     let order_id = tx.last_insert_rowid();
 
