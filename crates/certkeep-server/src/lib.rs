@@ -5,6 +5,7 @@
 
 mod authority;
 pub mod certcentral;
+pub mod digicert;
 mod ops;
 mod pki;
 pub mod rate_limit;

@@ -12,11 +12,12 @@ use certkeep_core::{Id, PRODUCTS, Principal, Product, UserRecord, lifecycle::Act
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::{
-    body::{self, IdRef},
-    error::{ApiError, json_response},
+use super::body::{self, IdRef};
+use crate::{
+    AppState,
+    digicert::{ApiError, json_response},
+    wire::iso8601,
 };
-use crate::{AppState, wire::iso8601};
 
 #[derive(Serialize)]
 struct HashType {

@@ -10,8 +10,8 @@ use axum::{
 };
 use certkeep_core::credentials::hash_api_key;
 
-use super::error::ApiError;
 use crate::AppState;
+use crate::digicert::ApiError;
 
 /// Resolves the key to a [`certkeep_core::Principal`] (added to the request's extensions),
 /// refuses writes by view-only keys and enforces the rate limit.

@@ -8,7 +8,7 @@ use certkeep_core::{Principal, lifecycle::Actor};
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::error::ApiError;
+use crate::digicert::ApiError;
 
 /// Parses a JSON body; an empty body reads as `{}`.
 pub fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {

@@ -3,7 +3,7 @@
 use certkeep_ca::CsrError;
 use certkeep_core::names;
 
-use super::error::ApiError;
+use crate::digicert::ApiError;
 
 /// Checks the requested names, then parses and verifies the CSR and checks that the names it
 /// asks for (if any) are among them: the Services API takes names from the body, never from

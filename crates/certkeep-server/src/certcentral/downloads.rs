@@ -14,7 +14,7 @@ use certkeep_core::{
 };
 use serde::Serialize;
 
-use super::error::{ApiError, json_response};
+use crate::digicert::{ApiError, json_response};
 use crate::{
     AppState,
     wire::{iso8601, ymd},

@@ -7,7 +7,6 @@ mod body;
 mod csr;
 mod csv;
 mod downloads;
-pub mod error;
 mod order_writes;
 mod orders;
 mod params;
@@ -21,8 +20,7 @@ use axum::{
     routing::{get, put},
 };
 
-use crate::AppState;
-use error::ApiError;
+use crate::{AppState, digicert::ApiError};
 
 /// The `/services/v2` router. Every request, known route or not, is authenticated first.
 pub fn router(state: AppState) -> Router {

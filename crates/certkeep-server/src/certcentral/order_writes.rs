@@ -18,9 +18,11 @@ use time::{Date, macros::format_description};
 use super::{
     body::{self, IdRef, flag},
     csr,
-    error::{ApiError, json_response},
 };
-use crate::AppState;
+use crate::{
+    AppState,
+    digicert::{ApiError, json_response},
+};
 
 #[derive(Debug, Default, Deserialize)]
 struct ValidityBody {

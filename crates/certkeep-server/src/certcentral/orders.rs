@@ -11,11 +11,13 @@ use serde::Serialize;
 
 use super::{
     csv,
-    error::{ApiError, json_response},
     params::{self, MAX_LIMIT},
     views::{DuplicateItem, OrderInfo, OrderListItem, ReissueItem},
 };
-use crate::AppState;
+use crate::{
+    AppState,
+    digicert::{ApiError, json_response},
+};
 
 fn wants_csv(headers: &HeaderMap) -> bool {
     headers

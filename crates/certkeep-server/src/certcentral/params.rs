@@ -12,7 +12,7 @@ use time::{
     macros::format_description,
 };
 
-use super::error::ApiError;
+use crate::digicert::ApiError;
 
 /// Largest page the list endpoints return.
 pub const MAX_LIMIT: u64 = 1000;

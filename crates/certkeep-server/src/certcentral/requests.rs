@@ -14,11 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     body,
-    error::{ApiError, json_response},
     params::MAX_LIMIT,
     views::{IdName, MaybeOrganization, ProductBrief, product_brief},
 };
-use crate::{AppState, wire::iso8601};
+use crate::{
+    AppState,
+    digicert::{ApiError, json_response},
+    wire::iso8601,
+};
 
 #[derive(Serialize)]
 struct Requester<'a> {

@@ -17,10 +17,12 @@ use serde::Deserialize;
 use super::{
     body::{self, flag},
     downloads::certificate_ref,
-    error::{ApiError, json_response},
     requests::RequestView,
 };
-use crate::AppState;
+use crate::{
+    AppState,
+    digicert::{ApiError, json_response},
+};
 
 /// Both spellings clients send: `comments`/`comment`, `revocation_reason` (snake_case,
 /// certmesh) / `reason` (camelCase, Venafi).

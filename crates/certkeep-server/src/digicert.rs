@@ -1,4 +1,5 @@
-//! CertCentral's error dialect: `{"errors":[{"code":"...","message":"..."}]}`.
+//! DigiCert's wire conventions, shared by CertCentral and the Partner Subscriptions API: the
+//! error shape `{"errors":[{"code":"...","message":"..."}]}` and exact JSON headers.
 
 use axum::{
     http::{HeaderValue, StatusCode, header},
