@@ -4,9 +4,14 @@ use aws_lc_rs::{digest, rand};
 
 /// Generates a new API key: 48 upper-case hex characters (192 bits of entropy).
 pub fn generate_api_key() -> String {
-    let mut bytes = [0u8; 24];
+    hex_upper(&random_bytes::<24>())
+}
+
+/// `N` bytes from the system's secure random generator (which cannot fail on a working OS).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     rand::fill(&mut bytes).expect("system RNG failed");
-    hex_upper(&bytes)
+    bytes
 }
 
 /// The SHA-256 of a presented key; keys are looked up by this hash and never stored in clear.

@@ -4,7 +4,9 @@
 
 use time::OffsetDateTime;
 
-use crate::{Id, names};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use crate::{Id, credentials::random_bytes, names};
 
 /// An ACME contract: a product, the names it may cover, and how long it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +86,17 @@ impl PartnerPrincipal {
     pub fn is_subaccount(&self) -> bool {
         self.parent_account_id.is_some()
     }
+}
+
+/// A fresh EAB credential: a 43-character base64url key id and a 256-bit HMAC key (as
+/// DigiCert issues them). Returns (key id, raw key).
+pub fn new_eab_credential() -> (String, [u8; 32]) {
+    (URL_SAFE_NO_PAD.encode(random_bytes::<32>()), random_bytes::<32>())
+}
+
+/// The HMAC key as ACME clients take it: base64url without padding.
+pub fn encode_hmac_key(key: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(key)
 }
 
 /// Normalises the SAN list of a contract (wildcards allowed); the first bad name is the error.

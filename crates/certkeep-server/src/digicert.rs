@@ -6,7 +6,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use certkeep_core::{StoreError, lifecycle::LifecycleError};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde_json::Value;
 
 /// An error answered in CertCentral's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,4 +142,20 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private,no-cache"));
     response
+}
+
+/// Parses a JSON body; an empty body reads as `{}`.
+pub fn parse<T: DeserializeOwned>(bytes: &axum::body::Bytes) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(bytes).map_err(ApiError::bad_body)
+}
+
+/// A boolean that clients send as `true`, `1`, `"1"` or `"true"`.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => b,
+        Value::Number(n) => n.as_i64().is_some_and(|n| n != 0),
+        Value::String(s) => matches!(s.trim(), "1" | "true" | "TRUE" | "True"),
+        _ => false,
+    })
 }

@@ -7,6 +7,7 @@ mod authority;
 pub mod certcentral;
 pub mod digicert;
 mod ops;
+pub mod partner;
 mod pki;
 pub mod rate_limit;
 mod wire;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Domain-control policy for new names.
     pub domains: DomainPolicy,
+    /// The base URL clients reach this server at (ACME directory, links).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/services/v2", certcentral::router(state.clone()))
+        .nest("/partner-subscription/api/v1", partner::router(state.clone()))
         .merge(pki::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))

@@ -6,7 +6,9 @@ use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, SubjectOrgani
 use certkeep_core::{
     AccessRole, CertificateKind, CertificateStatus, Contact, Id, IssuedFacts, NewCertificate, NewContainer,
     NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Origin, PRODUCTS, Product, RequestStatus,
-    RequestType, Store, ValidationType, Validity, credentials::hex_upper,
+    RequestType, Store, ValidationType, Validity,
+    credentials::hex_upper,
+    partner::{AcmeContract, encode_hmac_key, new_eab_credential},
 };
 use time::{Duration, OffsetDateTime};
 
@@ -492,4 +494,58 @@ fn insert(
         }
     }
     Ok(())
+}
+
+/// What a partner tool needs to use the demo: the parent and subaccount Partner API keys and
+/// an ACME contract with its EAB credential.
+pub struct PartnerDemo {
+    /// The demo account's Partner API key (parent: subaccounts, reporting).
+    pub parent_key: String,
+    /// The subaccount's Partner API key (ACME contracts).
+    pub subaccount_key: String,
+    /// The subaccount's ACME contract.
+    pub contract_id: Id,
+    /// EAB key id of the contract.
+    pub eab_kid: String,
+    /// EAB HMAC key (base64url).
+    pub eab_hmac: String,
+}
+
+/// Makes the demo account a partner parent with one subaccount holding a DV ACME contract.
+pub fn populate_partner(
+    store: &dyn Store,
+    admin: &Admin,
+    now: OffsetDateTime,
+) -> Result<PartnerDemo, String> {
+    let err = |e: certkeep_core::StoreError| e.to_string();
+    let key = |account: Id| -> Result<String, String> {
+        let key = certkeep_core::credentials::generate_api_key();
+        store
+            .create_partner_key(account, &certkeep_core::credentials::hash_api_key(&key), now)
+            .map_err(err)?;
+        Ok(key)
+    };
+    let parent_key = key(admin.account_id)?;
+    let sub =
+        crate::setup::create_account(store, "Example Reseller Customer", "admin@customer.example", now)?;
+    store.link_subaccount(admin.account_id, sub.account_id).map_err(err)?;
+    let subaccount_key = key(sub.account_id)?;
+    let sans = ["example.com", "www.example.com", "demo.test", "www.demo.test"].map(String::from).to_vec();
+    let contract = AcmeContract {
+        id: 0,
+        account_id: sub.account_id,
+        container_id: sub.root_container_id,
+        user_id: sub.user_id,
+        product_name_id: "ssl_dv_geotrust".into(),
+        sans,
+        organization_id: None,
+        auto_renew: true,
+        created_at: now,
+        valid_till: now + Duration::days(365),
+        date_canceled: None,
+    };
+    let contract_id = store.create_contract(&contract).map_err(err)?;
+    let (eab_kid, hmac) = new_eab_credential();
+    store.create_eab(contract_id, &eab_kid, &hmac, now).map_err(err)?;
+    Ok(PartnerDemo { parent_key, subaccount_key, contract_id, eab_kid, eab_hmac: encode_hmac_key(&hmac) })
 }

@@ -95,6 +95,11 @@ struct ServeArgs {
 #[derive(Serialize, Deserialize)]
 struct DemoCredentials {
     certcentral_api_key: String,
+    partner_parent_key: String,
+    partner_subaccount_key: String,
+    acme_contract_id: i64,
+    eab_kid: String,
+    eab_hmac_key: String,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -249,10 +254,12 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         authority: Arc::new(Authority::new(ca, urls)),
         rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
         domains,
+        public_url: public_url.clone(),
     };
+    let state_url = public_url;
 
     runtime.block_on(async move {
-        print_banner(addr, &layout, demo.as_ref());
+        print_banner(&state_url, &layout, demo.as_ref());
         tracing::info!(%addr, "serving");
         certkeep_server::serve(listener, certkeep_server::app(state), shutdown_signal())
             .await
@@ -288,7 +295,15 @@ fn demo_instance(
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
     demo::populate(&store, &ca, urls, &admin, now, args.demo_orders)?;
-    let credentials = DemoCredentials { certcentral_api_key: admin.api_key };
+    let partner = demo::populate_partner(&store, &admin, now)?;
+    let credentials = DemoCredentials {
+        certcentral_api_key: admin.api_key,
+        partner_parent_key: partner.parent_key,
+        partner_subaccount_key: partner.subaccount_key,
+        acme_contract_id: partner.contract_id,
+        eab_kid: partner.eab_kid,
+        eab_hmac_key: partner.eab_hmac,
+    };
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
     tracing::info!(
         orders = args.demo_orders,
@@ -300,24 +315,33 @@ fn demo_instance(
 
 /// Prints where to point tools. Written in one piece, and a closed stdout (a supervisor that
 /// stopped reading) is not an error worth stopping the server for.
-fn print_banner(addr: SocketAddr, layout: &Layout, demo: Option<&DemoCredentials>) {
-    use std::io::Write;
-    let base = format!("http://{addr}");
-    let key = match demo {
-        Some(c) => c.certcentral_api_key.as_str(),
-        None => "the key printed by `certkeep init`",
+fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials>) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let base = public_url.trim_end_matches('/');
+    let mut b = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(b, "  {:<26} {value}", format!("{label}:"));
     };
-    let banner = format!(
-        "certkeep is serving\n\
-         \x20 base URL:          {base}\n\
-         \x20 CertCentral API:   {base}/services/v2\n\
-         \x20 X-DC-DEVKEY:       {key}\n\
-         \x20 CA chain:          {}\n\
-         \x20 try: curl -H 'X-DC-DEVKEY: <key>' {base}/services/v2/order/certificate?limit=5\n\
-         \x20 data directory:    {}\n",
-        layout.ca_dir().display(),
-        layout.data_dir.display(),
-    );
+    line("base URL", base);
+    line("CertCentral API", &format!("{base}/services/v2"));
+    line("Partner API", &format!("{base}/partner-subscription/api/v1"));
+    line("ACME directory", &format!("{base}/acme/directory"));
+    line("CRL / OCSP", &format!("{base}/pki/crl  {base}/pki/ocsp"));
+    match demo {
+        Some(c) => {
+            line("X-DC-DEVKEY", &c.certcentral_api_key);
+            line("X-PARTNER-APIKEY (parent)", &c.partner_parent_key);
+            line("X-PARTNER-APIKEY (sub)", &c.partner_subaccount_key);
+            line("ACME contract", &c.acme_contract_id.to_string());
+            line("EAB key id", &c.eab_kid);
+            line("EAB HMAC key", &c.eab_hmac_key);
+        }
+        None => line("X-DC-DEVKEY", "the key printed by `certkeep init`"),
+    }
+    line("CA chain", &layout.ca_dir().display().to_string());
+    line("data directory", &layout.data_dir.display().to_string());
+    let banner = format!("certkeep is serving\n{b}");
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }

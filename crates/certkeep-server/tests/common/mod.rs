@@ -26,6 +26,8 @@ pub const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 /// Ids of the fixture's orders and the keys that see them.
 #[derive(Debug, Clone, Default)]
 pub struct Fixture {
+    /// The main tenant.
+    pub account: Id,
     pub admin_key: String,
     pub view_only_key: String,
     /// A key of a user in the Engineering container: sees Engineering and Platform only.
@@ -215,6 +217,7 @@ fn fill(store: &SqliteStore, ca: &CertificateAuthority) -> Fixture {
     let b = Builder { store, ca };
     let mut fx = Fixture::default();
     let (account, root) = store.create_account("Acme", NOW).unwrap();
+    fx.account = account;
     fx.root = root;
     let container = |parent, name: &str| {
         store
@@ -455,6 +458,7 @@ impl TestServer {
             authority,
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
+            public_url: format!("http://{addr}"),
         };
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
@@ -505,4 +509,47 @@ pub fn assert_error(resp: &(u16, HeaderMap, String), status: u16, code: &str) {
     assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["errors"][0]["code"], code, "{v}");
     assert!(v["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+impl TestServer {
+    /// Records an order under an ACME contract directly in the store, with a certificate
+    /// really issued by the test CA (`days` of validity from `created`, or pending).
+    pub fn insert_contract_order(
+        &self,
+        contract: &certkeep_core::partner::AcmeContract,
+        names: (&str, &[&str]),
+        status: OrderStatus,
+        created: OffsetDateTime,
+        days: Option<i64>,
+    ) -> Id {
+        let ca = CertificateAuthority::load(&self.ca_dir).unwrap();
+        let b = Builder { store: &self.store, ca: &ca };
+        let cert_status = match (status, days) {
+            (OrderStatus::Revoked, _) => CertificateStatus::Revoked,
+            (_, Some(_)) => CertificateStatus::Issued,
+            (_, None) => CertificateStatus::Pending,
+        };
+        let cert = b.cert(
+            CertificateKind::Primary,
+            cert_status,
+            names,
+            None,
+            created,
+            days.unwrap_or(1),
+            contract.user_id,
+        );
+        let mut o = order(
+            contract.account_id,
+            contract.container_id,
+            contract.user_id,
+            &contract.product_name_id,
+            status,
+            names,
+            None,
+            created,
+            vec![cert],
+        );
+        o.acme_contract_id = Some(contract.id);
+        self.store.insert_orders(&[o]).unwrap()[0]
+    }
 }

@@ -1,0 +1,88 @@
+//! DigiCert Partner Subscriptions API (`/partner-subscription/api/v1`): subaccounts and ACME
+//! contracts, authenticated by `X-PARTNER-APIKEY`. Contract endpoints take subaccount keys
+//! only; subaccount creation and reporting take parent keys only.
+
+mod accounts;
+mod contracts;
+
+use std::time::Instant;
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use certkeep_core::{credentials::hash_api_key, partner::PartnerPrincipal};
+
+use crate::{AppState, digicert::ApiError};
+
+/// The `/partner-subscription/api/v1` router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/acme", post(contracts::create))
+        .route(
+            "/acme/{contract}",
+            get(contracts::details).put(contracts::replace).patch(contracts::patch).delete(contracts::cancel),
+        )
+        .route("/acme/{contract}/sans", put(contracts::add_sans).delete(contracts::remove_sans))
+        .route("/acme/{contract}/certificates", get(contracts::certificates))
+        .route("/acme/{contract}/credentials", get(contracts::credentials))
+        .route("/acme/{contract}/credentials/regenerate", post(contracts::regenerate))
+        .route("/account/subaccount", post(accounts::create_subaccount))
+        .route("/account/reporting", get(accounts::reporting))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(route_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+/// Resolves `X-PARTNER-APIKEY` to a [`PartnerPrincipal`] and enforces the rate limit.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let key = request.headers().get("x-partner-apikey").and_then(|v| v.to_str().ok()).map(str::trim);
+    let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else {
+        return ApiError::invalid_key().into_response();
+    };
+    let hash = hash_api_key(key);
+    let principal = match state.store(move |s| s.authenticate_partner(&hash)).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return ApiError::invalid_key().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !state.rate_limiter.allow(&format!("partner:{}", principal.key_id), Instant::now()) {
+        return ApiError::rate_limited().into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// 403 unless the key is a subaccount key (ACME contract operations).
+fn require_subaccount(p: &PartnerPrincipal) -> Result<(), ApiError> {
+    if p.is_subaccount() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "access_denied|parent_key_not_allowed",
+            "Parent account API keys are not accepted for ACME contract operations; use a subaccount key.",
+        ))
+    }
+}
+
+/// 403 unless the key is a parent key (subaccounts and reporting).
+fn require_parent(p: &PartnerPrincipal) -> Result<(), ApiError> {
+    if p.is_subaccount() {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "access_denied|subaccount_key_not_allowed",
+            "This operation needs the parent account's API key.",
+        ))
+    } else {
+        Ok(())
+    }
+}
