@@ -12,7 +12,10 @@ use certkeep_core::{Id, PRODUCTS, Principal, Product, UserRecord, lifecycle::Act
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::body::{self, IdRef};
+use super::{
+    body::{self, IdRef},
+    views::Page,
+};
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -224,13 +227,6 @@ fn user_view(u: &UserRecord, account_id: Id) -> UserView<'_> {
 }
 
 #[derive(Serialize)]
-struct Page {
-    total: usize,
-    limit: usize,
-    offset: usize,
-}
-
-#[derive(Serialize)]
 struct Users<'a> {
     users: Vec<UserView<'a>>,
     page: Page,
@@ -244,7 +240,7 @@ pub async fn users(
     let scope = principal.scope;
     let account = scope.account_id;
     let users = state.store(move |s| s.list_users(&scope)).await?;
-    let page = Page { total: users.len(), limit: 0, offset: 0 };
+    let page = Page { total: users.len() as u64, limit: 0, offset: 0 };
     Ok(json_response(
         StatusCode::OK,
         &Users { users: users.iter().map(|u| user_view(u, account)).collect(), page },

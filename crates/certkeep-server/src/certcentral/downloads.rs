@@ -14,6 +14,7 @@ use certkeep_core::{
 };
 use serde::Serialize;
 
+use super::views::PathRef;
 use crate::digicert::{ApiError, json_response};
 use crate::{
     AppState,
@@ -160,14 +161,11 @@ fn render(
 
 /// A certificate reference in a path: an id, or a serial number.
 pub fn certificate_ref(segment: &str) -> Result<CertificateRef, ApiError> {
-    let s = segment.trim();
-    if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().map(CertificateRef::Id).map_err(|_| certificate_not_found());
+    match PathRef::parse(segment) {
+        Some(PathRef::Id(id)) => Ok(CertificateRef::Id(id)),
+        Some(PathRef::Hex(hex)) => Ok(CertificateRef::Serial(hex)),
+        None => Err(certificate_not_found()),
     }
-    if !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(CertificateRef::Serial(s.to_ascii_uppercase()));
-    }
-    Err(certificate_not_found())
 }
 
 fn certificate_not_found() -> ApiError {

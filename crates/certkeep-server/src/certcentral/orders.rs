@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{
     csv,
     params::{self, MAX_LIMIT},
-    views::{DuplicateItem, OrderInfo, OrderListItem, ReissueItem},
+    views::{DuplicateItem, OrderInfo, OrderListItem, Page, PathRef, ReissueItem},
 };
 use crate::{
     AppState,
@@ -24,13 +24,6 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with("text/csv")))
-}
-
-#[derive(Serialize)]
-struct Page {
-    total: u64,
-    limit: u64,
-    offset: u64,
 }
 
 #[derive(Serialize)]
@@ -64,14 +57,11 @@ pub async fn list(
 
 /// How the path names an order: an id, or the current certificate's thumbprint or serial.
 fn order_ref(segment: &str) -> Result<OrderRef, ApiError> {
-    let s = segment.trim();
-    if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().map(OrderRef::Id).map_err(|_| ApiError::order_not_found());
+    match PathRef::parse(segment) {
+        Some(PathRef::Id(id)) => Ok(OrderRef::Id(id)),
+        Some(PathRef::Hex(hex)) => Ok(OrderRef::Fingerprint(hex)),
+        None => Err(ApiError::order_not_found()),
     }
-    if !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(OrderRef::Fingerprint(s.to_ascii_uppercase()));
-    }
-    Err(ApiError::order_not_found())
 }
 
 /// The order id in a path (ids only, no thumbprints).

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     body,
     params::MAX_LIMIT,
-    views::{IdName, MaybeOrganization, ProductBrief, product_brief},
+    views::{IdName, MaybeOrganization, Page, ProductBrief, product_brief},
 };
 use crate::{
     AppState,
@@ -91,13 +91,6 @@ impl<'a> From<&'a RequestDetail> for RequestView<'a> {
             processor_comment: d.processor_comment.as_deref(),
         }
     }
-}
-
-#[derive(Serialize)]
-struct Page {
-    total: u64,
-    limit: u64,
-    offset: u64,
 }
 
 #[derive(Serialize)]

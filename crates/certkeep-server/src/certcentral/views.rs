@@ -564,3 +564,31 @@ impl<'a> ReissueItem<'a> {
         }
     }
 }
+
+/// `page` of list responses: exact total, the limit as requested (0 when none), the offset.
+#[derive(Serialize)]
+pub struct Page {
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// An object named in a path: a numeric id, or upper-case hex (a thumbprint or serial).
+pub enum PathRef {
+    /// Up to 18 digits.
+    Id(Id),
+    /// Hex digits, at most 64.
+    Hex(String),
+}
+
+impl PathRef {
+    /// Parses a path segment; anything else (empty, too long, other characters) is `None`.
+    pub fn parse(segment: &str) -> Option<Self> {
+        let s = segment.trim();
+        if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse().ok().map(Self::Id);
+        }
+        (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self::Hex(s.to_ascii_uppercase()))
+    }
+}
