@@ -694,3 +694,36 @@ async fn revocation_with_approval_creates_a_pending_request() {
     let resp = s.get(Some(&s.fx.admin_key.clone()), "/certificate/99999999/revoke").await;
     assert_eq!(resp.0, 404, "GET on a PUT route");
 }
+
+#[tokio::test]
+async fn concurrent_approvals_issue_exactly_once() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    s.register_domain("race.test").await;
+    let (_, created) = s
+        .post("/order/certificate/ssl_plus", order_body("www.race.test", &[], s.fx.org_epigyne, false))
+        .await;
+    let (order_id, request_id) =
+        (created["id"].as_i64().unwrap(), created["requests"][0]["id"].as_i64().unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.put(&format!("/request/{request_id}/status"), json!({"status": "approved"})).await.0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [204, 400, 400, 400, 400, 400, 400, 400]);
+    let info = s.json(&format!("/order/certificate/{order_id}")).await;
+    assert_eq!(info["status"], "issued");
+    // One certificate, issued once: the order has no other certificate.
+    assert_eq!(s.json(&format!("/order/certificate/{order_id}/reissue")).await["certificates"], json!([]));
+    assert_eq!(
+        s.json(&format!("/order/certificate/{order_id}/duplicate?show_archived=true")).await["certificates"],
+        json!([])
+    );
+}

@@ -535,3 +535,138 @@ fn detail(conn: &Connection, scope: &Scope, order: &OrderRef) -> rusqlite::Resul
         summary,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use certkeep_core::{
+        AccessRole, Contact, NewUser,
+        lifecycle::{Actor, AuditEvent},
+    };
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        (dir, store)
+    }
+
+    fn version(store: &SqliteStore) -> usize {
+        store.conn().unwrap().query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap() as usize
+    }
+
+    #[test]
+    fn migrations_apply_once_even_when_processes_start_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::open(&path).map(|s| version(&s)))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), schema::MIGRATIONS.len());
+        }
+        // Reopening changes nothing.
+        assert_eq!(version(&SqliteStore::open(&path).unwrap()), schema::MIGRATIONS.len());
+    }
+
+    #[test]
+    fn audit_events_are_append_only() {
+        let (_dir, store) = store();
+        let (account, _) = store.create_account("A", NOW).unwrap();
+        let actor = Actor {
+            user_id: 1,
+            api_key_id: None,
+            api_key: None,
+            may_skip_approval: false,
+            source: "t".into(),
+        };
+        store
+            .transaction(&mut |tx| {
+                tx.insert_audit(&AuditEvent {
+                    account_id: account,
+                    user_id: Some(actor.user_id),
+                    api_key_id: None,
+                    action: "test".into(),
+                    object: "order:1".into(),
+                    detail: String::new(),
+                    source: actor.source.clone(),
+                    at: NOW,
+                })
+                .map_err(Into::into)
+            })
+            .unwrap();
+        let conn = store.conn().unwrap();
+        assert!(conn.execute("UPDATE audit_events SET action = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM audit_events", []).is_err());
+        let n: i64 = conn.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_nothing_behind() {
+        let (_dir, store) = store();
+        let (account, root) = store.create_account("A", NOW).unwrap();
+        let result = store.transaction(&mut |tx| {
+            tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
+                account_id: account,
+                container_id: root,
+                organization_id: None,
+                name: "example.com".into(),
+                dcv_method: "email".into(),
+                at: NOW,
+            })?;
+            Err(LifecycleError::Conflict("stop".into(), "rolled back".into()))
+        });
+        assert!(result.is_err());
+        assert!(store.list_domains(&Scope { account_id: account, containers: None }).unwrap().is_empty());
+    }
+
+    #[test]
+    fn container_scopes_cover_the_subtree() {
+        let (_dir, store) = store();
+        let (account, root) = store.create_account("A", NOW).unwrap();
+        let child = |parent, name: &str| {
+            store
+                .create_container(&NewContainer {
+                    account_id: account,
+                    parent_id: Some(parent),
+                    name: name.into(),
+                    description: String::new(),
+                })
+                .unwrap()
+        };
+        let (a, b) = (child(root, "a"), child(root, "b"));
+        let a1 = child(a, "a1");
+        let user = store
+            .create_user(
+                &NewUser {
+                    account_id: account,
+                    container_id: a,
+                    username: "u".into(),
+                    contact: Contact::default(),
+                    access_role: AccessRole::StandardUser,
+                },
+                NOW,
+            )
+            .unwrap();
+        store
+            .create_api_key(
+                &NewApiKey { user_id: user, name: "k".into(), role: ApiKeyRole::Orders, key_hash: vec![7] },
+                NOW,
+            )
+            .unwrap();
+        let p = store.authenticate(&[7]).unwrap().unwrap();
+        let mut seen = p.scope.containers.clone().unwrap();
+        seen.sort();
+        assert_eq!(seen, vec![a, a1]);
+        assert!(!p.scope.allows_container(b) && !p.scope.allows_container(root));
+        assert!(!p.may_skip_approval, "an orders key of a standard user needs approval");
+        assert!(store.authenticate(&[8]).unwrap().is_none());
+    }
+}
