@@ -116,7 +116,7 @@ impl From<StoreError> for ApiError {
 }
 
 #[derive(Serialize)]
-struct Body<'a> {
+struct ErrorBody<'a> {
     errors: [Item<'a>; 1],
 }
 
@@ -128,7 +128,7 @@ struct Item<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { errors: [Item { code: &self.code, message: &self.message }] };
+        let body = ErrorBody { errors: [Item { code: &self.code, message: &self.message }] };
         json_response(self.status, &body)
     }
 }
@@ -158,4 +158,36 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Value::String(s) => matches!(s.trim(), "1" | "true" | "TRUE" | "True"),
         _ => false,
     })
+}
+
+/// Path parameters whose rejection (e.g. a segment that is not valid UTF-8 once decoded)
+/// answers in DigiCert's dialect, as a route that does not exist.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(t)| Self(t))
+            .map_err(|_| ApiError::route_not_found())
+    }
+}
+
+/// The raw request body, with DigiCert-dialect rejections (too large: 413).
+pub struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::body::Bytes::from_request(req, state).await.map(Self).map_err(|e| {
+            ApiError::new(
+                e.status(),
+                "request_too_large",
+                format!("The request body could not be read: {e}."),
+            )
+        })
+    }
 }

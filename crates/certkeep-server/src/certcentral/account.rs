@@ -3,8 +3,7 @@
 
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     response::Response,
 };
@@ -16,6 +15,7 @@ use super::{
     body::{self, IdRef},
     views::Page,
 };
+use crate::digicert::{Body, Path};
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -361,7 +361,7 @@ pub async fn add_domain(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let b: NewDomainBody = body::parse(&bytes)?;
     let name = b.name.ok_or_else(|| ApiError::missing("name"))?;

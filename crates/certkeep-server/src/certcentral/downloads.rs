@@ -5,7 +5,7 @@ use std::io::Write;
 
 use axum::{
     Extension,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -15,6 +15,7 @@ use certkeep_core::{
 use serde::Serialize;
 
 use super::views::PathRef;
+use crate::digicert::Path;
 use crate::digicert::{ApiError, json_response};
 use crate::{
     AppState,

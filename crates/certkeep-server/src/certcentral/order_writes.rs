@@ -2,8 +2,7 @@
 
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,6 +18,7 @@ use super::{
     body::{self, IdRef, flag},
     csr,
 };
+use crate::digicert::{Body, Path};
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -167,7 +167,7 @@ pub async fn place(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(product): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let product = Product::find(&product).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "not_found|product", format!("No product {product:?}."))
@@ -219,7 +219,7 @@ pub async fn update_status(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(order): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let order_id = super::orders::order_id(&order)?;
     let b: StatusBody = body::parse(&bytes)?;
@@ -252,7 +252,7 @@ async fn add_certificate(
     principal: Principal,
     actor: Actor,
     order: String,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
     kind: CertificateKind,
 ) -> Result<Response, ApiError> {
     let order_id = super::orders::order_id(&order)?;
@@ -289,7 +289,7 @@ pub async fn duplicate(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(order): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     add_certificate(state, principal, actor, order, bytes, CertificateKind::Duplicate).await
 }
@@ -300,7 +300,7 @@ pub async fn reissue(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(order): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     add_certificate(state, principal, actor, order, bytes, CertificateKind::Reissue).await
 }

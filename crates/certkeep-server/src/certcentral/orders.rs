@@ -2,7 +2,7 @@
 
 use axum::{
     Extension,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::Response,
 };
@@ -14,6 +14,7 @@ use super::{
     params::{self, MAX_LIMIT},
     views::{DuplicateItem, OrderInfo, OrderListItem, Page, PathRef, ReissueItem},
 };
+use crate::digicert::Path;
 use crate::{
     AppState,
     digicert::{ApiError, json_response},

@@ -2,8 +2,7 @@
 
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -17,6 +16,7 @@ use super::{
     params::MAX_LIMIT,
     views::{IdName, MaybeOrganization, Page, ProductBrief, product_brief},
 };
+use crate::digicert::{Body, Path};
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -188,7 +188,7 @@ pub async fn decide(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let id = request_id(&segment)?;
     let b: DecisionBody = body::parse(&bytes)?;

@@ -2,8 +2,7 @@
 
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,6 +18,7 @@ use super::{
     downloads::certificate_ref,
     requests::RequestView,
 };
+use crate::digicert::{Body, Path};
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -41,7 +41,7 @@ async fn revoke(
     principal: Principal,
     actor: Actor,
     target: RevokeTarget,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let b: RevokeBody = body::parse(&bytes)?;
     let reason = match b.revocation_reason.as_deref().or(b.reason.as_deref()) {
@@ -73,7 +73,7 @@ pub async fn certificate(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(certificate): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let target = RevokeTarget::Certificate(certificate_ref(&certificate)?);
     revoke(state, principal, actor, target, bytes).await
@@ -85,7 +85,7 @@ pub async fn order(
     Extension(principal): Extension<Principal>,
     Extension(actor): Extension<Actor>,
     Path(order): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let target = RevokeTarget::Order(super::orders::order_id(&order)?);
     revoke(state, principal, actor, target, bytes).await

@@ -1,6 +1,6 @@
 //! Parent-account operations: creating subaccounts and reporting on their contracts.
 
-use axum::{Extension, body::Bytes, extract::State, http::StatusCode, response::Response};
+use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser,
     credentials::{generate_api_key, hash_api_key},
@@ -9,6 +9,7 @@ use certkeep_core::{
 use serde::{Deserialize, Serialize};
 
 use super::{contracts::ContractView, require_parent};
+use crate::digicert::Body;
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -38,7 +39,7 @@ struct CreatedSubaccount {
 pub async fn create_subaccount(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     require_parent(&principal)?;
     let b: NewSubaccount = crate::digicert::parse(&bytes)?;

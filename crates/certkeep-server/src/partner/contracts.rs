@@ -3,8 +3,7 @@
 
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::require_subaccount;
+use crate::digicert::{Body, Path};
 use crate::{
     AppState,
     digicert::{ApiError, flag, json_response, parse},
@@ -137,7 +137,7 @@ async fn new_credential(state: &AppState, contract_id: Id) -> Result<EabSet, Api
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     require_subaccount(&principal)?;
     let b: CreateBody = parse(&bytes)?;
@@ -278,7 +278,7 @@ async fn update(
     state: AppState,
     principal: PartnerPrincipal,
     segment: String,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
     full: bool,
 ) -> Result<Response, ApiError> {
     let mut contract = load(&state, &principal, &segment).await?;
@@ -294,7 +294,7 @@ pub async fn replace(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     update(state, principal, segment, bytes, true).await
 }
@@ -304,7 +304,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     update(state, principal, segment, bytes, false).await
 }
@@ -349,7 +349,7 @@ pub async fn add_sans(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let mut contract = load(&state, &principal, &segment).await?;
     let b: SansBody = parse(&bytes)?;
@@ -364,7 +364,7 @@ pub async fn remove_sans(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let mut contract = load(&state, &principal, &segment).await?;
     let b: SansBody = parse(&bytes)?;
@@ -493,7 +493,7 @@ pub async fn regenerate(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
     Path(segment): Path<String>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let contract = load(&state, &principal, &segment).await?;
     if contract.date_canceled.is_some() {
