@@ -5,9 +5,12 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
+use crate::ncp::{NcpKey, NewNcpKey};
+
 use crate::{
-    CertificateKind, CertificateRecord, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
-    OrderDetail, OrderQuery, OrderSummary, Principal, Scope,
+    CertificateGroupPage, CertificateGroupQuery, CertificateKind, CertificateRecord, Id, NewApiKey,
+    NewContainer, NewOrder, NewOrganization, NewUser, OrderDetail, OrderQuery, OrderSummary, Principal,
+    Scope,
 };
 
 /// A failure of the storage engine (not a "not found": those are `Ok(None)`).
@@ -93,4 +96,16 @@ pub trait Store: Send + Sync {
         kind: CertificateKind,
         include_archived: bool,
     ) -> StoreResult<Option<OrderCertificates>>;
+    /// Creates an NCP key for an existing account; `None` when the account does not exist.
+    fn create_ncp_key(&self, key: &NewNcpKey, now: OffsetDateTime) -> StoreResult<Option<Id>>;
+    /// The active NCP key with this access key.
+    fn find_ncp_key(&self, access_key: &str) -> StoreResult<Option<NcpKey>>;
+    /// Revokes an active NCP key; false when there is none with this access key.
+    fn revoke_ncp_key(&self, access_key: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Certificates of the scope's orders, grouped by order and paged by order.
+    fn certificate_groups(
+        &self,
+        scope: &Scope,
+        query: &CertificateGroupQuery,
+    ) -> StoreResult<CertificateGroupPage>;
 }

@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod ncp;
 mod query;
 mod rows;
 mod schema;
@@ -8,9 +9,10 @@ mod writes;
 use std::path::Path;
 
 use certkeep_core::{
-    ApiKeyRole, CertificateKind, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser,
-    OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderSummary, Principal, Scope, Store,
-    StoreError, StoreResult,
+    ApiKeyRole, CertificateGroupPage, CertificateGroupQuery, CertificateKind, Id, NewApiKey, NewContainer,
+    NewOrder, NewOrganization, NewUser, OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef,
+    OrderSummary, Principal, Scope, Store, StoreError, StoreResult,
+    ncp::{NcpKey, NewNcpKey},
 };
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -300,6 +302,29 @@ impl Store for SqliteStore {
             })
             .map_err(err)?;
         Ok(Some(OrderCertificates { public_id, certificates }))
+    }
+
+    fn create_ncp_key(&self, key: &NewNcpKey, now: OffsetDateTime) -> StoreResult<Option<Id>> {
+        self.write(|tx| ncp::create_key(tx, key, now))
+    }
+
+    fn find_ncp_key(&self, access_key: &str) -> StoreResult<Option<NcpKey>> {
+        ncp::find_key(&*self.conn()?, access_key).map_err(err)
+    }
+
+    fn revoke_ncp_key(&self, access_key: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(|tx| ncp::revoke_key(tx, access_key, now))
+    }
+
+    fn certificate_groups(
+        &self,
+        scope: &Scope,
+        query: &CertificateGroupQuery,
+    ) -> StoreResult<CertificateGroupPage> {
+        let mut conn = self.conn()?;
+        // One read transaction: the total and the page come from the same snapshot.
+        let tx = conn.transaction().map_err(err)?;
+        ncp::certificate_groups(&tx, scope, query).map_err(err)
     }
 }
 

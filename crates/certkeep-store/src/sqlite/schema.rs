@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry moves the schema one version forward. Never edit a released entry: append.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -197,7 +198,19 @@ END;
 
 -- order and certificate ids start apart so that they are not mistaken for each other
 INSERT INTO sqlite_sequence(name, seq) VALUES ('orders', 100000), ('certificates', 500000), ('requests', 1000);
-"#];
+"#,
+    r#"
+-- NCP access key / secret key pairs; the secret is sealed (AES-256-GCM) under the server key
+CREATE TABLE ncp_keys (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    access_key TEXT NOT NULL UNIQUE,
+    sealed_secret BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"#,
+];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
 /// transaction that re-reads the version, so processes starting together migrate once.
