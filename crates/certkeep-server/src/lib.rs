@@ -4,6 +4,7 @@
 //! [`certkeep_core::Principal`], calls the store and renders the answer in its own dialect.
 
 pub mod certcentral;
+pub mod ncp;
 mod ops;
 pub mod rate_limit;
 mod wire;
@@ -11,7 +12,7 @@ mod wire;
 use std::{future::Future, sync::Arc};
 
 use axum::Router;
-use certkeep_core::{Clock, Store, StoreError};
+use certkeep_core::{Clock, Store, StoreError, seal::SealingKey};
 use tokio::net::TcpListener;
 
 pub use rate_limit::{RateLimit, RateLimiter};
@@ -36,6 +37,10 @@ pub struct AppState {
     pub ca: CaInfo,
     /// Per-key request limits.
     pub rate_limiter: Arc<RateLimiter>,
+    /// The server key that seals secrets at rest (NCP secret keys).
+    pub sealing_key: Arc<SealingKey>,
+    /// The zone NCP dates are shown in (`2026-03-01 10:15:30(UTC+09:00)`).
+    pub ncp_time_zone: time::UtcOffset,
 }
 
 impl AppState {
@@ -55,6 +60,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/services/v2", certcentral::router(state.clone()))
+        .nest("/api", ncp::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
 }
