@@ -6,7 +6,7 @@ mod setup;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use certkeep_core::{Clock, FixedClock, SystemClock};
+use certkeep_core::{Clock, FixedClock, Store, SystemClock};
 use certkeep_server::{AppState, RateLimiter};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
@@ -25,8 +25,30 @@ struct Cli {
 enum Command {
     /// Create the CA, the database and an administrator; prints the administrator's API key once.
     Init(InitArgs),
-    /// Serve every front door (CertCentral API, health checks).
+    /// Serve every front door (CertCentral API, NCP Certificate Manager API, health checks).
     Serve(ServeArgs),
+    /// Create or revoke NCP (NAVER Cloud) access keys.
+    #[command(subcommand)]
+    NcpKey(NcpKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum NcpKeyCommand {
+    /// Create an access key / secret key pair for an account; prints both once.
+    Create {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The account whose inventory the key sees.
+        #[arg(long)]
+        account_id: i64,
+    },
+    /// Revoke an access key.
+    Revoke {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The access key to revoke.
+        access_key: String,
+    },
 }
 
 #[derive(Args)]
@@ -80,12 +102,18 @@ struct ServeArgs {
     /// Freeze the clock at this RFC 3339 instant (days remaining and expiry follow it).
     #[arg(long, env = "CERTKEEP_FIXED_TIME")]
     fixed_time: Option<String>,
+    /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
+    #[arg(long, env = "CERTKEEP_NCP_TIME_ZONE")]
+    ncp_time_zone: Option<String>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
 #[derive(Serialize, Deserialize)]
 struct DemoCredentials {
     certcentral_api_key: String,
+    /// Absent in demo directories created before the NCP front door.
+    ncp_access_key: Option<String>,
+    ncp_secret_key: Option<String>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -96,6 +124,7 @@ fn main() {
     let result = match cli.command {
         Command::Init(args) => run_init(args),
         Command::Serve(args) => run_serve(args),
+        Command::NcpKey(command) => run_ncp_key(command),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -186,6 +215,9 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     } else {
         config::rate_limits(&args.rate_limit)?
     };
+    let ncp_time_zone = config::utc_offset(
+        args.ncp_time_zone.as_deref().or(file.ncp_time_zone.as_deref()).unwrap_or("+09:00"),
+    )?;
     let listen = match args.listen.or(file.listen) {
         Some(addr) => addr,
         None => DEFAULT_LISTEN.parse().expect("static address"),
@@ -223,6 +255,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         clock,
         ca: setup::ca_info(&ca),
         rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
+        sealing_key: Arc::new(setup::sealing_key(&layout)?),
+        ncp_time_zone,
     };
 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -266,7 +300,13 @@ fn demo_instance(
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
     demo::populate(&store, &ca, &admin, now, args.demo_orders)?;
-    let credentials = DemoCredentials { certcentral_api_key: admin.api_key };
+    let (ncp_access_key, ncp_secret_key) =
+        setup::create_ncp_key(&store, &setup::sealing_key(layout)?, admin.account_id, now)?;
+    let credentials = DemoCredentials {
+        certcentral_api_key: admin.api_key,
+        ncp_access_key: Some(ncp_access_key),
+        ncp_secret_key: Some(ncp_secret_key),
+    };
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
     tracing::info!(
         orders = args.demo_orders,
@@ -285,9 +325,46 @@ fn print_banner(addr: SocketAddr, layout: &Layout, demo: Option<&DemoCredentials
         Some(c) => println!("  X-DC-DEVKEY:       {}", c.certcentral_api_key),
         None => println!("  X-DC-DEVKEY:       the key printed by `certkeep init`"),
     }
+    println!("  NCP API:           {base}/api/v2/certificate/getPaidCertificates");
+    if let Some((access, secret)) =
+        demo.and_then(|c| c.ncp_access_key.as_ref().zip(c.ncp_secret_key.as_ref()))
+    {
+        println!("  NCP access key:    {access}");
+        println!("  NCP secret key:    {secret}");
+    }
     println!("  CA chain:          {}", layout.ca_dir().display());
     println!("  data directory:    {}", layout.data_dir.display());
     println!("  try: curl -H 'X-DC-DEVKEY: <key>' {base}/services/v2/order/certificate?limit=5");
+}
+
+fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
+    let common = match &command {
+        NcpKeyCommand::Create { common, .. } | NcpKeyCommand::Revoke { common, .. } => common,
+    };
+    let file = file_config(common)?;
+    let layout = layout(common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let store = setup::open_store(&layout)?;
+    let now = OffsetDateTime::now_utc();
+    match command {
+        NcpKeyCommand::Create { account_id, .. } => {
+            let (access, secret) =
+                setup::create_ncp_key(&store, &setup::sealing_key(&layout)?, account_id, now)?;
+            println!("NCP key created for account {account_id}");
+            println!("  x-ncp-iam-access-key:  {access}");
+            println!("  secret key:            {secret}");
+            println!("Keep the secret key: it is not shown again.");
+        }
+        NcpKeyCommand::Revoke { access_key, .. } => {
+            if !store.revoke_ncp_key(&access_key, now).map_err(|e| e.to_string())? {
+                return Err(format!("no active NCP access key {access_key:?}"));
+            }
+            println!("NCP access key {access_key} revoked");
+        }
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
