@@ -79,12 +79,15 @@ pub fn instant(s: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
-/// Parses a UTC offset: `+09:00`, `-03:30`, `+00:00` (or `Z`).
+/// Parses a UTC offset from -18:00 to +18:00: `+09:00`, `-03:30`, `+00:00` (or `Z`).
 pub fn utc_offset(s: &str) -> Result<UtcOffset, String> {
     let format = format_description!("[offset_hour sign:mandatory]:[offset_minute]");
     match s.trim() {
         "Z" | "z" => Ok(UtcOffset::UTC),
-        t => UtcOffset::parse(t, format).map_err(|_| format!("{s:?} is not a UTC offset like +09:00")),
+        t => UtcOffset::parse(t, format)
+            .ok()
+            .filter(|o| o.whole_seconds().abs() <= 18 * 3600)
+            .ok_or_else(|| format!("{s:?} is not a UTC offset like +09:00")),
     }
 }
 
@@ -125,7 +128,7 @@ mod tests {
         assert_eq!(utc_offset("+09:00").unwrap(), UtcOffset::from_hms(9, 0, 0).unwrap());
         assert_eq!(utc_offset("-03:30").unwrap(), UtcOffset::from_hms(-3, -30, 0).unwrap());
         assert_eq!(utc_offset("Z").unwrap(), UtcOffset::UTC);
-        for bad in ["9", "+9:00", "+25:00", "KST", ""] {
+        for bad in ["9", "+9:00", "+19:00", "KST", ""] {
             assert!(utc_offset(bad).is_err(), "{bad}");
         }
     }
