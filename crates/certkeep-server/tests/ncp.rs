@@ -240,7 +240,12 @@ async fn only_paid_dv_and_ov_orders_of_the_account_are_listed_with_ncp_statuses(
     assert_eq!(order_ids(&v), expected, "EV, private and other tenants' orders are not paid certificates");
     assert_eq!(v["totalCount"], 6);
     let by_order = |id: i64| {
-        v["orders"].as_array().unwrap().iter().find(|o| o["orderId"] == id.to_string()).unwrap()["certificates"]
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["orderId"].as_str().and_then(|s| s.parse().ok()) == Some(id))
+            .unwrap()["certificates"]
             .as_array()
             .unwrap()
             .clone()
