@@ -5,17 +5,21 @@
 //! requests made on it. Nothing here knows about HTTP or SQL: front doors translate their
 //! wire formats to these types, and a [`Store`] persists them.
 
+pub mod certificate_list;
 pub mod clock;
 pub mod credentials;
 pub mod lifecycle;
 pub mod names;
+pub mod ncp;
 pub mod order;
 pub mod partner;
 pub mod product;
 pub mod query;
+pub mod seal;
 pub mod store;
 pub mod tenancy;
 
+pub use certificate_list::{CertificateGroup, CertificateGroupPage, CertificateGroupQuery};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use order::*;
 pub use product::{PRODUCTS, Product, ProductType, ValidationType};

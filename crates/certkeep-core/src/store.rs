@@ -5,10 +5,13 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
+use crate::ncp::{NcpKey, NewNcpKey};
+
 use crate::{
-    Account, CertificateKind, CertificateRecord, CertificateStatus, ContainerNode, Domain, Id, NewApiKey,
-    NewContainer, NewOrder, NewOrganization, NewUser, OrderDetail, OrderQuery, OrderSummary, Organization,
-    Principal, RequestDetail, RequestStatus, RequestType, Revocation, Scope, UserRecord,
+    Account, CertificateGroupPage, CertificateGroupQuery, CertificateKind, CertificateRecord,
+    CertificateStatus, ContainerNode, Domain, Id, NewApiKey, NewContainer, NewOrder, NewOrganization,
+    NewUser, OrderDetail, OrderQuery, OrderSummary, Organization, Principal, RequestDetail, RequestStatus,
+    RequestType, Revocation, Scope, UserRecord,
     lifecycle::{CertificateRef, LifecycleError, Transaction},
     partner::{AcmeContract, EabCredential, PartnerPrincipal},
 };
@@ -175,4 +178,16 @@ pub trait Store: Send + Sync {
     fn find_eab(&self, kid: &str) -> StoreResult<Option<(EabCredential, AcmeContract)>>;
     /// The orders placed under a contract, oldest first.
     fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>>;
+    /// Creates an NCP key for an existing account; `None` when the account does not exist.
+    fn create_ncp_key(&self, key: &NewNcpKey, now: OffsetDateTime) -> StoreResult<Option<Id>>;
+    /// The active NCP key with this access key.
+    fn find_ncp_key(&self, access_key: &str) -> StoreResult<Option<NcpKey>>;
+    /// Revokes an active NCP key; false when there is none with this access key.
+    fn revoke_ncp_key(&self, access_key: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Certificates of the scope's orders, grouped by order and paged by order.
+    fn certificate_groups(
+        &self,
+        scope: &Scope,
+        query: &CertificateGroupQuery,
+    ) -> StoreResult<CertificateGroupPage>;
 }

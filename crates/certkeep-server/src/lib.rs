@@ -6,6 +6,7 @@
 mod authority;
 pub mod certcentral;
 pub mod digicert;
+pub mod ncp;
 mod ops;
 pub mod partner;
 mod pki;
@@ -18,6 +19,7 @@ use axum::Router;
 use certkeep_core::{
     Clock, Store, StoreError,
     lifecycle::{DomainPolicy, Lifecycle},
+    seal::SealingKey,
 };
 use tokio::net::TcpListener;
 
@@ -39,6 +41,10 @@ pub struct AppState {
     pub domains: DomainPolicy,
     /// The base URL clients reach this server at (ACME directory, links).
     pub public_url: String,
+    /// The server key that seals secrets at rest (NCP secret keys).
+    pub sealing_key: Arc<SealingKey>,
+    /// The zone NCP dates are shown in (`2026-03-01 10:15:30(UTC+09:00)`).
+    pub ncp_time_zone: time::UtcOffset,
 }
 
 impl AppState {
@@ -79,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/services/v2", certcentral::router(state.clone()))
         .nest("/partner-subscription/api/v1", partner::router(state.clone()))
         .merge(pki::router(state.clone()))
+        .nest("/api", ncp::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
 }

@@ -8,6 +8,10 @@ const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]
 const DATE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
 
+const NCP_DATE_TIME: &[BorrowedFormatItem<'static>] = format_description!(
+    "[year]-[month]-[day] [hour]:[minute]:[second](UTC[offset_hour sign:mandatory]:[offset_minute])"
+);
+
 fn format(t: OffsetDateTime, f: &[BorrowedFormatItem<'static>]) -> String {
     t.to_offset(time::UtcOffset::UTC).format(f).unwrap_or_default()
 }
@@ -27,6 +31,11 @@ pub fn ymd_hms(t: OffsetDateTime) -> String {
     format(t, DATE_TIME)
 }
 
+/// `2026-03-01 10:15:30(UTC+09:00)`: local time in `zone`, with the zone (NCP).
+pub fn ymd_hms_zoned(t: OffsetDateTime, zone: time::UtcOffset) -> String {
+    t.to_offset(zone).format(NCP_DATE_TIME).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +47,8 @@ mod tests {
         assert_eq!(iso8601(t), "2018-10-16T15:29:56+00:00");
         assert_eq!(ymd(t), "2018-10-16");
         assert_eq!(ymd_hms(t), "2018-10-16 15:29:56");
+        assert_eq!(ymd_hms_zoned(t, time::macros::offset!(+9)), "2018-10-17 00:29:56(UTC+09:00)");
+        assert_eq!(ymd_hms_zoned(t, time::macros::offset!(-3:30)), "2018-10-16 11:59:56(UTC-03:30)");
+        assert_eq!(ymd_hms_zoned(t, time::UtcOffset::UTC), "2018-10-16 15:29:56(UTC+00:00)");
     }
 }

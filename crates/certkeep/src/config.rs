@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use certkeep_ca::KeyAlgorithm;
 use certkeep_server::RateLimit;
 use serde::Deserialize;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
 
 /// The `[...]` tables and keys of the configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +28,8 @@ pub struct FileConfig {
     /// Per-key rate limits, e.g. `["100/5", "1000/180"]`.
     #[serde(default)]
     pub rate_limits: Vec<String>,
+    /// Zone of the dates in NCP answers, e.g. `+09:00`.
+    pub ncp_time_zone: Option<String>,
     /// Domain-control policy.
     pub domain_validation: Option<DomainValidation>,
     /// Base URL placed in certificates for CRL, OCSP and the issuer certificate.
@@ -91,6 +93,18 @@ pub fn instant(s: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
+/// Parses a UTC offset from -18:00 to +18:00: `+09:00`, `-03:30`, `+00:00` (or `Z`).
+pub fn utc_offset(s: &str) -> Result<UtcOffset, String> {
+    let format = format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    match s.trim() {
+        "Z" | "z" => Ok(UtcOffset::UTC),
+        t => UtcOffset::parse(t, format)
+            .ok()
+            .filter(|o| o.whole_seconds().abs() <= 18 * 3600)
+            .ok_or_else(|| format!("{s:?} is not a UTC offset like +09:00")),
+    }
+}
+
 /// The SQLite file a database URL names; only `sqlite://` URLs are supported so far.
 pub fn sqlite_path(url: &str) -> Result<PathBuf, String> {
     url.strip_prefix("sqlite://")
@@ -121,6 +135,16 @@ mod tests {
         assert_eq!(rate_limits(&c.rate_limits).unwrap().len(), 2);
         assert_eq!(key_algorithm(c.ca.key_algorithm.as_deref().unwrap()).unwrap(), KeyAlgorithm::Rsa2048);
         assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(utc_offset("+09:00").unwrap(), UtcOffset::from_hms(9, 0, 0).unwrap());
+        assert_eq!(utc_offset("-03:30").unwrap(), UtcOffset::from_hms(-3, -30, 0).unwrap());
+        assert_eq!(utc_offset("Z").unwrap(), UtcOffset::UTC);
+        for bad in ["9", "+9:00", "+19:00", "KST", ""] {
+            assert!(utc_offset(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod setup;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
-use certkeep_core::{Clock, FixedClock, SystemClock};
+use certkeep_core::{Clock, FixedClock, Store, SystemClock};
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
@@ -26,8 +26,30 @@ struct Cli {
 enum Command {
     /// Create the CA, the database and an administrator; prints the administrator's API key once.
     Init(InitArgs),
-    /// Serve every front door (CertCentral API, health checks).
+    /// Serve every front door (CertCentral API, NCP Certificate Manager API, health checks).
     Serve(ServeArgs),
+    /// Create or revoke NCP (NAVER Cloud) access keys.
+    #[command(subcommand)]
+    NcpKey(NcpKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum NcpKeyCommand {
+    /// Create an access key / secret key pair for an account; prints both once.
+    Create {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The account whose inventory the key sees.
+        #[arg(long)]
+        account_id: i64,
+    },
+    /// Revoke an access key.
+    Revoke {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The access key to revoke.
+        access_key: String,
+    },
 }
 
 #[derive(Args)]
@@ -89,6 +111,9 @@ struct ServeArgs {
     /// the CRL, OCSP and the issuer certificate). Default: http://<listen address>.
     #[arg(long, env = "CERTKEEP_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
+    #[arg(long, env = "CERTKEEP_NCP_TIME_ZONE")]
+    ncp_time_zone: Option<String>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -100,6 +125,9 @@ struct DemoCredentials {
     acme_contract_id: i64,
     eab_kid: String,
     eab_hmac_key: String,
+    /// Absent in demo directories created before the NCP front door.
+    ncp_access_key: Option<String>,
+    ncp_secret_key: Option<String>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -110,6 +138,7 @@ fn main() {
     let result = match cli.command {
         Command::Init(args) => run_init(args),
         Command::Serve(args) => run_serve(args),
+        Command::NcpKey(command) => run_ncp_key(command),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -200,6 +229,9 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     } else {
         config::rate_limits(&args.rate_limit)?
     };
+    let ncp_time_zone = config::utc_offset(
+        args.ncp_time_zone.as_deref().or(file.ncp_time_zone.as_deref()).unwrap_or("+09:00"),
+    )?;
     let listen = match args.listen.or(file.listen) {
         Some(addr) => addr,
         None => DEFAULT_LISTEN.parse().expect("static address"),
@@ -255,6 +287,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
         domains,
         public_url: public_url.clone(),
+        sealing_key: Arc::new(setup::sealing_key(&layout)?),
+        ncp_time_zone,
     };
     let state_url = public_url;
 
@@ -296,6 +330,8 @@ fn demo_instance(
     let (store, ca, admin) = setup::init(layout, &options)?;
     demo::populate(&store, &ca, urls, &admin, now, args.demo_orders)?;
     let partner = demo::populate_partner(&store, &admin, now)?;
+    let (ncp_access_key, ncp_secret_key) =
+        setup::create_ncp_key(&store, &setup::sealing_key(layout)?, admin.account_id, now)?;
     let credentials = DemoCredentials {
         certcentral_api_key: admin.api_key,
         partner_parent_key: partner.parent_key,
@@ -303,6 +339,8 @@ fn demo_instance(
         acme_contract_id: partner.contract_id,
         eab_kid: partner.eab_kid,
         eab_hmac_key: partner.eab_hmac,
+        ncp_access_key: Some(ncp_access_key),
+        ncp_secret_key: Some(ncp_secret_key),
     };
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
     tracing::info!(
@@ -327,6 +365,7 @@ fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials
     line("CertCentral API", &format!("{base}/services/v2"));
     line("Partner API", &format!("{base}/partner-subscription/api/v1"));
     line("ACME directory", &format!("{base}/acme/directory"));
+    line("NCP API", &format!("{base}/api/v2/certificate/getPaidCertificates"));
     line("CRL / OCSP", &format!("{base}/pki/crl  {base}/pki/ocsp"));
     match demo {
         Some(c) => {
@@ -336,6 +375,10 @@ fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials
             line("ACME contract", &c.acme_contract_id.to_string());
             line("EAB key id", &c.eab_kid);
             line("EAB HMAC key", &c.eab_hmac_key);
+            if let Some((access, secret)) = c.ncp_access_key.as_ref().zip(c.ncp_secret_key.as_ref()) {
+                line("NCP access key", access);
+                line("NCP secret key", secret);
+            }
         }
         None => line("X-DC-DEVKEY", "the key printed by `certkeep init`"),
     }
@@ -344,6 +387,36 @@ fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials
     let banner = format!("certkeep is serving\n{b}");
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+}
+
+fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
+    let common = match &command {
+        NcpKeyCommand::Create { common, .. } | NcpKeyCommand::Revoke { common, .. } => common,
+    };
+    let file = file_config(common)?;
+    let layout = layout(common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let store = setup::open_store(&layout)?;
+    let now = OffsetDateTime::now_utc();
+    match command {
+        NcpKeyCommand::Create { account_id, .. } => {
+            let (access, secret) =
+                setup::create_ncp_key(&store, &setup::sealing_key(&layout)?, account_id, now)?;
+            println!("NCP key created for account {account_id}");
+            println!("  x-ncp-iam-access-key:  {access}");
+            println!("  secret key:            {secret}");
+            println!("Keep the secret key: it is not shown again.");
+        }
+        NcpKeyCommand::Revoke { access_key, .. } => {
+            if !store.revoke_ncp_key(&access_key, now).map_err(|e| e.to_string())? {
+                return Err(format!("no active NCP access key {access_key:?}"));
+            }
+            println!("NCP access key {access_key} revoked");
+        }
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

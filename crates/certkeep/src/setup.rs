@@ -11,6 +11,8 @@ use certkeep_ca::{CertificateAuthority, KeyAlgorithm};
 use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store,
     credentials::{generate_api_key, hash_api_key},
+    ncp::{NewNcpKey, generate_ncp_key_pair},
+    seal::SealingKey,
 };
 use certkeep_store::SqliteStore;
 use time::OffsetDateTime;
@@ -150,4 +152,27 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
         .open(path)
         .and_then(|mut f| f.write_all(contents.as_bytes()))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The server key that seals secrets at rest, created in the data directory on first use.
+pub fn sealing_key(layout: &Layout) -> Result<SealingKey, String> {
+    let path = layout.data_dir.join("sealing.key");
+    SealingKey::load_or_create(&path)
+        .map_err(|e| format!("cannot load the sealing key {}: {e}", path.display()))
+}
+
+/// Creates an NCP access key / secret key pair for an account; returns both in clear.
+pub fn create_ncp_key(
+    store: &dyn Store,
+    sealing_key: &SealingKey,
+    account_id: Id,
+    now: OffsetDateTime,
+) -> Result<(String, String), String> {
+    let (access_key, secret_key) = generate_ncp_key_pair();
+    let sealed_secret = sealing_key.seal(secret_key.as_bytes(), access_key.as_bytes());
+    store
+        .create_ncp_key(&NewNcpKey { account_id, access_key: access_key.clone(), sealed_secret }, now)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no account {account_id}"))?;
+    Ok((access_key, secret_key))
 }

@@ -14,6 +14,8 @@ struct Served {
     child: Child,
     base: String,
     key: Option<String>,
+    /// The NCP access key and secret key a demo prints.
+    ncp: Option<(String, String)>,
 }
 
 async fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
@@ -28,7 +30,7 @@ async fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut base, mut key) = (None, None);
+    let (mut base, mut key, mut ncp_access, mut ncp_secret) = (None, None, None, None);
     let read = async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(v) = line.trim().strip_prefix("base URL:") {
@@ -37,13 +39,19 @@ async fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
             if let Some(v) = line.trim().strip_prefix("X-DC-DEVKEY:") {
                 key = Some(v.trim().to_owned()).filter(|k| k.len() == 48);
             }
+            if let Some(v) = line.trim().strip_prefix("NCP access key:") {
+                ncp_access = Some(v.trim().to_owned());
+            }
+            if let Some(v) = line.trim().strip_prefix("NCP secret key:") {
+                ncp_secret = Some(v.trim().to_owned());
+            }
             if line.contains("data directory:") {
                 break;
             }
         }
     };
     tokio::time::timeout(Duration::from_secs(120), read).await.expect("banner in time");
-    Served { child, base: base.expect("base URL in banner"), key }
+    Served { child, base: base.expect("base URL in banner"), key, ncp: ncp_access.zip(ncp_secret) }
 }
 
 async fn list_total(base: &str, key: &str) -> u64 {
@@ -160,4 +168,67 @@ async fn bad_configuration_is_a_clear_error() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("REQUESTS/SECONDS"));
+}
+
+/// Runs the NCP shell example (curl + openssl, signed as NCP's samples do) and parses its output.
+fn ncp_script(base: &str, (access, secret): (&str, &str), query: &str) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ncp/get-paid-certificates.sh");
+    let out = std::process::Command::new(script)
+        .args([base, query])
+        .env("NCP_ACCESS_KEY", access)
+        .env("NCP_SECRET_KEY", secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The value after `label` on a line of `text`.
+fn field(text: &str, label: &str) -> String {
+    text.lines().find_map(|l| l.trim().strip_prefix(label)).map(|v| v.trim().to_owned()).unwrap()
+}
+
+#[tokio::test]
+async fn ncp_keys_from_the_demo_and_the_cli_work_with_ncps_shell_signer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let args = ["--demo", "--demo-orders", "40", "--listen", "127.0.0.1:0", "--data-dir", data];
+    let served = serve(&[&args[..], &["--ncp-time-zone", "+00:00"]].concat(), &[]).await;
+    let (access, secret) = served.ncp.clone().expect("the demo prints an NCP key pair");
+    let v = ncp_script(&served.base, (&access, &secret), "page=1&pageSize=5");
+    assert_eq!(v["returnCode"], "0", "{v}");
+    assert!(v["totalCount"].as_u64().unwrap() > 0);
+    let orders = v["orders"].as_array().unwrap();
+    assert!(!orders.is_empty() && orders.len() <= 5);
+    assert!(orders[0]["certificates"][0]["registDate"].as_str().unwrap().ends_with("(UTC+00:00)"));
+
+    // The secret is sealed: never in the database in clear; the key file is private.
+    assert_eq!(mode(&Path::new(data).join("sealing.key")), 0o600);
+    assert!(
+        std::fs::read_to_string(Path::new(data).join("demo-credentials.toml")).unwrap().contains(&secret)
+    );
+    for file in ["certkeep.db", "certkeep.db-wal"] {
+        let bytes = std::fs::read(Path::new(data).join(file)).unwrap_or_default();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{file}");
+    }
+
+    let cli = |args: &[&str]| std::process::Command::new(BIN).arg("ncp-key").args(args).output().unwrap();
+    let out = cli(&["create", "--data-dir", data, "--account-id", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (access2, secret2) = (field(&stdout, "x-ncp-iam-access-key:"), field(&stdout, "secret key:"));
+    assert_eq!(ncp_script(&served.base, (&access2, &secret2), "")["returnCode"], "0");
+
+    let out = cli(&["revoke", "--data-dir", data, &access2]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let refused = ncp_script(&served.base, (&access2, &secret2), "");
+    assert_eq!(refused["error"]["details"], "Invalid authentication information.");
+    assert_eq!(ncp_script(&served.base, (&access, &secret), "")["returnCode"], "0", "other keys still work");
+    let out = cli(&["revoke", "--data-dir", data, &access2]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no active NCP access key"));
+    let out = cli(&["create", "--data-dir", data, "--account-id", "999"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no account 999"));
+    terminate(served).await;
 }

@@ -13,6 +13,8 @@ use certkeep_core::{
     NewApiKey, NewCertificate, NewContainer, NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus,
     Origin, RequestStatus, RequestType, Store, Validity,
     credentials::{generate_api_key, hash_api_key},
+    ncp::{NewNcpKey, generate_ncp_key_pair},
+    seal::SealingKey,
 };
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimit, RateLimiter};
 use certkeep_store::SqliteStore;
@@ -26,8 +28,6 @@ pub const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 /// Ids of the fixture's orders and the keys that see them.
 #[derive(Debug, Clone, Default)]
 pub struct Fixture {
-    /// The main tenant.
-    pub account: Id,
     pub admin_key: String,
     pub view_only_key: String,
     /// A key of a user in the Engineering container: sees Engineering and Platform only.
@@ -60,6 +60,14 @@ pub struct Fixture {
     pub reissued: Id,
     /// The other tenant's only order.
     pub other_tenant_order: Id,
+    /// The fixture account (Acme) and the other tenant.
+    pub account: Id,
+    pub other_account: Id,
+    /// NCP access key / secret key of Acme and of the other tenant.
+    pub ncp_access_key: String,
+    pub ncp_secret_key: String,
+    pub other_ncp_access_key: String,
+    pub other_ncp_secret_key: String,
 }
 
 /// A started server.
@@ -191,6 +199,16 @@ fn key(store: &SqliteStore, user_id: Id, role: ApiKeyRole) -> String {
         .create_api_key(&NewApiKey { user_id, name: "test".into(), role, key_hash: hash_api_key(&key) }, NOW)
         .unwrap();
     key
+}
+
+/// Creates an NCP key pair for an account; returns (access key, secret key).
+fn ncp_key(store: &SqliteStore, sealing_key: &SealingKey, account_id: Id) -> (String, String) {
+    let (access_key, secret) = generate_ncp_key_pair();
+    let sealed_secret = sealing_key.seal(secret.as_bytes(), access_key.as_bytes());
+    store
+        .create_ncp_key(&NewNcpKey { account_id, access_key: access_key.clone(), sealed_secret }, NOW)
+        .unwrap();
+    (access_key, secret)
 }
 
 fn user(store: &SqliteStore, account_id: Id, container_id: Id, email: &str) -> Id {
@@ -409,6 +427,7 @@ fn fill(store: &SqliteStore, ca: &CertificateAuthority) -> Fixture {
         ids.try_into().unwrap();
 
     let (other, other_root) = store.create_account("Other Tenant", NOW).unwrap();
+    fx.other_account = other;
     let other_user = user(store, other, other_root, "admin@other.test");
     fx.other_tenant_key = key(store, other_user, ApiKeyRole::Inherit);
     let t = datetime!(2026-04-01 00:00 UTC);
@@ -446,7 +465,10 @@ impl TestServer {
         )
         .unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
-        let fx = fill(&store, &ca);
+        let mut fx = fill(&store, &ca);
+        let sealing_key = SealingKey::generate();
+        (fx.ncp_access_key, fx.ncp_secret_key) = ncp_key(&store, &sealing_key, fx.account);
+        (fx.other_ncp_access_key, fx.other_ncp_secret_key) = ncp_key(&store, &sealing_key, fx.other_account);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let urls = PkiUrls::under(&format!("http://{addr}"));
@@ -459,6 +481,8 @@ impl TestServer {
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
             public_url: format!("http://{addr}"),
+            sealing_key: Arc::new(sealing_key),
+            ncp_time_zone: time::macros::offset!(+9),
         };
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();

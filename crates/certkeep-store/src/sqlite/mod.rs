@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod ncp;
 mod partner;
 mod query;
 mod reads;
@@ -11,11 +12,13 @@ mod writes;
 use std::path::Path;
 
 use certkeep_core::{
-    AccessRole, Account, ApiKeyRole, CertificateKind, CertificateRecord, CertificateStatus, ContainerNode,
-    Domain, Id, NewApiKey, NewContainer, NewOrder, NewOrganization, NewUser, OrderCertificates, OrderDetail,
-    OrderPage, OrderQuery, OrderRef, OrderStatus, OrderSummary, Organization, Principal, RequestDetail,
-    RequestQuery, Revocation, Scope, Store, StoreError, StoreResult, UserRecord,
+    AccessRole, Account, ApiKeyRole, CertificateGroupPage, CertificateGroupQuery, CertificateKind,
+    CertificateRecord, CertificateStatus, ContainerNode, Domain, Id, NewApiKey, NewContainer, NewOrder,
+    NewOrganization, NewUser, OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderStatus,
+    OrderSummary, Organization, Principal, RequestDetail, RequestQuery, Revocation, Scope, Store, StoreError,
+    StoreResult, UserRecord,
     lifecycle::{CertificateRef, LifecycleError, Transaction},
+    ncp::{NcpKey, NewNcpKey},
     partner::{AcmeContract, EabCredential, PartnerPrincipal},
 };
 use r2d2::{Pool, PooledConnection};
@@ -441,6 +444,29 @@ impl Store for SqliteStore {
 
     fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>> {
         partner::contract_orders(&*self.conn()?, contract_id).map_err(err)
+    }
+
+    fn create_ncp_key(&self, key: &NewNcpKey, now: OffsetDateTime) -> StoreResult<Option<Id>> {
+        self.write(|tx| ncp::create_key(tx, key, now))
+    }
+
+    fn find_ncp_key(&self, access_key: &str) -> StoreResult<Option<NcpKey>> {
+        ncp::find_key(&*self.conn()?, access_key).map_err(err)
+    }
+
+    fn revoke_ncp_key(&self, access_key: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(|tx| ncp::revoke_key(tx, access_key, now))
+    }
+
+    fn certificate_groups(
+        &self,
+        scope: &Scope,
+        query: &CertificateGroupQuery,
+    ) -> StoreResult<CertificateGroupPage> {
+        let mut conn = self.conn()?;
+        // One read transaction: the total and the page come from the same snapshot.
+        let tx = conn.transaction().map_err(err)?;
+        ncp::certificate_groups(&tx, scope, query).map_err(err)
     }
 }
 

@@ -13,7 +13,17 @@ pub struct Condition {
 }
 
 impl Condition {
-    fn push_in<T: Into<Value> + Clone>(&mut self, column: &str, values: &[T]) {
+    /// The orders of the scope: its account, and its containers when it has a subset.
+    pub fn scope(scope: &Scope) -> Self {
+        let mut c = Self { sql: "o.account_id = ?".into(), params: vec![Value::Integer(scope.account_id)] };
+        if let Some(containers) = &scope.containers {
+            c.push_in("o.container_id", containers);
+        }
+        c
+    }
+
+    /// Adds `AND column IN (values...)`.
+    pub fn push_in<T: Into<Value> + Clone>(&mut self, column: &str, values: &[T]) {
         self.sql.push_str(" AND ");
         self.sql.push_str(column);
         self.sql.push_str(" IN (");
@@ -27,7 +37,8 @@ impl Condition {
         self.sql.push(')');
     }
 
-    fn push(&mut self, sql: &str, params: impl IntoIterator<Item = Value>) {
+    /// Adds `AND sql` with its parameters.
+    pub fn push(&mut self, sql: &str, params: impl IntoIterator<Item = Value>) {
         self.sql.push_str(" AND ");
         self.sql.push_str(sql);
         self.params.extend(params);
@@ -57,10 +68,7 @@ fn lower(values: &[String]) -> Vec<String> {
 
 /// The WHERE clause (without the keyword) selecting the scope's orders that pass every filter.
 pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> Condition {
-    let mut c = Condition { sql: "o.account_id = ?".into(), params: vec![Value::Integer(scope.account_id)] };
-    if let Some(containers) = &scope.containers {
-        c.push_in("o.container_id", containers);
-    }
+    let mut c = Condition::scope(scope);
     for filter in &query.filters {
         match filter {
             OrderFilter::Id(ids) => c.push_in("o.id", ids),

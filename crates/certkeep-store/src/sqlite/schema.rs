@@ -284,6 +284,17 @@ INSERT INTO sqlite_sequence(name, seq) VALUES ('eab_credentials', 4700);
 ALTER TABLE orders ADD COLUMN acme_contract_id INTEGER REFERENCES acme_contracts(id);
 CREATE INDEX orders_acme_contract ON orders(acme_contract_id) WHERE acme_contract_id IS NOT NULL;
 "#,
+    r#"
+-- NCP access key / secret key pairs; the secret is sealed (AES-256-GCM) under the server key
+CREATE TABLE ncp_keys (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    access_key TEXT NOT NULL UNIQUE,
+    sealed_secret BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

@@ -1,0 +1,72 @@
+//! NAVER Cloud (NCP) API credentials: access key / secret key pairs of an account. The access
+//! key is looked up in clear; the secret is kept sealed (see [`crate::seal`]) because the
+//! server needs it back to check HMAC signatures.
+
+use aws_lc_rs::rand;
+
+use crate::Id;
+
+/// A new access key / secret key pair; the secret arrives already sealed.
+#[derive(Debug, Clone)]
+pub struct NewNcpKey {
+    /// The account whose inventory the key sees.
+    pub account_id: Id,
+    /// The access key (`x-ncp-iam-access-key`).
+    pub access_key: String,
+    /// The secret key, sealed with the access key as context.
+    pub sealed_secret: Vec<u8>,
+}
+
+/// An active NCP key as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NcpKey {
+    /// Id.
+    pub id: Id,
+    /// The account whose inventory the key sees.
+    pub account_id: Id,
+    /// The access key.
+    pub access_key: String,
+    /// The secret key, sealed with the access key as context.
+    pub sealed_secret: Vec<u8>,
+}
+
+const ALPHANUMERIC: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `len` random characters from `alphabet`, without modulo bias.
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        rand::fill(&mut buf).expect("system RNG failed");
+        for &b in buf.iter().filter(|&&b| usize::from(b) < limit) {
+            if out.len() == len {
+                break;
+            }
+            out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+        }
+    }
+    out
+}
+
+/// A new pair shaped like NCP's: a 20-character upper-case alphanumeric access key and a
+/// 40-character alphanumeric secret key (about 238 bits).
+pub fn generate_ncp_key_pair() -> (String, String) {
+    (random_string(&ALPHANUMERIC[..36], 20), random_string(ALPHANUMERIC, 40))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_unique_and_shaped_like_ncp_keys() {
+        let (a, s) = generate_ncp_key_pair();
+        let (b, _) = generate_ncp_key_pair();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 20);
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert_eq!(s.len(), 40);
+        assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+}

@@ -1,0 +1,156 @@
+//! NCP's two error dialects: the API Gateway's `{"error":{"errorCode","message","details"}}`
+//! (authentication, routing, limits) and Certificate Manager's own
+//! `{"returnCode","returnMessage"}`.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use certkeep_core::StoreError;
+use serde::Serialize;
+
+/// Which side of NCP answered: `x-ncp-apigw-response-origin` is `APIGW` for the gateway's own
+/// errors and `ENDPOINT` for what the service returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The API Gateway.
+    Gateway,
+    /// Certificate Manager behind it.
+    Endpoint,
+}
+
+/// An error answered in NCP's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NcpError {
+    /// An API Gateway error.
+    Gateway {
+        /// HTTP status.
+        status: StatusCode,
+        /// `errorCode` (a string, as NCP sends it).
+        code: &'static str,
+        /// `message`.
+        message: &'static str,
+        /// `details`.
+        details: &'static str,
+    },
+    /// A Certificate Manager error.
+    Service {
+        /// HTTP status.
+        status: StatusCode,
+        /// `returnCode`.
+        code: &'static str,
+        /// `returnMessage`.
+        message: String,
+    },
+}
+
+impl NcpError {
+    fn gateway(status: StatusCode, code: &'static str, message: &'static str, details: &'static str) -> Self {
+        Self::Gateway { status, code, message, details }
+    }
+
+    /// 401 `200` when a signature header is absent or empty.
+    pub fn credentials_missing() -> Self {
+        Self::gateway(
+            StatusCode::UNAUTHORIZED,
+            "200",
+            "Authentication Failed",
+            "Authentication information are missing.",
+        )
+    }
+
+    /// 401 `200` for an unknown or revoked access key, a wrong signature or a timestamp that
+    /// is malformed or 5 minutes or more away from the server clock.
+    pub fn credentials_invalid() -> Self {
+        Self::gateway(
+            StatusCode::UNAUTHORIZED,
+            "200",
+            "Authentication Failed",
+            "Invalid authentication information.",
+        )
+    }
+
+    /// 404 `300` for an unknown route or method.
+    pub fn route_not_found() -> Self {
+        Self::gateway(StatusCode::NOT_FOUND, "300", "Not Found Exception", "URL not found.")
+    }
+
+    /// 429 `420` when the key's request limit is exceeded.
+    pub fn rate_limited() -> Self {
+        Self::gateway(StatusCode::TOO_MANY_REQUESTS, "420", "Rate Limited", "Rate limit exceeded.")
+    }
+
+    /// 503 `500` when the inventory does not answer.
+    pub fn endpoint_error() -> Self {
+        Self::gateway(StatusCode::SERVICE_UNAVAILABLE, "500", "Endpoint Error", "Endpoint connection error.")
+    }
+
+    /// 500 `900` for a failure that is certkeep's fault (e.g. a secret that does not unseal).
+    pub fn unexpected() -> Self {
+        Self::gateway(StatusCode::INTERNAL_SERVER_ERROR, "900", "Unexpected Error", "Unexpected error.")
+    }
+
+    /// 400 `returnCode` `2000` for a query parameter out of its range.
+    pub fn invalid_parameter(message: String) -> Self {
+        Self::Service { status: StatusCode::BAD_REQUEST, code: "2000", message }
+    }
+}
+
+impl From<StoreError> for NcpError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        Self::endpoint_error()
+    }
+}
+
+#[derive(Serialize)]
+struct GatewayBody<'a> {
+    error: GatewayItem<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GatewayItem<'a> {
+    error_code: &'a str,
+    message: &'a str,
+    details: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceBody<'a> {
+    return_code: &'a str,
+    return_message: &'a str,
+}
+
+impl IntoResponse for NcpError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Gateway { status, code, message, details } => json_response(
+                status,
+                Origin::Gateway,
+                &GatewayBody { error: GatewayItem { error_code: code, message, details } },
+            ),
+            Self::Service { status, code, message } => json_response(
+                status,
+                Origin::Endpoint,
+                &ServiceBody { return_code: code, return_message: &message },
+            ),
+        }
+    }
+}
+
+/// A JSON response with NCP's headers: `Content-Type: application/json;charset=UTF-8` and
+/// `x-ncp-apigw-response-origin`.
+pub fn json_response(status: StatusCode, origin: Origin, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    let origin = match origin {
+        Origin::Gateway => "APIGW",
+        Origin::Endpoint => "ENDPOINT",
+    };
+    headers.insert("x-ncp-apigw-response-origin", HeaderValue::from_static(origin));
+    response
+}
