@@ -410,3 +410,49 @@ async fn bad_parameters_answer_service_errors() {
         assert_eq!(resp.1["content-type"], "application/json;charset=UTF-8");
     }
 }
+
+#[tokio::test]
+async fn certificate_types_and_chain_export() {
+    let s = TestServer::start().await;
+    let v = json_ok(&s, "/api/v2/certificate/certificateTypes").await;
+    assert_eq!(v["returnCode"], "0");
+    let codes: Vec<&str> = v["certificatetype"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["certificateTypeCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["NCP_PAID_OV_01", "NCP_PAID_DV_01"]);
+    assert_eq!(v["certificatetype"][1]["validationLevel"], "Domain Validation Certificate");
+    assert_eq!(v["totalCount"], 2);
+
+    // The chain of a paid certificate of the account, as three PEM blocks.
+    let info = s.json(&format!("/order/certificate/{}", s.fx.issued)).await;
+    let cert_no = info["certificate"]["id"].as_i64().unwrap();
+    let v = json_ok(&s, &format!("/api/v2/certificate/exportCertificate/{cert_no}/chain")).await;
+    assert_eq!(
+        (v["returnCode"].as_str(), v["subjectCommonName"].as_str()),
+        (Some("0"), Some("www.alpha.com"))
+    );
+    for field in ["certificate", "subCaCertificate", "rootCaCertificate"] {
+        let pem = v[field].as_str().unwrap();
+        assert!(
+            pem.starts_with("-----BEGIN CERTIFICATE-----") && pem.ends_with("-----END CERTIFICATE-----\n"),
+            "{field}"
+        );
+    }
+    // Unknown, pending, non-paid (private) or another tenant's: 2200.
+    let pending =
+        s.json(&format!("/order/certificate/{}", s.fx.pending)).await["certificate"]["id"].as_i64().unwrap();
+    let private =
+        s.json(&format!("/order/certificate/{}", s.fx.reissued)).await["certificate"]["id"].as_i64().unwrap();
+    let (_, _, body) = s
+        .get(Some(&s.fx.other_tenant_key.clone()), &format!("/order/certificate/{}", s.fx.other_tenant_order))
+        .await;
+    let foreign = serde_json::from_str::<Value>(&body).unwrap()["certificate"]["id"].as_i64().unwrap();
+    for no in [pending.to_string(), private.to_string(), foreign.to_string(), "999999".into(), "abc".into()] {
+        let (status, _, body) = get(&s, &format!("/api/v2/certificate/exportCertificate/{no}/chain")).await;
+        assert_eq!(status, 400, "{no}: {body}");
+        assert!(body.contains("\"returnCode\":\"2200\""), "{no}: {body}");
+    }
+}

@@ -2,6 +2,7 @@
 //! authentication and the read endpoints over the inventory.
 
 mod auth;
+mod catalog;
 mod certificates;
 pub mod error;
 mod views;
@@ -16,6 +17,8 @@ use error::NcpError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v2/certificate/getPaidCertificates", get(certificates::paid))
+        .route("/v2/certificate/certificateTypes", get(catalog::types))
+        .route("/v2/certificate/exportCertificate/{certificate}/chain", get(catalog::chain))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)

@@ -1,0 +1,121 @@
+//! `certificateTypes` and `exportCertificate/{certificateNo}/chain`: what NCP tools read
+//! next to the certificate lists.
+
+use axum::{Extension, extract::State, http::StatusCode, response::Response};
+use certkeep_core::{CertificateStatus, PRODUCTS, Product, Scope, ValidationType, lifecycle::CertificateRef};
+use serde::Serialize;
+
+use super::{
+    error::{NcpError, Origin, json_response},
+    views::paid_type,
+};
+use crate::{AppState, digicert::Path};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertificateType {
+    name: &'static str,
+    pricing_plan: &'static str,
+    validation_level: &'static str,
+    validity: u32,
+    ca: String,
+    csr_required: &'static str,
+    certificate_type_code: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertificateTypes {
+    return_code: &'static str,
+    return_message: &'static str,
+    total_count: usize,
+    /// NCP spells this field in lower case.
+    #[serde(rename = "certificatetype")]
+    certificate_type: Vec<CertificateType>,
+}
+
+/// `GET /api/v2/certificate/certificateTypes`: the paid types certkeep issues (Advanced DV
+/// and OV), each with the longest validity of its products.
+pub async fn types(State(state): State<AppState>) -> Response {
+    let paid: Vec<(&'static str, &Product)> =
+        PRODUCTS.iter().filter_map(|p| paid_type(p).map(|t| (t, p))).collect();
+    let mut certificate_type: Vec<CertificateType> = Vec::new();
+    for (code, product) in paid {
+        if let Some(existing) = certificate_type.iter_mut().find(|t| t.certificate_type_code == code) {
+            existing.validity = existing.validity.max(product.max_validity_days);
+            continue;
+        }
+        let (name, level) = match product.validation {
+            ValidationType::Dv => ("Advanced DV", "Domain Validation Certificate"),
+            _ => ("Advanced OV", "Organization Validation Certificate"),
+        };
+        certificate_type.push(CertificateType {
+            name,
+            pricing_plan: "PAID",
+            validation_level: level,
+            validity: product.max_validity_days,
+            ca: state.authority.name().to_owned(),
+            csr_required: "Y",
+            certificate_type_code: code,
+        });
+    }
+    let body = CertificateTypes {
+        return_code: "0",
+        return_message: "Success",
+        total_count: certificate_type.len(),
+        certificate_type,
+    };
+    json_response(StatusCode::OK, Origin::Endpoint, &body)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Chain {
+    return_code: &'static str,
+    return_message: &'static str,
+    total_rows: u32,
+    subject_common_name: String,
+    certificate: String,
+    sub_ca_certificate: String,
+    root_ca_certificate: String,
+}
+
+/// `GET /api/v2/certificate/exportCertificate/{certificateNo}/chain`: the certificate and its
+/// CA chain as PEM. An unknown, foreign, unissued or non-paid certificate is returnCode 2200.
+pub async fn chain(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    Path(number): Path<String>,
+) -> Result<Response, NcpError> {
+    let not_found = || NcpError::Service {
+        status: StatusCode::BAD_REQUEST,
+        code: "2200",
+        message: "No certificate was found.".into(),
+    };
+    let id: i64 = number.trim().parse().map_err(|_| not_found())?;
+    let found = state
+        .store(move |s| {
+            let Some((cert, der)) = s.find_certificate(&scope, &CertificateRef::Id(id))? else {
+                return Ok(None);
+            };
+            let order = s.find_order(&scope, &certkeep_core::OrderRef::Id(cert.order_id))?;
+            Ok(order.map(|o| (cert, der, o.summary.product_name_id)))
+        })
+        .await?;
+    let (cert, der, product) = found.ok_or_else(not_found)?;
+    let paid = Product::find(&product).and_then(paid_type).is_some();
+    let der =
+        der.filter(|_| paid && matches!(cert.status, CertificateStatus::Issued | CertificateStatus::Revoked));
+    let der = der.ok_or_else(not_found)?;
+    let [(_, intermediate), (_, root)] = state.authority.chain();
+    let body = Chain {
+        return_code: "0",
+        return_message: "Success",
+        total_rows: 1,
+        subject_common_name: cert.common_name,
+        certificate: certkeep_ca::certificate_pem(&der),
+        sub_ca_certificate: intermediate.to_owned(),
+        root_ca_certificate: root.to_owned(),
+    };
+    Ok(json_response(StatusCode::OK, Origin::Endpoint, &body))
+}
