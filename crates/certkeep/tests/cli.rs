@@ -232,3 +232,72 @@ async fn ncp_keys_from_the_demo_and_the_cli_work_with_ncps_shell_signer() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no account 999"));
     terminate(served).await;
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--demo-orders", "30", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("CERTKEEP_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut secrets = Vec::new();
+    let mut base = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let line = line.trim().to_owned();
+        if let Some(v) = line.strip_prefix("base URL:") {
+            base = v.trim().to_owned();
+        }
+        for label in ["X-DC-DEVKEY:", "(parent):", "(sub):", "EAB HMAC key:", "NCP secret key:"] {
+            if let Some((_, v)) = line.split_once(label) {
+                secrets.push(v.trim().to_owned());
+            }
+        }
+        if line.starts_with("data directory:") {
+            break;
+        }
+    }
+    assert_eq!(secrets.len(), 5, "{secrets:?}");
+    let client = reqwest::Client::new();
+    // Good and bad credentials, in headers and in a query string.
+    for key in [&secrets[0], &"WRONG".to_owned()] {
+        let _ = client
+            .get(format!("{base}/services/v2/order/certificate?limit=1&filters[search]=%25{key}"))
+            .header("X-DC-DEVKEY", key.as_str())
+            .send()
+            .await
+            .unwrap();
+    }
+    let _ = client
+        .get(format!("{base}/partner-subscription/api/v1/account/reporting"))
+        .header("X-PARTNER-APIKEY", secrets[1].as_str())
+        .send()
+        .await
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        logs.contains("\"path\":\"/services/v2/order/certificate\""),
+        "debug request logs are on: {logs}"
+    );
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+    }
+    // Nor the database, in clear, for the keys it only needs to recognise.
+    let db = std::fs::read(data.join("certkeep.db")).unwrap();
+    let wal = std::fs::read(data.join("certkeep.db-wal")).unwrap_or_default();
+    for secret in [&secrets[0], &secrets[1], &secrets[2]] {
+        let needle = secret.as_bytes();
+        assert!(!db.windows(needle.len()).any(|w| w == needle), "API key stored in clear");
+        assert!(!wal.windows(needle.len()).any(|w| w == needle), "API key stored in clear");
+    }
+}
