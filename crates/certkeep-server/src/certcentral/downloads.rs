@@ -10,16 +10,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
-    CertificateRecord, CertificateStatus, Id, OrderRef, Principal, days_remaining, lifecycle::CertificateRef,
+    CertificateRecord, CertificateStatus, Id, OrderRef, Principal, lifecycle::CertificateRef,
 };
 use serde::Serialize;
 
-use super::views::PathRef;
-use crate::digicert::Path;
-use crate::digicert::{ApiError, json_response};
+use super::views::{CertificateCore, PathRef};
 use crate::{
     AppState,
-    wire::{iso8601, ymd},
+    digicert::{ApiError, Path, json_response},
 };
 
 /// PEM of a DER certificate.
@@ -291,26 +289,9 @@ pub async fn by_order_format(
 
 #[derive(Serialize)]
 struct CertificateView<'a> {
-    id: Id,
+    #[serde(flatten)]
+    certificate: CertificateCore<'a>,
     order_id: Id,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    thumbprint: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    serial_number: Option<&'a str>,
-    common_name: &'a str,
-    dns_names: &'a [String],
-    status: &'static str,
-    date_created: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date_issued: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    valid_from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    valid_till: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    days_remaining: Option<i64>,
-    csr: &'a str,
-    key_size: u32,
     signature_hash: &'a str,
     ca_cert_id: &'a str,
 }
@@ -327,20 +308,8 @@ pub async fn describe(
         state.store(move |s| s.find_certificate(&scope, &r)).await?.ok_or_else(certificate_not_found)?;
     let now = state.clock.now();
     let view = CertificateView {
-        id: c.id,
+        certificate: CertificateCore::new(&c, now),
         order_id: c.order_id,
-        thumbprint: c.thumbprint.as_deref(),
-        serial_number: c.serial_number.as_deref(),
-        common_name: &c.common_name,
-        dns_names: &c.dns_names,
-        status: c.status.as_str(),
-        date_created: iso8601(c.date_created),
-        date_issued: c.date_issued.map(iso8601),
-        valid_from: c.valid_from.map(ymd),
-        valid_till: c.valid_till.map(ymd),
-        days_remaining: c.valid_till.map(|t| days_remaining(t, now)),
-        csr: &c.csr,
-        key_size: c.key_size,
         signature_hash: &c.signature_hash,
         ca_cert_id: state.authority.id(),
     };

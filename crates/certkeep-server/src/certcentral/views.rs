@@ -510,9 +510,9 @@ impl<'a> DuplicateItem<'a> {
     }
 }
 
-/// One certificate of the reissues list. `archived` is an integer there.
+/// The fields every single-certificate view starts with.
 #[derive(Serialize)]
-pub struct ReissueItem<'a> {
+pub struct CertificateCore<'a> {
     pub id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbprint: Option<&'a str>,
@@ -532,15 +532,10 @@ pub struct ReissueItem<'a> {
     pub days_remaining: Option<i64>,
     pub csr: &'a str,
     pub key_size: u32,
-    pub archived: u8,
-    pub user_id: Id,
-    pub email: &'a str,
-    pub firstname: &'a str,
-    pub lastname: &'a str,
 }
 
-impl<'a> ReissueItem<'a> {
-    /// Renders one reissue.
+impl<'a> CertificateCore<'a> {
+    /// The shared fields of a certificate at `now`.
     pub fn new(c: &'a CertificateRecord, now: OffsetDateTime) -> Self {
         Self {
             id: c.id,
@@ -556,6 +551,27 @@ impl<'a> ReissueItem<'a> {
             days_remaining: c.valid_till.map(|t| days_remaining(t, now)),
             csr: &c.csr,
             key_size: c.key_size,
+        }
+    }
+}
+
+/// One certificate of the reissues list. `archived` is an integer there.
+#[derive(Serialize)]
+pub struct ReissueItem<'a> {
+    #[serde(flatten)]
+    pub certificate: CertificateCore<'a>,
+    pub archived: u8,
+    pub user_id: Id,
+    pub email: &'a str,
+    pub firstname: &'a str,
+    pub lastname: &'a str,
+}
+
+impl<'a> ReissueItem<'a> {
+    /// Renders one reissue.
+    pub fn new(c: &'a CertificateRecord, now: OffsetDateTime) -> Self {
+        Self {
+            certificate: CertificateCore::new(c, now),
             archived: c.archived.into(),
             user_id: c.user.id,
             email: &c.user.email,
