@@ -175,4 +175,6 @@ pub trait Store: Send + Sync {
     fn find_eab(&self, kid: &str) -> StoreResult<Option<(EabCredential, AcmeContract)>>;
     /// The orders placed under a contract, oldest first.
     fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>>;
+    /// The ACME front door's objects (see [`crate::acme`]).
+    fn acme(&self) -> &dyn crate::acme::AcmeStore;
 }

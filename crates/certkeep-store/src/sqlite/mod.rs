@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod acme;
 mod partner;
 mod query;
 mod reads;
@@ -441,6 +442,10 @@ impl Store for SqliteStore {
 
     fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>> {
         partner::contract_orders(&*self.conn()?, contract_id).map_err(err)
+    }
+
+    fn acme(&self) -> &dyn certkeep_core::acme::AcmeStore {
+        self
     }
 }
 
