@@ -3,6 +3,7 @@
 //! Each front door parses its wire format, authenticates the caller to a
 //! [`certkeep_core::Principal`], calls the store and renders the answer in its own dialect.
 
+pub mod acme;
 mod authority;
 pub mod certcentral;
 mod ops;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Domain-control policy for new names.
     pub domains: DomainPolicy,
+    /// How the ACME front door validates challenges.
+    pub acme: acme::AcmeSettings,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/services/v2", certcentral::router(state.clone()))
+        .nest("/acme", acme::router(state.clone()))
         .merge(pki::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
