@@ -5,6 +5,7 @@
 //! requests made on it. Nothing here knows about HTTP or SQL: front doors translate their
 //! wire formats to these types, and a [`Store`] persists them.
 
+pub mod acme;
 pub mod certificate_list;
 pub mod clock;
 pub mod credentials;

@@ -190,4 +190,6 @@ pub trait Store: Send + Sync {
         scope: &Scope,
         query: &CertificateGroupQuery,
     ) -> StoreResult<CertificateGroupPage>;
+    /// The ACME front door's objects (see [`crate::acme`]).
+    fn acme(&self) -> &dyn crate::acme::AcmeStore;
 }

@@ -3,6 +3,7 @@
 //! Each front door parses its wire format, authenticates the caller to a
 //! [`certkeep_core::Principal`], calls the store and renders the answer in its own dialect.
 
+pub mod acme;
 mod authority;
 pub mod certcentral;
 pub mod digicert;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub sealing_key: Arc<SealingKey>,
     /// The zone NCP dates are shown in (`2026-03-01 10:15:30(UTC+09:00)`).
     pub ncp_time_zone: time::UtcOffset,
+    /// How the ACME front door validates challenges.
+    pub acme: acme::AcmeSettings,
 }
 
 impl AppState {
@@ -84,6 +87,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/services/v2", certcentral::router(state.clone()))
         .nest("/partner-subscription/api/v1", partner::router(state.clone()))
+        .nest("/acme", acme::router(state.clone()))
         .merge(pki::router(state.clone()))
         .nest("/api", ncp::router(state.clone()))
         .merge(ops::router(state))

@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, Store, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,17 @@ struct ServeArgs {
     /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
     #[arg(long, env = "CERTKEEP_NCP_TIME_ZONE")]
     ncp_time_zone: Option<String>,
+    /// Port ACME http-01 validation fetches tokens from (default 80).
+    #[arg(long, env = "CERTKEEP_ACME_HTTP01_PORT")]
+    acme_http01_port: Option<u16>,
+    /// DNS server (ip:port, UDP) ACME validation queries for dns-01 TXT records and http-01
+    /// addresses (default: the system resolver).
+    #[arg(long, env = "CERTKEEP_ACME_DNS_RESOLVER")]
+    acme_dns_resolver: Option<SocketAddr>,
+    /// Every ACME challenge succeeds without being checked (CI setups only, like Pebble's
+    /// PEBBLE_VA_ALWAYS_VALID).
+    #[arg(long, env = "CERTKEEP_ACME_ALWAYS_VALID")]
+    acme_always_valid: bool,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -289,6 +300,11 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         public_url: public_url.clone(),
         sealing_key: Arc::new(setup::sealing_key(&layout)?),
         ncp_time_zone,
+        acme: AcmeSettings {
+            http01_port: args.acme_http01_port.or(file.acme.http01_port).unwrap_or(80),
+            dns_resolver: args.acme_dns_resolver.or(file.acme.dns_resolver),
+            always_valid: args.acme_always_valid || file.acme.always_valid.unwrap_or(false),
+        },
     };
     let state_url = public_url;
 

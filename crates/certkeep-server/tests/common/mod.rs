@@ -483,6 +483,7 @@ impl TestServer {
             public_url: format!("http://{addr}"),
             sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
+            acme: Default::default(),
         };
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();

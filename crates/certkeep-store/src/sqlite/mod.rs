@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod acme;
 mod ncp;
 mod partner;
 mod query;
@@ -467,6 +468,10 @@ impl Store for SqliteStore {
         // One read transaction: the total and the page come from the same snapshot.
         let tx = conn.transaction().map_err(err)?;
         ncp::certificate_groups(&tx, scope, query).map_err(err)
+    }
+
+    fn acme(&self) -> &dyn certkeep_core::acme::AcmeStore {
+        self
     }
 }
 

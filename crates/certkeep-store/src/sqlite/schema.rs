@@ -295,6 +295,62 @@ CREATE TABLE ncp_keys (
     revoked_at INTEGER
 );
 "#,
+    r#"
+-- ACME (RFC 8555): nonces, accounts, orders, authorizations, challenges
+CREATE TABLE acme_nonces (
+    nonce TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX acme_nonces_expires ON acme_nonces(expires);
+
+CREATE TABLE acme_accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    thumbprint TEXT NOT NULL UNIQUE,
+    jwk TEXT NOT NULL,
+    contract_id INTEGER NOT NULL REFERENCES acme_contracts(id),
+    eab_id INTEGER NOT NULL REFERENCES eab_credentials(id),
+    status TEXT NOT NULL,
+    contacts TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE acme_orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES acme_accounts(id),
+    status TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    identifiers TEXT NOT NULL,
+    error TEXT,
+    inventory_order_id INTEGER REFERENCES orders(id),
+    certificate_id INTEGER REFERENCES certificates(id),
+    certificate_serial TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX acme_orders_account ON acme_orders(account_id);
+CREATE UNIQUE INDEX acme_orders_serial ON acme_orders(certificate_serial) WHERE certificate_serial IS NOT NULL;
+
+CREATE TABLE acme_authzs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES acme_orders(id),
+    account_id INTEGER NOT NULL REFERENCES acme_accounts(id),
+    identifier TEXT NOT NULL,
+    wildcard INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX acme_authzs_order ON acme_authzs(order_id);
+
+CREATE TABLE acme_challenges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    authz_id INTEGER NOT NULL REFERENCES acme_authzs(id),
+    kind TEXT NOT NULL,
+    token TEXT NOT NULL,
+    status TEXT NOT NULL,
+    validated INTEGER,
+    error TEXT
+);
+CREATE INDEX acme_challenges_authz ON acme_challenges(authz_id);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

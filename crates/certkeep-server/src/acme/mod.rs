@@ -1,0 +1,146 @@
+//! ACME (RFC 8555) at `/acme`, for the certificates of ACME contracts: every account is bound
+//! to a contract by one of its External Account Binding credentials (RFC 8555 §7.3.4), every
+//! order must stay within the contract's names, and finalization places an ordinary inventory
+//! order (visible through CertCentral with `api_key.key_type == "acme_url"`).
+//!
+//! URLs are absolute under the server's public base URL, the one its certificates already name
+//! for CRL, OCSP and CA issuers (`serve --public-url`, default `http://<listen address>`): the
+//! directory is `{base}/acme/directory`.
+//!
+//! Modules: [`problem`] (errors), [`jws`] (keys and signatures), `nonce`, `request` (the
+//! checks every POST passes), `account`, `order`, `challenge` with `validation` and `dns` (what
+//! really proves control of a name; tls-alpn-01 is not offered yet), `revoke` and `renewal` (ARI, RFC 9773).
+
+mod account;
+mod challenge;
+mod dns;
+pub mod jws;
+mod nonce;
+mod order;
+pub mod problem;
+mod renewal;
+mod request;
+mod revoke;
+mod validation;
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderValue, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::json;
+
+use crate::AppState;
+use problem::Problem;
+
+/// How the ACME server validates challenges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeSettings {
+    /// Port http-01 fetches the token from (RFC 8555: 80; Pebble's tests use 5002).
+    pub http01_port: u16,
+    /// DNS server (UDP) for dns-01 TXT lookups and for the addresses http-01 connects to, like Pebble's `-dnsserver`; `None`: the system resolver, and the first
+    /// `nameserver` of `/etc/resolv.conf` for TXT.
+    pub dns_resolver: Option<SocketAddr>,
+    /// Every challenge succeeds without being checked, like Pebble's `PEBBLE_VA_ALWAYS_VALID`.
+    /// For CI setups only: it issues certificates for names nobody proved control of (still
+    /// limited to the contract's names).
+    pub always_valid: bool,
+}
+
+impl Default for AcmeSettings {
+    fn default() -> Self {
+        Self { http01_port: 80, dns_resolver: None, always_valid: false }
+    }
+}
+
+/// The public base URL (`https://ca.example.com`): where the certificates' CRL URL points.
+fn public_base(state: &AppState) -> String {
+    let crl = &state.authority.urls().crl;
+    crl.strip_suffix(crate::pki::CRL_PATH).unwrap_or(crl).trim_end_matches('/').to_owned()
+}
+
+/// The absolute URL of an ACME path (`/new-order`, `/order/5`, ...).
+pub(crate) fn url(state: &AppState, path: &str) -> String {
+    format!("{}/acme{path}", public_base(state))
+}
+
+/// The directory URL ACME clients are given (also the `name` of the `acme_url` API key that
+/// CertCentral shows on orders placed over ACME).
+pub fn directory_url(state: &AppState) -> String {
+    url(state, "/directory")
+}
+
+/// The `/acme` router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/directory", get(directory))
+        .route("/directory/", get(directory))
+        .route("/new-nonce", get(nonce::get).head(nonce::head))
+        .route("/new-account", post(account::new_account))
+        .route("/account/{id}", post(account::account))
+        .route("/account/{id}/orders", post(account::orders))
+        .route("/key-change", post(account::key_change))
+        .route("/new-order", post(order::new_order))
+        .route("/order/{id}", post(order::order))
+        .route("/order/{id}/finalize", post(order::finalize))
+        .route("/certificate/{id}", post(order::certificate))
+        .route("/authz/{id}", post(order::authorization))
+        .route("/challenge/{id}", post(challenge::challenge))
+        .route("/revoke-cert", post(revoke::revoke_cert))
+        .route("/renewal-info/{id}", get(renewal::renewal_info))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("ACME resource")
+}
+
+async fn method_not_allowed() -> Problem {
+    let mut p = Problem::malformed("Method not allowed for this ACME resource.");
+    p.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    p
+}
+
+/// Every response carries a fresh nonce (RFC 8555 §7.2), `Cache-Control: no-store` and a link
+/// to the directory (§7.1).
+async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(link) = HeaderValue::from_str(&format!("<{}>;rel=\"index\"", directory_url(&state))) {
+        h.append(header::LINK, link);
+    }
+    match nonce::issue(&state).await {
+        Ok(n) => {
+            if let Ok(v) = HeaderValue::from_str(&n) {
+                h.insert(nonce::REPLAY_NONCE, v);
+            }
+        }
+        Err(e) => return e.into_response(),
+    }
+    res
+}
+
+async fn directory(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let u = |p: &str| url(&state, p);
+    Json(json!({
+        "newNonce": u("/new-nonce"),
+        "newAccount": u("/new-account"),
+        "newOrder": u("/new-order"),
+        "revokeCert": u("/revoke-cert"),
+        "keyChange": u("/key-change"),
+        "renewalInfo": u("/renewal-info"),
+        "meta": {
+            "externalAccountRequired": true,
+            "website": public_base(&state),
+        }
+    }))
+}

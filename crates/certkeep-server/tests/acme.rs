@@ -1,0 +1,453 @@
+//! ACME over real HTTP: instant-acme for the happy paths (with http-01 and dns-01 really
+//! validated against in-test servers), a hand-rolled JWS client for the error paths.
+
+mod acme_common;
+
+use std::time::Duration;
+
+use acme_common::{AcmeServer, RawKey, last_id};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use certkeep_ca::KeyAlgorithm;
+use certkeep_core::Store;
+use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
+use instant_acme::{
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier,
+    NewAccount, NewOrder, Order, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
+};
+use rustls_pki_types::CertificateDer;
+use serde_json::{Value, json};
+
+fn retry() -> RetryPolicy {
+    RetryPolicy::new().initial_delay(Duration::from_millis(50)).timeout(Duration::from_secs(20))
+}
+
+async fn account(server: &AcmeServer) -> Account {
+    let http = HyperClient::builder(TokioExecutor::new()).build_http();
+    let (account, _) = Account::builder_with_http(Box::new(http))
+        .create(
+            &NewAccount {
+                contact: &["mailto:ops@acme.test"],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            server.directory.clone(),
+            Some(&ExternalAccountKey::new(server.eab_kid.clone(), &server.eab_hmac)),
+        )
+        .await
+        .expect("account with EAB");
+    account
+}
+
+/// (private key PEM, CSR DER) for the names.
+fn csr(names: &[&str]) -> (String, Vec<u8>) {
+    let dns: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let (key, pem) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, names[0], &dns).unwrap();
+    (key, pem_der(&pem))
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    certkeep_ca::decode_base64(&body).unwrap()
+}
+
+/// Answers every pending authorization with `kind`, serving the key authorization (or, with
+/// `wrong`, something else) from the in-test servers.
+async fn answer(server: &AcmeServer, order: &mut Order, kind: ChallengeType, wrong: bool) {
+    let mut authzs = order.authorizations();
+    while let Some(authz) = authzs.next().await {
+        let mut authz = authz.unwrap();
+        if authz.status != AuthorizationStatus::Pending {
+            continue;
+        }
+        let Identifier::Dns(name) = authz.identifier().identifier.clone() else { unreachable!() };
+        let mut challenge = authz.challenge(kind.clone()).expect("challenge offered");
+        let key_authorization = challenge.key_authorization();
+        match kind {
+            ChallengeType::Http01 => {
+                let body = if wrong {
+                    "not-the-key-authorization".into()
+                } else {
+                    key_authorization.as_str().to_owned()
+                };
+                server.responder.http.lock().unwrap().insert(challenge.token.clone(), body);
+            }
+            ChallengeType::Dns01 => {
+                server
+                    .responder
+                    .txt
+                    .lock()
+                    .unwrap()
+                    .entry(format!("_acme-challenge.{name}"))
+                    .or_default()
+                    .push(key_authorization.dns_value());
+            }
+            _ => unreachable!(),
+        }
+        challenge.set_ready().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn directory_and_nonces() {
+    let server = AcmeServer::start().await;
+    for path in ["/directory", "/directory/"] {
+        let res = server.client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let d: Value = res.json().await.unwrap();
+        for (key, path) in [
+            ("newNonce", "/new-nonce"),
+            ("newAccount", "/new-account"),
+            ("newOrder", "/new-order"),
+            ("revokeCert", "/revoke-cert"),
+            ("keyChange", "/key-change"),
+            ("renewalInfo", "/renewal-info"),
+        ] {
+            assert_eq!(d[key], server.url(path), "{key}");
+        }
+        assert_eq!(d["meta"]["externalAccountRequired"], true);
+    }
+    let head = server.client.head(server.url("/new-nonce")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let get = server.client.get(server.url("/new-nonce")).send().await.unwrap();
+    assert_eq!(get.status(), 204);
+    let (a, b) = (head.headers()["replay-nonce"].clone(), get.headers()["replay-nonce"].clone());
+    assert_ne!(a, b);
+    assert_eq!(get.headers()["cache-control"], "no-store");
+    let missing = server.client.get(server.url("/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    assert!(missing.headers().contains_key("replay-nonce"));
+}
+
+#[tokio::test]
+async fn http01_issue_download_ari_revoke_and_certcentral() {
+    let server = AcmeServer::start().await;
+    let account = account(&server).await;
+    let ids = [Identifier::Dns("acme.test".into()), Identifier::Dns("www.acme.test".into())];
+    let mut order = account.new_order(&NewOrder::new(&ids)).await.unwrap();
+    assert_eq!(order.state().status, OrderStatus::Pending);
+    answer(&server, &mut order, ChallengeType::Http01, false).await;
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Ready);
+    let (_, der) = csr(&["acme.test", "www.acme.test"]);
+    order.finalize_csr(&der).await.unwrap();
+    let chain = order.poll_certificate(&retry()).await.unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
+
+    // The chain verifies against the CA root with openssl.
+    let dir = tempfile::tempdir().unwrap();
+    let (leaf_pem, rest) = chain.split_at(chain.find("-----END CERTIFICATE-----").unwrap() + 26);
+    std::fs::write(dir.path().join("leaf.pem"), leaf_pem).unwrap();
+    std::fs::write(dir.path().join("chain.pem"), rest.trim_start()).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(server.ca_dir.join("root.crt.pem"))
+        .arg("-untrusted")
+        .arg(dir.path().join("chain.pem"))
+        .arg(dir.path().join("leaf.pem"))
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // CertCentral sees the order, placed through the directory URL as an acme_url key.
+    let list = server.certcentral("/order/certificate").await;
+    let orders = list["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    let id = orders[0]["id"].as_i64().unwrap();
+    let info = server.certcentral(&format!("/order/certificate/{id}")).await;
+    assert_eq!(info["status"], "issued");
+    assert_eq!(info["api_key"]["key_type"], "acme_url");
+    assert_eq!(info["api_key"]["name"], server.directory);
+    let contract_orders = server.store.contract_orders(server.contract.id).unwrap();
+    assert_eq!(contract_orders.len(), 1);
+
+    // ARI: the last third of the validity.
+    let leaf = CertificateDer::from(pem_der(leaf_pem));
+    let cert_id = CertificateIdentifier::try_from(&leaf).unwrap();
+    let (info, _) = account.renewal_info(&cert_id).await.unwrap();
+    assert!(info.suggested_window.start < info.suggested_window.end);
+    assert!(info.suggested_window.start > time::OffsetDateTime::now_utc() + time::Duration::days(30));
+
+    // Revocation by the account; a second one is alreadyRevoked.
+    account
+        .revoke(&RevocationRequest { certificate: &leaf, reason: Some(RevocationReason::Superseded) })
+        .await
+        .unwrap();
+    let again = account.revoke(&RevocationRequest { certificate: &leaf, reason: None }).await.unwrap_err();
+    assert!(again.to_string().contains("alreadyRevoked"), "{again}");
+    let info = server.certcentral(&format!("/order/certificate/{id}")).await;
+    assert_eq!(info["status"], "revoked");
+    let (revoked, _) = account.renewal_info(&cert_id).await.unwrap();
+    assert!(revoked.suggested_window.start <= time::OffsetDateTime::now_utc());
+}
+
+#[tokio::test]
+async fn dns01_wildcard() {
+    let server = AcmeServer::start().await;
+    let account = account(&server).await;
+    let ids = [Identifier::Dns("*.acme.test".into())];
+    let mut order = account.new_order(&NewOrder::new(&ids)).await.unwrap();
+    {
+        let mut authzs = order.authorizations();
+        let mut authz = authzs.next().await.unwrap().unwrap();
+        assert!(authz.challenge(ChallengeType::Http01).is_none(), "wildcards get dns-01 only");
+    }
+    answer(&server, &mut order, ChallengeType::Dns01, false).await;
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Ready);
+    let (_, der) = csr(&["*.acme.test"]);
+    order.finalize_csr(&der).await.unwrap();
+    assert!(order.poll_certificate(&retry()).await.unwrap().contains("BEGIN CERTIFICATE"));
+}
+
+#[tokio::test]
+async fn wrong_key_authorization_invalidates_the_order() {
+    let server = AcmeServer::start().await;
+    let account = account(&server).await;
+    let mut order = account.new_order(&NewOrder::new(&[Identifier::Dns("acme.test".into())])).await.unwrap();
+    answer(&server, &mut order, ChallengeType::Http01, true).await;
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Invalid);
+    let mut authzs = order.authorizations();
+    let authz = authzs.next().await.unwrap().unwrap();
+    assert_eq!(authz.status, AuthorizationStatus::Invalid);
+    let challenge = authz.challenges.iter().find(|c| c.r#type == ChallengeType::Http01).unwrap();
+    let error = challenge.error.as_ref().unwrap();
+    assert_eq!(error.r#type.as_deref(), Some("urn:ietf:params:acme:error:incorrectResponse"));
+}
+
+#[tokio::test]
+async fn key_rollover_contacts_orders_list_and_deactivation() {
+    let server = AcmeServer::start().await;
+    let mut account = account(&server).await;
+    account.update_contacts(&["mailto:new@acme.test"]).await.unwrap();
+    let order = account.new_order(&NewOrder::new(&[Identifier::Dns("acme.test".into())])).await.unwrap();
+    let order_url = order.url().to_owned();
+    let _credentials = account.update_key().await.unwrap();
+    // The new key works.
+    let again = account.order(order_url.clone()).await.unwrap();
+    assert_eq!(again.url(), order_url);
+    let stored = server.store.acme().acme_account(last_id(account.id())).unwrap().unwrap();
+    assert_eq!(stored.contacts, ["mailto:new@acme.test"]);
+    account.deactivate().await.unwrap();
+    let stored = server.store.acme().acme_account(stored.id).unwrap().unwrap();
+    assert_eq!(stored.status.as_str(), "deactivated");
+}
+
+/// A raw account: (key, account URL).
+async fn raw_account(server: &AcmeServer) -> (RawKey, String) {
+    let key = RawKey::generate();
+    let url = server.url("/new-account");
+    let payload =
+        json!({"termsOfServiceAgreed": true, "externalAccountBinding": server.eab(&key.jwk(), &url, None)});
+    let body = key.sign(
+        json!({"alg": "ES256", "jwk": key.jwk(), "nonce": server.nonce().await, "url": url}),
+        Some(&payload),
+    );
+    let (status, headers, v) = server.post(&url, &body).await;
+    assert_eq!(status, 201, "{v}");
+    (key, headers["location"].to_str().unwrap().to_owned())
+}
+
+fn problem(resp: &(u16, reqwest::header::HeaderMap, Value), status: u16, kind: &str) {
+    assert_eq!(resp.0, status, "{}", resp.2);
+    assert_eq!(resp.1["content-type"], "application/problem+json");
+    assert_eq!(resp.2["type"], format!("urn:ietf:params:acme:error:{kind}"), "{}", resp.2);
+    assert!(resp.1.contains_key("replay-nonce"));
+}
+
+#[tokio::test]
+async fn account_creation_errors() {
+    let server = AcmeServer::start().await;
+    let url = server.url("/new-account");
+    let key = RawKey::generate();
+    let header = |nonce: String| json!({"alg": "ES256", "jwk": key.jwk(), "nonce": nonce, "url": url});
+
+    // No EAB.
+    let r = server.post(&url, &key.sign(header(server.nonce().await), Some(&json!({})))).await;
+    problem(&r, 400, "externalAccountRequired");
+    // Wrong MAC.
+    let p = json!({"externalAccountBinding": server.eab(&key.jwk(), &url, Some(b"not the key"))});
+    problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 403, "unauthorized");
+    // EAB over another URL.
+    let p = json!({"externalAccountBinding": server.eab(&key.jwk(), "http://elsewhere/new-account", None)});
+    let r = server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await;
+    problem(&r, 400, "malformed");
+    assert_eq!(r.2["detail"], "the 'url' field in external account binding differs from outer JWS");
+    // EAB binding another key.
+    let p = json!({"externalAccountBinding": server.eab(&RawKey::generate().jwk(), &url, None)});
+    problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 400, "malformed");
+    // onlyReturnExisting for an unknown key.
+    let p = json!({"onlyReturnExisting": true});
+    problem(
+        &server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await,
+        400,
+        "accountDoesNotExist",
+    );
+    // A nonce is good once: replaying the same request is badNonce, and its fresh nonce works.
+    let good = key.sign(
+        header(server.nonce().await),
+        Some(&json!({"externalAccountBinding": server.eab(&key.jwk(), &url, None)})),
+    );
+    let created = server.post(&url, &good).await;
+    assert_eq!(created.0, 201, "{}", created.2);
+    let replay = server.post(&url, &good).await;
+    problem(&replay, 400, "badNonce");
+    let fresh = replay.1["replay-nonce"].to_str().unwrap().to_owned();
+    let existing =
+        server.post(&url, &key.sign(header(fresh), Some(&json!({"onlyReturnExisting": true})))).await;
+    assert_eq!(existing.0, 200);
+    assert_eq!(existing.1["location"], created.1["location"]);
+    // Revoked EAB credentials bind nothing.
+    server.store.revoke_eab_credentials(server.contract.id, None).unwrap();
+    let other = RawKey::generate();
+    let p = json!({"externalAccountBinding": server.eab(&other.jwk(), &url, None)});
+    let h = json!({"alg": "ES256", "jwk": other.jwk(), "nonce": server.nonce().await, "url": url});
+    let r = server.post(&url, &other.sign(h, Some(&p))).await;
+    problem(&r, 403, "unauthorized");
+    assert!(r.2["detail"].as_str().unwrap().contains("revoked"));
+}
+
+#[tokio::test]
+async fn jws_checks() {
+    let server = AcmeServer::start().await;
+    let (key, kid) = raw_account(&server).await;
+    let url = server.url("/new-order");
+    let payload = json!({"identifiers": [{"type": "dns", "value": "acme.test"}]});
+    // Wrong url.
+    let h =
+        json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": server.url("/new-account")});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 403, "unauthorized");
+    // jwk where a kid is required, kid where a jwk is required, both.
+    let h = json!({"alg": "ES256", "jwk": key.jwk(), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "malformed");
+    let acct = server.url("/new-account");
+    let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": acct});
+    problem(&server.post(&acct, &key.sign(h, Some(&json!({})))).await, 400, "malformed");
+    let h = json!({"alg": "ES256", "kid": kid, "jwk": key.jwk(), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "malformed");
+    // Unknown account, bad algorithm, bad signature, missing nonce, garbage.
+    let h = json!({"alg": "ES256", "kid": server.url("/account/999999"), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "accountDoesNotExist");
+    for alg in ["none", "HS256", "RS256"] {
+        let h = json!({"alg": alg, "kid": kid, "nonce": server.nonce().await, "url": url});
+        problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "badSignatureAlgorithm");
+    }
+    let other = RawKey::generate();
+    let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &other.sign(h, Some(&payload))).await, 400, "malformed");
+    let h = json!({"alg": "ES256", "kid": kid, "url": url});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "badNonce");
+    let h = json!({"alg": "ES256", "kid": kid, "nonce": "made-up", "url": url});
+    problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "badNonce");
+    for garbage in [json!("x"), json!({"protected": "!!", "payload": "", "signature": ""}), json!({})] {
+        problem(&server.post(&url, &garbage).await, 400, "malformed");
+    }
+    let wrong_type =
+        server.client.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(wrong_type.status(), 415);
+}
+
+#[tokio::test]
+async fn order_errors() {
+    let server = AcmeServer::start().await;
+    let (key, kid) = raw_account(&server).await;
+    let post = |url: String, payload: Option<Value>| {
+        let (key, kid, server) = (&key, &kid, &server);
+        async move {
+            let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": url});
+            server.post(&url, &key.sign(h, payload.as_ref())).await
+        }
+    };
+    let new_order = server.url("/new-order");
+    for name in ["example.com", "a.b.acme.test", "not a name"] {
+        let r = post(new_order.clone(), Some(json!({"identifiers": [{"type": "dns", "value": name}]}))).await;
+        problem(&r, 400, "rejectedIdentifier");
+    }
+    let r =
+        post(new_order.clone(), Some(json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))).await;
+    problem(&r, 400, "unsupportedIdentifier");
+    let r =
+        post(new_order.clone(), Some(json!({"identifiers": [{"type": "dns", "value": "acme.test"}]}))).await;
+    assert_eq!(r.0, 201, "{}", r.2);
+    let (order_url, finalize) =
+        (r.1["location"].to_str().unwrap().to_owned(), r.2["finalize"].as_str().unwrap().to_owned());
+    let csr_for = |names: &[&str]| json!({"csr": URL_SAFE_NO_PAD.encode(csr(names).1)});
+    // Finalize before the authorizations are valid.
+    problem(&post(finalize.clone(), Some(csr_for(&["acme.test"]))).await, 403, "orderNotReady");
+    // Let the order become ready (dns-01 via the in-test DNS server).
+    let authz_url = r.2["authorizations"][0].as_str().unwrap().to_owned();
+    let authz = post(authz_url.clone(), None).await.2;
+    let challenge =
+        authz["challenges"].as_array().unwrap().iter().find(|c| c["type"] == "dns-01").unwrap().clone();
+    let thumbprint = {
+        let jwk = key.jwk();
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["x"].as_str().unwrap(),
+            jwk["y"].as_str().unwrap()
+        );
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
+    };
+    let key_authorization = format!("{}.{thumbprint}", challenge["token"].as_str().unwrap());
+    let digest = URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()));
+    server.responder.txt.lock().unwrap().insert("_acme-challenge.acme.test".into(), vec![digest]);
+    let started = post(challenge["url"].as_str().unwrap().to_owned(), Some(json!({}))).await;
+    assert_eq!(started.0, 200, "{}", started.2);
+    assert!(started.1["link"].to_str().unwrap().contains("rel=\"up\""));
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = post(order_url.clone(), None).await.2["status"].clone();
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "ready");
+    // CSR for other names, then garbage: badCSR, and the order stays ready.
+    problem(&post(finalize.clone(), Some(csr_for(&["acme.test", "www.acme.test"]))).await, 400, "badCSR");
+    problem(&post(finalize.clone(), Some(json!({"csr": "AAAA"}))).await, 400, "badCSR");
+    assert_eq!(post(order_url.clone(), None).await.2["status"], "ready");
+    // Reading with a payload is refused; another account cannot read the order.
+    problem(&post(order_url.clone(), Some(json!({}))).await, 400, "malformed");
+    let (other, other_kid) = raw_account_with_new_key(&server).await;
+    let h = json!({"alg": "ES256", "kid": other_kid, "nonce": server.nonce().await, "url": order_url});
+    problem(&server.post(&order_url, &other.sign(h, None)).await, 403, "unauthorized");
+    let done = post(finalize, Some(csr_for(&["acme.test"]))).await;
+    assert_eq!(done.2["status"], "valid", "{}", done.2);
+    let orders_url = server.url(&format!("/account/{}/orders", last_id(&kid)));
+    let list = post(orders_url, None).await;
+    assert_eq!(list.2["orders"], json!([order_url]));
+}
+
+async fn raw_account_with_new_key(server: &AcmeServer) -> (RawKey, String) {
+    raw_account(server).await
+}
+
+#[tokio::test]
+async fn revoke_by_certificate_key() {
+    let server = AcmeServer::start_with(true, None).await;
+    let account = account(&server).await;
+    let mut order = account.new_order(&NewOrder::new(&[Identifier::Dns("acme.test".into())])).await.unwrap();
+    answer(&server, &mut order, ChallengeType::Http01, true).await;
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Ready, "always-valid mode");
+    let (key_pem, der) = csr(&["acme.test"]);
+    order.finalize_csr(&der).await.unwrap();
+    let chain = order.poll_certificate(&retry()).await.unwrap();
+    let leaf = pem_der(&chain[..chain.find("-----END CERTIFICATE-----").unwrap() + 25]);
+    let url = server.url("/revoke-cert");
+    let payload = json!({"certificate": URL_SAFE_NO_PAD.encode(&leaf), "reason": 1});
+    // A stranger's key may not revoke it.
+    let stranger = RawKey::generate();
+    let h = json!({"alg": "ES256", "jwk": stranger.jwk(), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &stranger.sign(h, Some(&payload))).await, 403, "unauthorized");
+    // An unknown reason code.
+    let cert_key = RawKey::from_pkcs8(&pem_der(&key_pem));
+    let bad = json!({"certificate": URL_SAFE_NO_PAD.encode(&leaf), "reason": 6});
+    let h = json!({"alg": "ES256", "jwk": cert_key.jwk(), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &cert_key.sign(h, Some(&bad))).await, 400, "badRevocationReason");
+    let h = json!({"alg": "ES256", "jwk": cert_key.jwk(), "nonce": server.nonce().await, "url": url});
+    let r = server.post(&url, &cert_key.sign(h, Some(&payload))).await;
+    assert_eq!(r.0, 200, "{}", r.2);
+    let h = json!({"alg": "ES256", "jwk": cert_key.jwk(), "nonce": server.nonce().await, "url": url});
+    problem(&server.post(&url, &cert_key.sign(h, Some(&payload))).await, 400, "alreadyRevoked");
+}
