@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rcgen::{CertificateParams, DistinguishedName, DnType};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
@@ -94,10 +94,39 @@ fn general_name_text(name: &GeneralName<'_>) -> Option<String> {
     }
 }
 
+/// A key pair that signs CSRs; one key may sign several (demo data reuses RSA keys, which
+/// are slow to generate).
+pub struct CsrKey(KeyPair);
+
+impl CsrKey {
+    /// Generates a fresh key pair.
+    pub fn generate(alg: KeyAlgorithm) -> Result<Self, CaError> {
+        alg.generate().map(Self)
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub fn private_key_pem(&self) -> String {
+        encoding::encode_pem(PRIVATE_KEY_LABEL, self.0.serialized_der())
+    }
+
+    /// A CSR (PEM) for the names, signed by this key. `dns_names` that parse as IP addresses
+    /// become IP address SANs; no SAN extension is requested when `dns_names` is empty.
+    pub fn csr(&self, common_name: &str, dns_names: &[String]) -> Result<String, CaError> {
+        if common_name.trim().is_empty() {
+            return Err(CaError::invalid("the common name is empty"));
+        }
+        let mut params = CertificateParams::new(dns_names.to_vec()).map_err(CaError::invalid)?;
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::CommonName, common_name);
+        params.distinguished_name = subject;
+        let csr = params.serialize_request(&self.0).map_err(CaError::crypto)?;
+        Ok(encoding::encode_pem(CSR_LABEL, csr.der()))
+    }
+}
+
 /// Generates a fresh key pair and a CSR for the names (for demo data and tests).
 ///
-/// Returns `(private key as PKCS#8 PEM, CSR PEM)`. `dns_names` that parse as IP addresses
-/// become IP address SANs; no SAN extension is requested when `dns_names` is empty.
+/// Returns `(private key as PKCS#8 PEM, CSR PEM)`; see [`CsrKey::csr`] for the names.
 pub fn generate_csr(
     alg: KeyAlgorithm,
     common_name: &str,
@@ -106,16 +135,9 @@ pub fn generate_csr(
     if common_name.trim().is_empty() {
         return Err(CaError::invalid("the common name is empty"));
     }
-    let mut params = CertificateParams::new(dns_names.to_vec()).map_err(CaError::invalid)?;
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, common_name);
-    params.distinguished_name = subject;
-    let key = alg.generate()?;
-    let csr = params.serialize_request(&key).map_err(CaError::crypto)?;
-    Ok((
-        encoding::encode_pem(PRIVATE_KEY_LABEL, key.serialized_der()),
-        encoding::encode_pem(CSR_LABEL, csr.der()),
-    ))
+    let key = CsrKey::generate(alg)?;
+    let csr = key.csr(common_name, dns_names)?;
+    Ok((key.private_key_pem(), csr))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod profile;
 mod revocation;
 
 pub use authority::{CertificateAuthority, IssuedCertificate};
-pub use csr::{Csr, generate_csr, parse_csr};
+pub use csr::{Csr, CsrKey, generate_csr, parse_csr};
 pub use error::{CaError, CsrError};
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};

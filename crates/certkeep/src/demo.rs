@@ -1,8 +1,20 @@
 //! The demo inventory: containers, organizations, users and a few thousand orders across
 //! products and statuses, with duplicates, reissues, renewals, expired and revoked orders.
 //! Every certificate is really issued by the instance's CA from a real CSR.
+//!
+//! The same generator fills benchmark inventories of a million orders (`certkeep generate`):
+//! orders are planned in sequence from a seeded generator (so an inventory is the same for a
+//! seed, but for the CA's random serial numbers), their CSRs are made and their certificates
+//! issued on every core, and batches are written in one transaction each, by a writer thread
+//! that runs alongside the issuance of the next batch.
 
-use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
+use std::{
+    io::{IsTerminal, Write},
+    sync::mpsc,
+    time::Instant,
+};
+
+use certkeep_ca::{CertificateAuthority, CsrKey, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
 use certkeep_core::{
     AccessRole, CertificateKind, CertificateStatus, Contact, Id, IssuedFacts, NewCertificate, NewContainer,
     NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Origin, PRODUCTS, Product, RequestStatus,
@@ -79,9 +91,39 @@ struct Place {
 struct Subject<'a> {
     common_name: &'a str,
     dns_names: &'a [String],
-    org: Option<&'a Org>,
+    /// Index in the organizations.
+    org: Option<usize>,
     validation: ValidationType,
     user_id: Id,
+}
+
+/// RSA keys take tens of milliseconds to generate: the few RSA demo certificates share these
+/// keys (as reissues with an unchanged key do); every ECDSA certificate gets a fresh key.
+const RSA_KEYS: usize = 4;
+
+/// The cryptographic work a planned certificate still needs.
+struct Pending {
+    /// `None` for a fresh P-256 key, else an index in the shared RSA keys.
+    rsa_key: Option<usize>,
+    /// (notBefore, notAfter) when the certificate is issued; `None` leaves it a request.
+    validity: Option<(OffsetDateTime, OffsetDateTime)>,
+    org: Option<usize>,
+    validation: ValidationType,
+}
+
+/// An order whose certificates are not made yet.
+struct PlannedOrder {
+    order: NewOrder,
+    /// One per certificate of the order.
+    pending: Vec<Pending>,
+    /// Index (in generation order) of the earlier order this one renews.
+    renews: Option<usize>,
+}
+
+/// An order ready to insert, but for the id of the order it renews.
+struct ReadyOrder {
+    order: NewOrder,
+    renews: Option<usize>,
 }
 
 struct Org {
@@ -89,88 +131,57 @@ struct Org {
     subject: SubjectOrganization,
 }
 
-/// Builds orders and issues their certificates.
-struct Generator<'a> {
-    ca: &'a CertificateAuthority,
-    urls: &'a PkiUrls,
+/// Plans orders: every random choice, in sequence; the CSRs and certificates come later.
+struct Generator {
     /// Products this tenant can order (DV only without organizations).
     products: Vec<&'static Product>,
     rng: Rng,
     account_id: Id,
     now: OffsetDateTime,
+    signature_hash: &'static str,
 }
 
-impl<'a> Generator<'a> {
+impl Generator {
     fn new(
-        (ca, urls): (&'a CertificateAuthority, &'a PkiUrls),
+        ca: &CertificateAuthority,
         account_id: Id,
         now: OffsetDateTime,
         seed: u64,
         with_orgs: bool,
     ) -> Self {
         let products = PRODUCTS.iter().filter(|p| with_orgs || !p.validation.needs_organization()).collect();
-        Self { ca, urls, products, rng: Rng(seed), account_id, now }
+        Self { products, rng: Rng(seed), account_id, now, signature_hash: ca.signature_hash() }
     }
 
-    fn issue(
+    /// A certificate without its CSR and issuance, and what they need.
+    fn certificate(
         &mut self,
         kind: CertificateKind,
         status: CertificateStatus,
         subject: &Subject,
         created: OffsetDateTime,
         lifetime: Duration,
-    ) -> Result<NewCertificate, String> {
-        let (cn, dns, org, validation, user_id) =
-            (subject.common_name, subject.dns_names, subject.org, subject.validation, subject.user_id);
-        let alg = if self.rng.chance(2) { KeyAlgorithm::Rsa2048 } else { KeyAlgorithm::EcdsaP256 };
-        let (_key, csr_pem) = certkeep_ca::generate_csr(alg, cn, dns).map_err(|e| e.to_string())?;
-        let csr = certkeep_ca::parse_csr(&csr_pem).map_err(|e| e.to_string())?;
-        let issued = if matches!(status, CertificateStatus::Issued | CertificateStatus::Revoked) {
+    ) -> (NewCertificate, Pending) {
+        let rsa_key = self.rng.chance(2).then(|| self.rng.below(RSA_KEYS as u64) as usize);
+        let validity = matches!(status, CertificateStatus::Issued | CertificateStatus::Revoked).then(|| {
             let not_before = created + Duration::minutes(5);
-            let cert = self
-                .ca
-                .issue(&LeafRequest {
-                    public_key: &csr.public_key,
-                    common_name: cn,
-                    dns_names: dns,
-                    organization: org.map(|o| &o.subject),
-                    validation: match validation {
-                        ValidationType::Dv => Validation::Dv,
-                        ValidationType::Ov => Validation::Ov,
-                        ValidationType::Ev => Validation::Ev,
-                    },
-                    not_before,
-                    not_after: not_before + lifetime,
-                    crl_url: Some(&self.urls.crl),
-                    ocsp_url: Some(&self.urls.ocsp),
-                    ca_issuers_url: Some(&self.urls.ca_issuers),
-                })
-                .map_err(|e| e.to_string())?;
-            Some(IssuedFacts {
-                serial_number: cert.serial_number,
-                thumbprint: cert.thumbprint,
-                valid_from: cert.not_before,
-                valid_till: cert.not_after,
-                date_issued: not_before,
-                der: cert.der,
-            })
-        } else {
-            None
-        };
-        Ok(NewCertificate {
+            (not_before, not_before + lifetime)
+        });
+        let certificate = NewCertificate {
             kind,
             status,
-            common_name: cn.to_owned(),
-            dns_names: dns.to_vec(),
-            csr: csr.pem,
+            common_name: subject.common_name.to_owned(),
+            dns_names: subject.dns_names.to_vec(),
+            csr: String::new(),
             server_platform_id: *self.rng.pick(&[-1, 2, 45, 45, 14]),
-            signature_hash: self.ca.signature_hash().to_owned(),
-            key_size: csr.public_key.key_size(),
+            signature_hash: self.signature_hash.to_owned(),
+            key_size: 0,
             date_created: created,
-            issued,
+            issued: None,
             archived: false,
-            user_id,
-        })
+            user_id: subject.user_id,
+        };
+        (certificate, Pending { rsa_key, validity, org: subject.org, validation: subject.validation })
     }
 
     fn names(&mut self, product: &Product) -> (String, Vec<String>) {
@@ -201,10 +212,10 @@ impl<'a> Generator<'a> {
         places: &[Place],
         orgs: &[Org],
         custom_fields: &[Id],
-        renewable: &mut Vec<(Id, String, Vec<String>, &'static Product)>,
+        renewable: &mut Vec<Renewable>,
         created: OffsetDateTime,
         n: usize,
-    ) -> Result<NewOrder, String> {
+    ) -> PlannedOrder {
         let roll = self.rng.below(100);
         let mut acc = 0;
         let status = STATUSES
@@ -221,15 +232,15 @@ impl<'a> Generator<'a> {
             None
         };
         let product = match &renewal {
-            Some((_, _, _, p)) => *p,
+            Some(r) => r.product,
             None => *self.rng.pick(&self.products),
         };
         let (cn, dns) = match &renewal {
-            Some((_, cn, dns, _)) => (cn.clone(), dns.clone()),
+            Some(r) => (r.common_name.clone(), r.dns_names.clone()),
             None => self.names(product),
         };
         let place = self.rng.pick(places);
-        let org = product.validation.needs_organization().then(|| self.rng.pick(orgs));
+        let org = product.validation.needs_organization().then(|| self.rng.below(orgs.len() as u64) as usize);
         let years = if product.name_id.starts_with("private") { 2 } else { 1 };
         let lifetime = Duration::days(365 * years);
         let cert_status = match status {
@@ -243,8 +254,11 @@ impl<'a> Generator<'a> {
         let user = place.user_id;
         let subject =
             Subject { common_name: &cn, dns_names: &dns, org, validation: product.validation, user_id: user };
-        let mut certificates =
-            vec![self.issue(CertificateKind::Primary, cert_status, &subject, created, lifetime)?];
+        let mut pending = Vec::new();
+        let (primary, p) =
+            self.certificate(CertificateKind::Primary, cert_status, &subject, created, lifetime);
+        let mut certificates = vec![primary];
+        pending.push(p);
         let mut requests = vec![NewRequest {
             date: created,
             request_type: RequestType::NewRequest,
@@ -262,15 +276,16 @@ impl<'a> Generator<'a> {
             for d in 0..=self.rng.below(3) {
                 let at = created + Duration::days(10 + 5 * d as i64);
                 if at < self.now {
-                    let mut dup = self.issue(
+                    let (mut dup, p) = self.certificate(
                         CertificateKind::Duplicate,
                         CertificateStatus::Issued,
                         &subject,
                         at,
                         lifetime - Duration::days(10 + 5 * d as i64),
-                    )?;
+                    );
                     dup.archived = self.rng.chance(25);
                     certificates.push(dup);
+                    pending.push(p);
                     requests.push(NewRequest {
                         date: at,
                         request_type: RequestType::Duplicate,
@@ -288,13 +303,10 @@ impl<'a> Generator<'a> {
         };
         if let Some(rs) = reissue_status {
             let at = (created + Duration::days(30)).min(self.now - Duration::hours(1));
-            certificates.push(self.issue(
-                CertificateKind::Reissue,
-                rs,
-                &subject,
-                at,
-                lifetime - Duration::days(30),
-            )?);
+            let (reissue, p) =
+                self.certificate(CertificateKind::Reissue, rs, &subject, at, lifetime - Duration::days(30));
+            certificates.push(reissue);
+            pending.push(p);
             requests.push(NewRequest {
                 date: at,
                 request_type: RequestType::Reissue,
@@ -321,20 +333,22 @@ impl<'a> Generator<'a> {
         } else {
             vec![]
         };
-        Ok(NewOrder {
+        let renews = renewal.map(|r| r.index);
+        let order = NewOrder {
             account_id: self.account_id,
             container_id: place.container_id,
-            organization_id: org.map(|o| o.id),
+            organization_id: org.map(|i| orgs[i].id),
             user_id: user,
             product_name_id: product.name_id.to_owned(),
             status,
             common_name: cn,
             dns_names: dns.clone(),
             email: place.email.clone(),
-            signature_hash: self.ca.signature_hash().to_owned(),
+            signature_hash: self.signature_hash.to_owned(),
             validity: Validity::Years(years as u32),
             date_created: created,
-            renewed_order_id: renewal.map(|(id, ..)| id),
+            // Set when the renewed order's id is known, just before insertion.
+            renewed_order_id: None,
             disable_renewal_notifications: self.rng.chance(10),
             auto_renew: self.rng.chance(15),
             auto_reissue: false,
@@ -351,8 +365,70 @@ impl<'a> Generator<'a> {
             acme_contract_id: None,
             certificates,
             requests,
-        })
+        };
+        PlannedOrder { order, pending, renews }
     }
+}
+
+/// An issued order old enough to have been renewed, by its index in generation order.
+struct Renewable {
+    index: usize,
+    common_name: String,
+    dns_names: Vec<String>,
+    product: &'static Product,
+}
+
+/// Makes the CSRs of a planned order and issues its certificates.
+fn complete(
+    planned: PlannedOrder,
+    (ca, urls): (&CertificateAuthority, &PkiUrls),
+    orgs: &[Org],
+    rsa_keys: &[CsrKey],
+) -> Result<ReadyOrder, String> {
+    let PlannedOrder { mut order, pending, renews } = planned;
+    for (cert, p) in order.certificates.iter_mut().zip(pending) {
+        let fresh;
+        let key = match p.rsa_key {
+            Some(i) => &rsa_keys[i],
+            None => {
+                fresh = CsrKey::generate(KeyAlgorithm::EcdsaP256).map_err(|e| e.to_string())?;
+                &fresh
+            }
+        };
+        let csr_pem = key.csr(&cert.common_name, &cert.dns_names).map_err(|e| e.to_string())?;
+        let csr = certkeep_ca::parse_csr(&csr_pem).map_err(|e| e.to_string())?;
+        if let Some((not_before, not_after)) = p.validity {
+            let issued = ca
+                .issue(&LeafRequest {
+                    public_key: &csr.public_key,
+                    common_name: &cert.common_name,
+                    dns_names: &cert.dns_names,
+                    organization: p.org.map(|i| &orgs[i].subject),
+                    validation: match p.validation {
+                        ValidationType::Dv => Validation::Dv,
+                        ValidationType::Ov => Validation::Ov,
+                        ValidationType::Ev => Validation::Ev,
+                    },
+                    not_before,
+                    not_after,
+                    crl_url: Some(&urls.crl),
+                    ocsp_url: Some(&urls.ocsp),
+                    ca_issuers_url: Some(&urls.ca_issuers),
+                })
+                .map_err(|e| e.to_string())?;
+            cert.issued = Some(IssuedFacts {
+                serial_number: issued.serial_number,
+                thumbprint: issued.thumbprint,
+                valid_from: issued.not_before,
+                valid_till: issued.not_after,
+                date_issued: not_before,
+                der: issued.der,
+            });
+        }
+        cert.key_size = csr.public_key.key_size();
+        cert.csr = csr.pem;
+    }
+    Ok(ReadyOrder { order, renews })
 }
 
 fn contact(first: &str, last: &str, email: &str, title: &str) -> Contact {
@@ -366,7 +442,11 @@ fn contact(first: &str, last: &str, email: &str, title: &str) -> Contact {
     }
 }
 
-/// Fills the admin's account with `order_count` orders and adds a second, small tenant.
+/// The seed of the demo inventory when none is given.
+pub const DEFAULT_SEED: u64 = 0x5EED_CE27;
+
+/// Fills the admin's account with `order_count` orders planned from `seed` and adds a
+/// second, small tenant. `progress` shows how far the main account is.
 pub fn populate(
     store: &dyn Store,
     ca: &CertificateAuthority,
@@ -374,6 +454,8 @@ pub fn populate(
     admin: &Admin,
     now: OffsetDateTime,
     order_count: usize,
+    seed: u64,
+    mut progress: Option<Progress>,
 ) -> Result<(), String> {
     let err = |e: certkeep_core::StoreError| e.to_string();
     let account = admin.account_id;
@@ -450,8 +532,21 @@ pub fn populate(
         store.create_custom_field(account, "Cost center").map_err(err)?,
     ];
 
-    let mut generator = Generator::new((ca, urls), account, now, 0x5EED_CE27, true);
-    insert(&mut generator, store, &places, &orgs, &custom_fields, order_count)?;
+    let rsa_keys = (0..RSA_KEYS)
+        .map(|_| CsrKey::generate(KeyAlgorithm::Rsa2048))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let inventory = Inventory {
+        store,
+        ca,
+        urls,
+        rsa_keys: &rsa_keys,
+        places: &places,
+        orgs: &orgs,
+        custom_fields: &custom_fields,
+    };
+    let mut generator = Generator::new(ca, account, now, seed, true);
+    insert(&mut generator, &inventory, order_count, &mut progress)?;
 
     // A second tenant, to show (and test) that keys never see across accounts.
     let other = crate::setup::create_account(store, "Other Tenant Inc", "admin@other.example", now)?;
@@ -460,17 +555,32 @@ pub fn populate(
         user_id: other.user_id,
         email: "admin@other.example".into(),
     }];
-    let mut generator = Generator::new((ca, urls), other.account_id, now, 0x07E4, false);
-    insert(&mut generator, store, &places, &[], &[], 20)
+    let inventory = Inventory { places: &places, orgs: &[], custom_fields: &[], ..inventory };
+    let mut generator = Generator::new(ca, other.account_id, now, 0x07E4, false);
+    insert(&mut generator, &inventory, 20, &mut None)
 }
 
+/// Orders per write transaction.
+const BATCH: usize = 5000;
+
+/// What [`insert`] shares with its worker threads.
+struct Inventory<'a> {
+    store: &'a dyn Store,
+    ca: &'a CertificateAuthority,
+    urls: &'a PkiUrls,
+    rsa_keys: &'a [CsrKey],
+    places: &'a [Place],
+    orgs: &'a [Org],
+    custom_fields: &'a [Id],
+}
+
+/// Plans `count` orders batch by batch, issues each batch's certificates on every core, and
+/// hands the batch to a writer thread that inserts it while the next batch is issued.
 fn insert(
     generator: &mut Generator,
-    store: &dyn Store,
-    places: &[Place],
-    orgs: &[Org],
-    custom_fields: &[Id],
+    inv: &Inventory,
     count: usize,
+    progress: &mut Option<Progress>,
 ) -> Result<(), String> {
     let now = generator.now;
     // Creation times spread over three years, oldest first so that ids follow dates.
@@ -478,22 +588,121 @@ fn insert(
         .map(|_| now - Duration::seconds(60 + generator.rng.below(3 * 365 * 86_400) as i64))
         .collect();
     times.sort();
-    let mut renewable = Vec::new();
-    for (batch_start, batch) in times.chunks(250).enumerate() {
-        let mut orders = Vec::with_capacity(batch.len());
-        for (i, created) in batch.iter().enumerate() {
-            let n = batch_start * 250 + i;
-            orders.push(generator.order(places, orgs, custom_fields, &mut renewable, *created, n)?);
-        }
-        let ids = store.insert_orders(&orders).map_err(|e| e.to_string())?;
-        for (id, order) in ids.into_iter().zip(&orders) {
-            if order.status == OrderStatus::Issued && order.date_created < now - Duration::days(300) {
-                let product = Product::find(&order.product_name_id).expect("catalog product");
-                renewable.push((id, order.common_name.clone(), order.dns_names.clone(), product));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        let (to_writer, batches) = mpsc::sync_channel::<Vec<ReadyOrder>>(1);
+        let writer = scope.spawn(move || -> Result<(), String> {
+            // Ids of every order written so far, by generation index: renewals point back.
+            let mut ids: Vec<Id> = Vec::with_capacity(count);
+            for batch in batches {
+                let orders: Vec<NewOrder> = batch
+                    .into_iter()
+                    .map(|r| NewOrder { renewed_order_id: r.renews.map(|i| ids[i]), ..r.order })
+                    .collect();
+                ids.extend(inv.store.insert_orders(&orders).map_err(|e| e.to_string())?);
+                if let Some(p) = progress.as_mut() {
+                    p.show(ids.len(), count);
+                }
+            }
+            Ok(())
+        });
+        // Renewals pick from orders of earlier batches only, whose ids the writer knows by then.
+        let mut renewable = Vec::new();
+        let mut generated = Ok(());
+        for (b, batch) in times.chunks(BATCH).enumerate() {
+            let planned: Vec<PlannedOrder> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, created)| {
+                    let n = b * BATCH + i;
+                    generator.order(inv.places, inv.orgs, inv.custom_fields, &mut renewable, *created, n)
+                })
+                .collect();
+            for (i, p) in planned.iter().enumerate() {
+                let o = &p.order;
+                if o.status == OrderStatus::Issued && o.date_created < now - Duration::days(300) {
+                    renewable.push(Renewable {
+                        index: b * BATCH + i,
+                        common_name: o.common_name.clone(),
+                        dns_names: o.dns_names.clone(),
+                        product: Product::find(&o.product_name_id).expect("catalog product"),
+                    });
+                }
+            }
+            match issue_all(planned, inv, threads) {
+                Ok(ready) => {
+                    // A closed channel means the writer failed: its error is reported below.
+                    if to_writer.send(ready).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    generated = Err(e);
+                    break;
+                }
             }
         }
+        drop(to_writer);
+        let written = writer.join().map_err(|_| "the writer thread panicked".to_owned())?;
+        generated.and(written)
+    })
+}
+
+/// Completes planned orders on `threads` threads, keeping their order.
+fn issue_all(planned: Vec<PlannedOrder>, inv: &Inventory, threads: usize) -> Result<Vec<ReadyOrder>, String> {
+    let per_thread = planned.len().div_ceil(threads.max(1)).max(1);
+    let mut planned = planned.into_iter();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = std::iter::from_fn(|| {
+            let chunk: Vec<PlannedOrder> = planned.by_ref().take(per_thread).collect();
+            (!chunk.is_empty()).then_some(chunk)
+        })
+        .map(|chunk| {
+            scope.spawn(move || -> Result<Vec<ReadyOrder>, String> {
+                chunk.into_iter().map(|p| complete(p, (inv.ca, inv.urls), inv.orgs, inv.rsa_keys)).collect()
+            })
+        })
+        .collect();
+        let mut ready = Vec::new();
+        for worker in workers {
+            ready.extend(worker.join().map_err(|_| "an issuing thread panicked".to_owned())??);
+        }
+        Ok(ready)
+    })
+}
+
+/// A progress line on stderr: rewritten in place on a terminal, else one line per tenth.
+pub struct Progress {
+    started: Instant,
+    terminal: bool,
+    last_tenth: usize,
+}
+
+impl Progress {
+    /// Starts the clock.
+    pub fn start() -> Self {
+        Self { started: Instant::now(), terminal: std::io::stderr().is_terminal(), last_tenth: 0 }
     }
-    Ok(())
+
+    fn show(&mut self, done: usize, total: usize) {
+        let tenth = done * 10 / total.max(1);
+        if !self.terminal && tenth == self.last_tenth && done < total {
+            return;
+        }
+        self.last_tenth = tenth;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rate = done as f64 / elapsed.max(1e-3);
+        let left = (total - done) as f64 / rate.max(1e-3);
+        let line = format!(
+            "orders: {done}/{total} ({:.0}%), {rate:.0}/s, {elapsed:.0} s elapsed, ~{left:.0} s left",
+            100.0 * done as f64 / total.max(1) as f64
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = if self.terminal { write!(err, "\r{line}\x1b[K") } else { writeln!(err, "{line}") };
+        if self.terminal && done == total {
+            let _ = writeln!(err);
+        }
+    }
 }
 
 /// What a partner tool needs to use the demo: the parent and subaccount Partner API keys and

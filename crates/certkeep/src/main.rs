@@ -31,6 +31,9 @@ enum Command {
     /// Create or revoke NCP (NAVER Cloud) access keys.
     #[command(subcommand)]
     NcpKey(NcpKeyCommand),
+    /// Create a data directory holding a demo inventory of really-issued orders (for
+    /// benchmarks); `serve --demo --data-dir DIR` serves it.
+    Generate(GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +84,18 @@ struct InitArgs {
     /// E-mail of the first administrator.
     #[arg(long, default_value = "admin@example.com")]
     admin_email: String,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Number of orders in the main account.
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: usize,
+    /// Seed of the generator: the same seed gives the same inventory (but for serial numbers).
+    #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -150,6 +165,7 @@ fn main() {
         Command::Init(args) => run_init(args),
         Command::Serve(args) => run_serve(args),
         Command::NcpKey(command) => run_ncp_key(command),
+        Command::Generate(args) => run_generate(args),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -224,6 +240,24 @@ fn run_init(args: InitArgs) -> Result<(), String> {
     println!("  account:           {} (id {})", args.account_name, admin.account_id);
     println!("  X-DC-DEVKEY:       {}", admin.api_key);
     println!("Keep the API key: it is stored only as a hash and is not shown again.");
+    Ok(())
+}
+
+fn run_generate(args: GenerateArgs) -> Result<(), String> {
+    let file = file_config(&args.common)?;
+    init_logging(&args.common, &file);
+    let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
+    let demo = Demo { orders: args.orders, seed: args.seed, progress: true };
+    // Certificates name their CRL and OCSP URLs under the default address; serve it there (or
+    // generate with CERTKEEP_PUBLIC_URL set to where it will be served).
+    let public_url =
+        std::env::var("CERTKEEP_PUBLIC_URL").unwrap_or_else(|_| format!("http://{DEFAULT_LISTEN}"));
+    let urls = PkiUrls::under(&public_url);
+    let credentials = create_demo(&layout, &args.common, &file, OffsetDateTime::now_utc(), &demo, &urls)?;
+    println!("Generated {}", layout.data_dir.display());
+    println!("  orders:            {}", args.orders);
+    println!("  X-DC-DEVKEY:       {}", credentials.certcentral_api_key);
+    println!("  serve it with:     certkeep serve --demo --data-dir {}", layout.data_dir.display());
     Ok(())
 }
 
@@ -337,14 +371,36 @@ fn demo_instance(
         })?;
         return toml::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()));
     }
+    let demo = Demo { orders: args.demo_orders, seed: demo::DEFAULT_SEED, progress: false };
+    create_demo(layout, &args.common, file, now, &demo, urls)
+}
+
+/// The size and shape of a demo inventory.
+struct Demo {
+    orders: usize,
+    seed: u64,
+    /// Show a progress line on stderr.
+    progress: bool,
+}
+
+/// Creates a data directory with a CA and a demo inventory, and stores its credentials.
+fn create_demo(
+    layout: &Layout,
+    common: &CommonArgs,
+    file: &FileConfig,
+    now: OffsetDateTime,
+    demo: &Demo,
+    urls: &PkiUrls,
+) -> Result<DemoCredentials, String> {
     let started = std::time::Instant::now();
     // The demo CA predates the oldest demo order so that every chain nests.
     let options = InitOptions {
         account_name: "Example Corp",
-        ..init_options(&args.common, file, now, Duration::days(3 * 365 + 30))?
+        ..init_options(common, file, now, Duration::days(3 * 365 + 30))?
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
-    demo::populate(&store, &ca, urls, &admin, now, args.demo_orders)?;
+    let progress = demo.progress.then(demo::Progress::start);
+    demo::populate(&store, &ca, urls, &admin, now, demo.orders, demo.seed, progress)?;
     let partner = demo::populate_partner(&store, &admin, now)?;
     let (ncp_access_key, ncp_secret_key) =
         setup::create_ncp_key(&store, &setup::sealing_key(layout)?, admin.account_id, now)?;
@@ -358,12 +414,9 @@ fn demo_instance(
         ncp_access_key: Some(ncp_access_key),
         ncp_secret_key: Some(ncp_secret_key),
     };
+    let path = layout.data_dir.join(DEMO_CREDENTIALS);
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
-    tracing::info!(
-        orders = args.demo_orders,
-        seconds = started.elapsed().as_secs_f32(),
-        "demo inventory created"
-    );
+    tracing::info!(orders = demo.orders, seconds = started.elapsed().as_secs_f32(), "demo inventory created");
     Ok(credentials)
 }
 

@@ -1,0 +1,319 @@
+//! `certkeep-bench`: measures certkeep's read path over real HTTP.
+//!
+//! Generates an inventory with `certkeep generate` (unless the data directory holds one),
+//! starts `certkeep serve` on it, drives it with a closed-loop load generator and prints a
+//! Markdown table: throughput, p50/p99 latency and the server's peak RSS per scenario, next
+//! to the goals of issue 8. Smoke run: `--orders 2000 --duration 0.2 --warmup 0`.
+
+mod load;
+mod server;
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::PathBuf,
+    time::Duration,
+};
+
+use clap::Parser;
+use load::{Load, Measured, Target};
+use serde_json::Value;
+use server::Server;
+use time::{OffsetDateTime, macros::format_description};
+
+#[derive(Parser)]
+#[command(about)]
+struct Cli {
+    /// Data directory of the inventory; created with `--orders` orders when it holds none.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Orders to generate when the data directory is empty.
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: usize,
+    /// The `certkeep` binary (default: the one next to this program).
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured seconds before each scenario.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Connections of the list and order-info scenarios.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Whole-inventory CSV exports to time.
+    #[arg(long, default_value_t = 3)]
+    csv_runs: usize,
+    /// Run only the scenarios whose name contains this text.
+    #[arg(long)]
+    only: Option<String>,
+}
+
+/// What issue 8 asks of a scenario.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// p99 under this many milliseconds.
+    P99(f64),
+    /// p99 under this many milliseconds and at least this many requests per second.
+    P99AndRate(f64, f64),
+    /// Under this many seconds per export and this many MiB of peak RSS.
+    Export(f64, f64),
+}
+
+impl Goal {
+    fn describe(self) -> String {
+        match self {
+            Goal::P99(ms) => format!("p99 < {ms} ms"),
+            Goal::P99AndRate(ms, rate) => format!("p99 < {ms} ms, >= {rate} req/s"),
+            Goal::Export(s, mib) => format!("< {s} s, RSS < {mib} MiB"),
+        }
+    }
+
+    fn met(self, m: &Measured, peak_mib: f64) -> bool {
+        let p99 = m.percentile(99).as_secs_f64() * 1e3;
+        match self {
+            Goal::P99(ms) => p99 < ms,
+            Goal::P99AndRate(ms, rate) => p99 < ms && m.throughput() >= rate,
+            Goal::Export(s, mib) => p99 < s * 1e3 && peak_mib < mib,
+        }
+    }
+}
+
+struct Scenario {
+    name: String,
+    targets: Vec<Target>,
+    concurrency: usize,
+    goal: Goal,
+    /// Measured requests at most (the CSV export).
+    max_requests: Option<usize>,
+}
+
+const ORDERS: &str = "/services/v2/order/certificate";
+
+fn list(query: &str) -> Target {
+    Target { path: format!("{ORDERS}?{query}"), csv: false }
+}
+
+/// What the scenarios pick their ids, fingerprints and search terms from.
+struct Sample {
+    total: u64,
+    ids: Vec<i64>,
+    thumbprints: Vec<String>,
+    serials: Vec<String>,
+    container: i64,
+    /// `.brand123.com`: a registrable domain with its dot, found in a few dozen orders.
+    rare_terms: Vec<String>,
+}
+
+async fn json(server: &Server, key: &str, path: &str) -> Result<Value, String> {
+    let (status, body) = load::get(server.addr, key, path).await?;
+    if status != 200 {
+        return Err(format!("GET {path}: {status} {}", String::from_utf8_lossy(&body)));
+    }
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
+}
+
+/// Reads ten pages of 1000 orders spread over the inventory.
+async fn sample(server: &Server, key: &str) -> Result<Sample, String> {
+    let first = json(server, key, &format!("{ORDERS}?limit=1")).await?;
+    let total = first["page"]["total"].as_u64().ok_or("no page.total")?;
+    let mut orders = Vec::new();
+    for k in 0..10 {
+        let page = json(server, key, &format!("{ORDERS}?limit=1000&offset={}", total * k / 10)).await?;
+        orders.extend(page["orders"].as_array().cloned().unwrap_or_default());
+    }
+    let text = |o: &Value, field: &str| o["certificate"][field].as_str().map(str::to_owned);
+    let mut containers: HashMap<i64, usize> = HashMap::new();
+    for o in &orders {
+        *containers.entry(o["container"]["id"].as_i64().unwrap_or_default()).or_default() += 1;
+    }
+    // The least populated container: a team's view of the inventory.
+    let container = containers.iter().min_by_key(|(_, n)| **n).map(|(id, _)| *id).ok_or("no orders")?;
+    let rare_terms: BTreeSet<String> = orders
+        .iter()
+        .filter_map(|o| text(o, "common_name"))
+        .filter_map(|cn| cn.split_once('.').map(|(_, domain)| format!(".{domain}")))
+        .take(200)
+        .collect();
+    Ok(Sample {
+        total,
+        ids: orders.iter().filter_map(|o| o["id"].as_i64()).collect(),
+        thumbprints: orders.iter().filter_map(|o| text(o, "thumbprint")).collect(),
+        serials: orders.iter().filter_map(|o| text(o, "serial_number")).collect(),
+        container,
+        rare_terms: rare_terms.into_iter().collect(),
+    })
+}
+
+fn scenarios(s: &Sample, concurrency: usize, csv_runs: usize) -> Vec<Scenario> {
+    let ymd = format_description!("[year]-[month]-[day]");
+    let today = OffsetDateTime::now_utc();
+    let in_30_days = (today + time::Duration::days(30)).format(ymd).unwrap_or_default();
+    let today = today.format(ymd).unwrap_or_default();
+    let deep = s.total * 9 / 10;
+    let pages = |query: &dyn Fn(u64) -> String| (0..10).map(|p| list(&query(p * 100))).collect::<Vec<_>>();
+    let info = |keys: &[String]| {
+        keys.iter().take(5000).map(|k| Target { path: format!("{ORDERS}/{k}"), csv: false }).collect()
+    };
+    let list_goal = Goal::P99(10.0);
+    let search_goal = Goal::P99(20.0);
+    let info_goal = Goal::P99AndRate(10.0, 10_000.0);
+    let scenario = |name: &str, targets: Vec<Target>, goal: Goal| Scenario {
+        name: name.to_owned(),
+        targets,
+        concurrency,
+        goal,
+        max_requests: None,
+    };
+    vec![
+        scenario("list, first 10 pages of 100", pages(&|o| format!("limit=100&offset={o}")), list_goal),
+        scenario(
+            "list, status=issued",
+            pages(&|o| format!("filters%5Bstatus%5D=issued&limit=100&offset={o}")),
+            list_goal,
+        ),
+        scenario(
+            "list, status=pending",
+            pages(&|o| format!("filters%5Bstatus%5D=pending&limit=100&offset={o}")),
+            list_goal,
+        ),
+        scenario(
+            "list, container_id (one team)",
+            pages(&|o| format!("filters%5Bcontainer_id%5D={}&limit=100&offset={o}", s.container)),
+            list_goal,
+        ),
+        scenario(
+            "list, valid_till next 30 days",
+            pages(&|o| format!("filters%5Bvalid_till%5D={today}...{in_30_days}&limit=100&offset={o}")),
+            list_goal,
+        ),
+        scenario(
+            "list, sort=-date_created",
+            pages(&|o| format!("sort=-date_created&limit=100&offset={o}")),
+            list_goal,
+        ),
+        scenario("list, offset=90% (deep)", pages(&|o| format!("limit=100&offset={}", deep + o)), list_goal),
+        scenario(
+            "search %25 rare term (.brand123.tld)",
+            s.rare_terms.iter().map(|t| list(&format!("filters%5Bsearch%5D=%25{t}&limit=100"))).collect(),
+            search_goal,
+        ),
+        scenario(
+            "search %25 frequent 3 chars (vpn)",
+            pages(&|o| format!("filters%5Bsearch%5D=%25vpn&limit=100&offset={o}")),
+            search_goal,
+        ),
+        scenario("list, limit=1000", pages(&|o| format!("limit=1000&offset={}", o * 10)), list_goal),
+        scenario("order info by id", info(&s.ids.iter().map(i64::to_string).collect::<Vec<_>>()), info_goal),
+        scenario("order info by thumbprint", info(&s.thumbprints), info_goal),
+        scenario("order info by serial", info(&s.serials), info_goal),
+        Scenario {
+            name: "CSV export, whole inventory".into(),
+            targets: vec![Target { path: ORDERS.into(), csv: true }],
+            concurrency: 1,
+            goal: Goal::Export(5.0, 100.0),
+            max_requests: Some(csv_runs),
+        },
+    ]
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms >= 100.0 { format!("{ms:.0}") } else { format!("{ms:.2}") }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let bin = match cli.bin {
+        Some(bin) => bin,
+        None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("certkeep"),
+    };
+    let credentials = cli.data_dir.join("demo-credentials.toml");
+    if !credentials.exists() {
+        eprintln!("generating {} orders in {}", cli.orders, cli.data_dir.display());
+        let took = server::generate(&bin, &cli.data_dir, cli.orders).await?;
+        println!(
+            "Generated {} orders in {:.1} s (load average {})",
+            cli.orders,
+            took.as_secs_f64(),
+            load_average()
+        );
+    }
+    let text =
+        std::fs::read_to_string(&credentials).map_err(|e| format!("{}: {e}", credentials.display()))?;
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("certcentral_api_key = "))
+        .map(|k| k.trim().trim_matches('"').to_owned())
+        .ok_or_else(|| format!("no certcentral_api_key in {}", credentials.display()))?;
+
+    let server = Server::start(&bin, &cli.data_dir).await?;
+    let sample = sample(&server, &key).await?;
+    drop(server);
+    println!();
+    println!(
+        "{} orders visible to the admin key; {} s per scenario after {} s of warm-up; load average at start {}",
+        sample.total,
+        cli.duration,
+        cli.warmup,
+        load_average()
+    );
+    println!();
+    println!(
+        "| scenario | requests | errors | concurrency | req/s | p50 ms | p99 ms | server peak RSS MiB | goal | met |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    for s in scenarios(&sample, cli.concurrency, cli.csv_runs) {
+        if cli.only.as_ref().is_some_and(|only| !s.name.contains(only.as_str())) {
+            continue;
+        }
+        // A fresh server per scenario: its peak RSS is this scenario's (after the warm-up).
+        let server = Server::start(&bin, &cli.data_dir).await?;
+        let export = s.max_requests.is_some();
+        let load = Load {
+            concurrency: s.concurrency,
+            duration: Duration::from_secs_f64(if export { 3600.0 } else { cli.duration }),
+            max_requests: s.max_requests,
+        };
+        if !export && cli.warmup > 0.0 {
+            let warmup = Load { duration: Duration::from_secs_f64(cli.warmup), ..load };
+            load::run(server.addr, &key, &s.targets, &warmup).await?;
+        }
+        server.reset_peak_rss()?;
+        let m = load::run(server.addr, &key, &s.targets, &load).await?;
+        let peak = server.peak_rss()? as f64 / (1024.0 * 1024.0);
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {} | {} | {peak:.0} | {} | {} |",
+            s.name,
+            m.latencies.len(),
+            m.errors,
+            s.concurrency,
+            m.throughput(),
+            ms(m.percentile(50)),
+            ms(m.percentile(99)),
+            s.goal.describe(),
+            if s.goal.met(&m, peak) { "yes" } else { "**no**" },
+        );
+        if s.max_requests.is_some() && !m.latencies.is_empty() {
+            eprintln!("  CSV: {:.1} MiB per export", m.bytes as f64 / m.latencies.len() as f64 / 1048576.0);
+        }
+    }
+    println!();
+    println!("load average at end {}", load_average());
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    // One thread drives the load, so that the server keeps the other cores.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("certkeep-bench: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,99 @@
+//! The server under test: the real `certkeep` binary, started on a generated data directory.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// Creates `data_dir` with `orders` orders by running `certkeep generate`; returns how long
+/// it took.
+pub async fn generate(bin: &Path, data_dir: &Path, orders: usize) -> Result<Duration, String> {
+    let started = Instant::now();
+    let status = Command::new(bin)
+        .arg("generate")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--orders")
+        .arg(orders.to_string())
+        .env("CERTKEEP_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !status.success() {
+        return Err(format!("certkeep generate failed: {status}"));
+    }
+    Ok(started.elapsed())
+}
+
+/// A running `certkeep serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Serves `data_dir` (made by `certkeep generate`) on a free local port.
+    pub async fn start(bin: &Path, data_dir: &Path) -> Result<Self, String> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("CERTKEEP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (found, address) = tokio::sync::oneshot::channel();
+        // Reads the banner for the address, then drains stdout so that the server never
+        // writes into a closed pipe.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut found = Some(found);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.trim().strip_prefix("base URL:") {
+                    let addr = url.trim().trim_start_matches("http://");
+                    if let Some(found) = found.take() {
+                        let _ = found
+                            .send(addr.parse::<SocketAddr>().map_err(|e| format!("bad address {addr}: {e}")));
+                    }
+                }
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(120), address)
+            .await
+            .map_err(|_| "no banner within 120 s".to_owned())?
+            .map_err(|_| "the server exited before printing its address".to_owned())??;
+        Ok(Self { child, addr })
+    }
+
+    fn pid(&self) -> Result<u32, String> {
+        self.child.id().ok_or_else(|| "the server has exited".to_owned())
+    }
+
+    /// Restarts the peak-RSS count (`VmHWM`) from the current RSS.
+    pub fn reset_peak_rss(&self) -> Result<(), String> {
+        let path = format!("/proc/{}/clear_refs", self.pid()?);
+        std::fs::write(&path, "5").map_err(|e| format!("cannot write {path}: {e}"))
+    }
+
+    /// The peak resident set size since start or the last reset, in bytes.
+    pub fn peak_rss(&self) -> Result<u64, String> {
+        let path = format!("/proc/{}/status", self.pid()?);
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .ok_or_else(|| format!("no VmHWM in {path}"))
+    }
+}
