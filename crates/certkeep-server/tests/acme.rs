@@ -11,8 +11,8 @@ use certkeep_ca::KeyAlgorithm;
 use certkeep_core::Store;
 use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
 use instant_acme::{
-    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier, NewAccount,
-    NewOrder, Order, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier,
+    NewAccount, NewOrder, Order, OrderStatus, RetryPolicy, RevocationReason, RevocationRequest,
 };
 use rustls_pki_types::CertificateDer;
 use serde_json::{Value, json};
@@ -25,7 +25,11 @@ async fn account(server: &AcmeServer) -> Account {
     let http = HyperClient::builder(TokioExecutor::new()).build_http();
     let (account, _) = Account::builder_with_http(Box::new(http))
         .create(
-            &NewAccount { contact: &["mailto:ops@acme.test"], terms_of_service_agreed: true, only_return_existing: false },
+            &NewAccount {
+                contact: &["mailto:ops@acme.test"],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
             server.directory.clone(),
             Some(&ExternalAccountKey::new(server.eab_kid.clone(), &server.eab_hmac)),
         )
@@ -60,7 +64,11 @@ async fn answer(server: &AcmeServer, order: &mut Order, kind: ChallengeType, wro
         let key_authorization = challenge.key_authorization();
         match kind {
             ChallengeType::Http01 => {
-                let body = if wrong { "not-the-key-authorization".into() } else { key_authorization.as_str().to_owned() };
+                let body = if wrong {
+                    "not-the-key-authorization".into()
+                } else {
+                    key_authorization.as_str().to_owned()
+                };
                 server.responder.http.lock().unwrap().insert(challenge.token.clone(), body);
             }
             ChallengeType::Dns01 => {
@@ -161,7 +169,10 @@ async fn http01_issue_download_ari_revoke_and_certcentral() {
     assert!(info.suggested_window.start > time::OffsetDateTime::now_utc() + time::Duration::days(30));
 
     // Revocation by the account; a second one is alreadyRevoked.
-    account.revoke(&RevocationRequest { certificate: &leaf, reason: Some(RevocationReason::Superseded) }).await.unwrap();
+    account
+        .revoke(&RevocationRequest { certificate: &leaf, reason: Some(RevocationReason::Superseded) })
+        .await
+        .unwrap();
     let again = account.revoke(&RevocationRequest { certificate: &leaf, reason: None }).await.unwrap_err();
     assert!(again.to_string().contains("alreadyRevoked"), "{again}");
     let info = server.certcentral(&format!("/order/certificate/{id}")).await;
@@ -225,8 +236,12 @@ async fn key_rollover_contacts_orders_list_and_deactivation() {
 async fn raw_account(server: &AcmeServer) -> (RawKey, String) {
     let key = RawKey::generate();
     let url = server.url("/new-account");
-    let payload = json!({"termsOfServiceAgreed": true, "externalAccountBinding": server.eab(&key.jwk(), &url, None)});
-    let body = key.sign(json!({"alg": "ES256", "jwk": key.jwk(), "nonce": server.nonce().await, "url": url}), Some(&payload));
+    let payload =
+        json!({"termsOfServiceAgreed": true, "externalAccountBinding": server.eab(&key.jwk(), &url, None)});
+    let body = key.sign(
+        json!({"alg": "ES256", "jwk": key.jwk(), "nonce": server.nonce().await, "url": url}),
+        Some(&payload),
+    );
     let (status, headers, v) = server.post(&url, &body).await;
     assert_eq!(status, 201, "{v}");
     (key, headers["location"].to_str().unwrap().to_owned())
@@ -262,15 +277,23 @@ async fn account_creation_errors() {
     problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 400, "malformed");
     // onlyReturnExisting for an unknown key.
     let p = json!({"onlyReturnExisting": true});
-    problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 400, "accountDoesNotExist");
+    problem(
+        &server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await,
+        400,
+        "accountDoesNotExist",
+    );
     // A nonce is good once: replaying the same request is badNonce, and its fresh nonce works.
-    let good = key.sign(header(server.nonce().await), Some(&json!({"externalAccountBinding": server.eab(&key.jwk(), &url, None)})));
+    let good = key.sign(
+        header(server.nonce().await),
+        Some(&json!({"externalAccountBinding": server.eab(&key.jwk(), &url, None)})),
+    );
     let created = server.post(&url, &good).await;
     assert_eq!(created.0, 201, "{}", created.2);
     let replay = server.post(&url, &good).await;
     problem(&replay, 400, "badNonce");
     let fresh = replay.1["replay-nonce"].to_str().unwrap().to_owned();
-    let existing = server.post(&url, &key.sign(header(fresh), Some(&json!({"onlyReturnExisting": true})))).await;
+    let existing =
+        server.post(&url, &key.sign(header(fresh), Some(&json!({"onlyReturnExisting": true})))).await;
     assert_eq!(existing.0, 200);
     assert_eq!(existing.1["location"], created.1["location"]);
     // Revoked EAB credentials bind nothing.
@@ -290,7 +313,8 @@ async fn jws_checks() {
     let url = server.url("/new-order");
     let payload = json!({"identifiers": [{"type": "dns", "value": "acme.test"}]});
     // Wrong url.
-    let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": server.url("/new-account")});
+    let h =
+        json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": server.url("/new-account")});
     problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 403, "unauthorized");
     // jwk where a kid is required, kid where a jwk is required, both.
     let h = json!({"alg": "ES256", "jwk": key.jwk(), "nonce": server.nonce().await, "url": url});
@@ -317,7 +341,8 @@ async fn jws_checks() {
     for garbage in [json!("x"), json!({"protected": "!!", "payload": "", "signature": ""}), json!({})] {
         problem(&server.post(&url, &garbage).await, 400, "malformed");
     }
-    let wrong_type = server.client.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
+    let wrong_type =
+        server.client.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
     assert_eq!(wrong_type.status(), 415);
 }
 
@@ -337,25 +362,34 @@ async fn order_errors() {
         let r = post(new_order.clone(), Some(json!({"identifiers": [{"type": "dns", "value": name}]}))).await;
         problem(&r, 400, "rejectedIdentifier");
     }
-    let r = post(new_order.clone(), Some(json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))).await;
+    let r =
+        post(new_order.clone(), Some(json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]}))).await;
     problem(&r, 400, "unsupportedIdentifier");
-    let r = post(new_order.clone(), Some(json!({"identifiers": [{"type": "dns", "value": "acme.test"}]}))).await;
+    let r =
+        post(new_order.clone(), Some(json!({"identifiers": [{"type": "dns", "value": "acme.test"}]}))).await;
     assert_eq!(r.0, 201, "{}", r.2);
-    let (order_url, finalize) = (r.1["location"].to_str().unwrap().to_owned(), r.2["finalize"].as_str().unwrap().to_owned());
+    let (order_url, finalize) =
+        (r.1["location"].to_str().unwrap().to_owned(), r.2["finalize"].as_str().unwrap().to_owned());
     let csr_for = |names: &[&str]| json!({"csr": URL_SAFE_NO_PAD.encode(csr(names).1)});
     // Finalize before the authorizations are valid.
     problem(&post(finalize.clone(), Some(csr_for(&["acme.test"]))).await, 403, "orderNotReady");
     // Let the order become ready (dns-01 via the in-test DNS server).
     let authz_url = r.2["authorizations"][0].as_str().unwrap().to_owned();
     let authz = post(authz_url.clone(), None).await.2;
-    let challenge = authz["challenges"].as_array().unwrap().iter().find(|c| c["type"] == "dns-01").unwrap().clone();
+    let challenge =
+        authz["challenges"].as_array().unwrap().iter().find(|c| c["type"] == "dns-01").unwrap().clone();
     let thumbprint = {
         let jwk = key.jwk();
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap());
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["x"].as_str().unwrap(),
+            jwk["y"].as_str().unwrap()
+        );
         URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
     };
     let key_authorization = format!("{}.{thumbprint}", challenge["token"].as_str().unwrap());
-    let digest = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()));
+    let digest = URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()));
     server.responder.txt.lock().unwrap().insert("_acme-challenge.acme.test".into(), vec![digest]);
     let started = post(challenge["url"].as_str().unwrap().to_owned(), Some(json!({}))).await;
     assert_eq!(started.0, 200, "{}", started.2);

@@ -25,8 +25,21 @@ async fn lego(server: &AcmeServer, dir: &Path, port: u16, domains: &[&str], acti
     let hmac = URL_SAFE_NO_PAD.encode(&server.eab_hmac);
     let http_port = format!("127.0.0.1:{port}");
     let mut args = vec![
-        "--server", &server.directory, "--accept-tos", "--email", "ops@acme.test", "--eab", "--kid",
-        &server.eab_kid, "--hmac", &hmac, "--key-type", "ec256", "--http", "--http.port", &http_port,
+        "--server",
+        &server.directory,
+        "--accept-tos",
+        "--email",
+        "ops@acme.test",
+        "--eab",
+        "--kid",
+        &server.eab_kid,
+        "--hmac",
+        &hmac,
+        "--key-type",
+        "ec256",
+        "--http",
+        "--http.port",
+        &http_port,
     ];
     for domain in domains {
         args.extend_from_slice(&["--domains", domain]);

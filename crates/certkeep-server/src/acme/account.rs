@@ -150,7 +150,11 @@ async fn own_account(state: &AppState, id: Id, post: Post) -> Result<super::requ
 }
 
 /// `POST /acme/account/{id}`: read (POST-as-GET), update contacts or deactivate.
-pub async fn account(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn account(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = own_account(&state, id, post).await?;
     let mut account = signed.account().clone();
     if signed.is_get() {
@@ -160,7 +164,9 @@ pub async fn account(State(state): State<AppState>, Path(id): Path<Id>, post: Po
     match update.status.as_deref() {
         Some("deactivated") => account.status = AcmeStatus::Deactivated,
         Some(other) => {
-            return Err(Problem::malformed(format!("An account can only be deactivated, not set to {other:?}.")));
+            return Err(Problem::malformed(format!(
+                "An account can only be deactivated, not set to {other:?}."
+            )));
         }
         None => {}
     }
@@ -174,7 +180,11 @@ pub async fn account(State(state): State<AppState>, Path(id): Path<Id>, post: Po
 }
 
 /// `POST /acme/account/{id}/orders`: the account's order URLs (one page).
-pub async fn orders(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn orders(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     own_account(&state, id, post).await?.expect_get()?;
     let ids = state.store(move |s| s.acme().acme_order_ids(id)).await?;
     let urls: Vec<String> = ids.into_iter().map(|o| url(&state, &format!("/order/{o}"))).collect();

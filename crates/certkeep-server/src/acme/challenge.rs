@@ -40,7 +40,11 @@ pub fn challenge_json(state: &AppState, c: &AcmeChallenge) -> Value {
 }
 
 /// `POST /acme/challenge/{id}`: `{}` asks for validation; POST-as-GET reads.
-pub async fn challenge(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn challenge(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
     let found = state.store(move |s| s.acme().acme_challenge(id)).await?;
     let mut c = found.ok_or_else(|| Problem::not_found("challenge"))?;
@@ -50,7 +54,9 @@ pub async fn challenge(State(state): State<AppState>, Path(id): Path<Id>, post: 
         if c.status == AcmeStatus::Pending
             && authz.status == AcmeStatus::Pending
             && state
-                .store(move |s| s.acme().transition_acme_challenge(id, AcmeStatus::Pending, AcmeStatus::Processing))
+                .store(move |s| {
+                    s.acme().transition_acme_challenge(id, AcmeStatus::Pending, AcmeStatus::Processing)
+                })
                 .await?
         {
             c.status = AcmeStatus::Processing;

@@ -97,11 +97,8 @@ pub async fn query(server: SocketAddr, name: &str, qtype: u16) -> Result<Vec<Vec
     aws_lc_rs::rand::fill(&mut raw).map_err(|_| "random generator failed".to_owned())?;
     let id = u16::from_be_bytes(raw);
     let packet = query_packet(id, name, qtype)?;
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
+    let local: SocketAddr =
+        if server.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
     let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
     socket.connect(server).await.map_err(|e| format!("DNS server {server}: {e}"))?;
     let mut buf = vec![0u8; 4096];

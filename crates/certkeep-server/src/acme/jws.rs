@@ -45,7 +45,8 @@ impl Flattened {
 
     /// Parses a JWS held in a JSON value (EAB, key change).
     pub fn from_value(v: &Value, what: &str) -> Result<Self, Problem> {
-        serde_json::from_value(v.clone()).map_err(|_| Problem::malformed(format!("{what} is not a flattened JWS.")))
+        serde_json::from_value(v.clone())
+            .map_err(|_| Problem::malformed(format!("{what} is not a flattened JWS.")))
     }
 
     /// The signing input `protected.payload`.
@@ -56,7 +57,8 @@ impl Flattened {
     /// The decoded protected header.
     pub fn header(&self) -> Result<Header, Problem> {
         let raw = unb64(&self.protected, "The protected header")?;
-        serde_json::from_slice(&raw).map_err(|_| Problem::malformed("The protected header is not a JSON object."))
+        serde_json::from_slice(&raw)
+            .map_err(|_| Problem::malformed("The protected header is not a JSON object."))
     }
 
     /// The decoded payload.
@@ -114,7 +116,9 @@ impl Jwk {
                 let (crv, len) = match member(v, "crv")? {
                     "P-256" => ("P-256", 32),
                     "P-384" => ("P-384", 48),
-                    other => return Err(Problem::bad_public_key(format!("Curve {other:?} is not supported."))),
+                    other => {
+                        return Err(Problem::bad_public_key(format!("Curve {other:?} is not supported.")));
+                    }
                 };
                 let x = unb64(member(v, "x")?, "The JWK x")?;
                 let y = unb64(member(v, "y")?, "The JWK y")?;

@@ -92,14 +92,21 @@ fn token() -> Result<String, Problem> {
 }
 
 /// Checks the requested identifiers against the contract; returns them normalised.
-fn allowed_names(contract: &AcmeContract, product: &Product, ids: &[Identifier]) -> Result<Vec<String>, Problem> {
+fn allowed_names(
+    contract: &AcmeContract,
+    product: &Product,
+    ids: &[Identifier],
+) -> Result<Vec<String>, Problem> {
     if ids.is_empty() {
         return Err(Problem::malformed("An order needs at least one identifier."));
     }
     let mut out: Vec<String> = Vec::new();
     for id in ids {
         if id.kind != "dns" {
-            return Err(Problem::unsupported_identifier(format!("Identifier type {:?} is not supported.", id.kind)));
+            return Err(Problem::unsupported_identifier(format!(
+                "Identifier type {:?} is not supported.",
+                id.kind
+            )));
         }
         let name = names::normalize(&id.value)
             .map_err(|_| Problem::rejected_identifier(format!("{:?} is not a valid DNS name.", id.value)))?;
@@ -135,7 +142,9 @@ pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Resp
     let signed = verify(&state, post, Signer::Account).await?;
     let req: NewOrder = signed.json()?;
     if req.not_before.is_some() || req.not_after.is_some() {
-        return Err(Problem::malformed("notBefore and notAfter are not supported: validity comes from the contract."));
+        return Err(Problem::malformed(
+            "notBefore and notAfter are not supported: validity comes from the contract.",
+        ));
     }
     let account = signed.account().clone();
     let contract = contract_of(&state, &account).await?;
@@ -239,7 +248,11 @@ pub async fn refresh(state: &AppState, mut order: AcmeOrder) -> Result<AcmeOrder
 }
 
 /// `POST /acme/order/{id}` (POST-as-GET).
-pub async fn order(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn order(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
     signed.expect_get()?;
     let order = owned_order(&state, &signed, id).await?;
@@ -255,10 +268,12 @@ struct Finalize {
 fn check_csr(csr_b64: &str, order: &AcmeOrder) -> Result<certkeep_ca::Csr, Problem> {
     let der = unb64(csr_b64, "csr").map_err(|_| Problem::bad_csr("The CSR is not base64url DER."))?;
     let standard = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
-    let csr = certkeep_ca::parse_csr(&standard).map_err(|e| Problem::bad_csr(format!("The CSR is not valid: {e}.")))?;
+    let csr = certkeep_ca::parse_csr(&standard)
+        .map_err(|e| Problem::bad_csr(format!("The CSR is not valid: {e}.")))?;
     let mut requested: Vec<String> = Vec::new();
     for name in csr.common_name.iter().chain(&csr.dns_names) {
-        let n = names::normalize(name).map_err(|_| Problem::bad_csr(format!("The CSR names {name:?}, not a DNS name.")))?;
+        let n = names::normalize(name)
+            .map_err(|_| Problem::bad_csr(format!("The CSR names {name:?}, not a DNS name.")))?;
         if !requested.contains(&n) {
             requested.push(n);
         }
@@ -284,7 +299,11 @@ fn lifecycle_problem(e: LifecycleError) -> Problem {
 }
 
 /// `POST /acme/order/{id}/finalize`: issues through the inventory lifecycle at once.
-pub async fn finalize(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn finalize(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
     let mut order = owned_order(&state, &signed, id).await?;
     if order.status != AcmeStatus::Ready {
@@ -292,7 +311,10 @@ pub async fn finalize(State(state): State<AppState>, Path(id): Path<Id>, post: P
     }
     let req: Finalize = signed.json()?;
     let csr = check_csr(&req.csr, &order)?;
-    if !state.store(move |s| s.acme().transition_acme_order(id, AcmeStatus::Ready, AcmeStatus::Processing)).await? {
+    if !state
+        .store(move |s| s.acme().transition_acme_order(id, AcmeStatus::Ready, AcmeStatus::Processing))
+        .await?
+    {
         return Err(Problem::order_not_ready("The order is already being finalized."));
     }
     let contract = contract_of(&state, signed.account()).await?;
@@ -371,7 +393,8 @@ async fn issue(
         .lifecycle(move |l| {
             // The challenges proved control of every name, so the account's validated-domain
             // list (DomainPolicy::Validated) does not apply to ACME placements.
-            let acme = Lifecycle { store: l.store, issuer: l.issuer, now: l.now, domains: DomainPolicy::TrustAll };
+            let acme =
+                Lifecycle { store: l.store, issuer: l.issuer, now: l.now, domains: DomainPolicy::TrustAll };
             acme.place_order(&scope, &actor, &request)
         })
         .await
@@ -387,7 +410,11 @@ async fn issue(
 
 /// `POST /acme/certificate/{order id}`: leaf and intermediate, PEM (§7.4.2). certkeep has one
 /// chain, so no `Link: rel="alternate"` is sent.
-pub async fn certificate(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn certificate(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
     signed.expect_get()?;
     let order = owned_order(&state, &signed, id).await?;
@@ -424,7 +451,11 @@ struct AuthzUpdate {
 }
 
 /// `POST /acme/authz/{id}`: read (POST-as-GET) or deactivate (§7.5.2).
-pub async fn authorization(State(state): State<AppState>, Path(id): Path<Id>, post: Post) -> Result<Response, Problem> {
+pub async fn authorization(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    post: Post,
+) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
     let mut authz = owned_authz(&state, &signed, id).await?;
     if !signed.is_get() {
@@ -443,8 +474,10 @@ pub async fn authorization(State(state): State<AppState>, Path(id): Path<Id>, po
 
 /// An authorization of the signing account.
 pub async fn owned_authz(state: &AppState, signed: &Signed, id: Id) -> Result<AcmeAuthz, Problem> {
-    let mut authz =
-        state.store(move |s| s.acme().acme_authz(id)).await?.ok_or_else(|| Problem::not_found("authorization"))?;
+    let mut authz = state
+        .store(move |s| s.acme().acme_authz(id))
+        .await?
+        .ok_or_else(|| Problem::not_found("authorization"))?;
     if authz.account_id != signed.account().id {
         return Err(Problem::unauthorized("The authorization belongs to another account."));
     }

@@ -26,7 +26,10 @@ fn issuer_key_id(state: &AppState) -> Option<Vec<u8>> {
 /// `GET /acme/renewal-info/{certID}` with certID = base64url(AKI keyIdentifier) "."
 /// base64url(serial DER content). The suggested window is the last third of the validity,
 /// renewing in its first half; a revoked certificate should be renewed now.
-pub async fn renewal_info(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn renewal_info(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let (aki, serial) = id.split_once('.').ok_or_else(|| Problem::malformed("A certID is AKI.serial."))?;
     let (aki, serial) = (unb64(aki, "The certID key identifier")?, unb64(serial, "The certID serial")?);
     if issuer_key_id(&state).as_deref() != Some(aki.as_slice()) {

@@ -31,13 +31,17 @@ impl FromRequest<AppState> for Post {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if content_type.split(';').next().map(str::trim) != Some("application/jose+json") {
             let mut p = Problem::malformed("ACME requests must be sent as application/jose+json.");
             p.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
             return Err(p);
         }
-        let path = req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
         let path = path.strip_prefix("/acme").unwrap_or(&path).to_owned();
         let body = Bytes::from_request(req, state)
             .await
@@ -90,7 +94,11 @@ impl Signed {
 
     /// Refuses anything but POST-as-GET.
     pub fn expect_get(&self) -> Result<(), Problem> {
-        if self.is_get() { Ok(()) } else { Err(Problem::malformed("This resource is read with POST-as-GET (empty payload).")) }
+        if self.is_get() {
+            Ok(())
+        } else {
+            Err(Problem::malformed("This resource is read with POST-as-GET (empty payload)."))
+        }
     }
 }
 
@@ -119,8 +127,9 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
         }
         (Some(v), None, _) => (Jwk::parse(v)?, None),
         (None, Some(kid), _) => {
-            let id = account_id(state, kid)
-                .ok_or_else(|| Problem::account_does_not_exist(format!("{kid:?} is not an account URL of this server.")))?;
+            let id = account_id(state, kid).ok_or_else(|| {
+                Problem::account_does_not_exist(format!("{kid:?} is not an account URL of this server."))
+            })?;
             let account = state
                 .store(move |s| s.acme().acme_account(id))
                 .await?
@@ -128,8 +137,8 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
             if account.status != AcmeStatus::Valid {
                 return Err(Problem::unauthorized(format!("The account is {}.", account.status)));
             }
-            let value: serde_json::Value =
-                serde_json::from_str(&account.jwk).map_err(|_| Problem::internal("A stored account key is unreadable."))?;
+            let value: serde_json::Value = serde_json::from_str(&account.jwk)
+                .map_err(|_| Problem::internal("A stored account key is unreadable."))?;
             (Jwk::parse(&value)?, Some(account))
         }
     };

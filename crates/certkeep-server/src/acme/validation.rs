@@ -38,7 +38,12 @@ async fn resolve(settings: &AcmeSettings, name: &str, port: u16) -> Result<Vec<S
     Ok(addrs)
 }
 
-async fn http01(settings: &AcmeSettings, name: &str, token: &str, key_authorization: &str) -> Result<(), Problem> {
+async fn http01(
+    settings: &AcmeSettings,
+    name: &str,
+    token: &str,
+    key_authorization: &str,
+) -> Result<(), Problem> {
     let port = settings.http01_port;
     let addrs = resolve(settings, name, port).await?;
     let url = format!("http://{name}:{port}/.well-known/acme-challenge/{token}");
@@ -58,7 +63,8 @@ async fn http01(settings: &AcmeSettings, name: &str, token: &str, key_authorizat
     if !status.is_success() {
         return Err(Problem::validation("unauthorized", format!("Fetching {url}: HTTP {status}")));
     }
-    let body = res.bytes().await.map_err(|e| Problem::validation("connection", format!("Reading {url}: {e}")))?;
+    let body =
+        res.bytes().await.map_err(|e| Problem::validation("connection", format!("Reading {url}: {e}")))?;
     let body = String::from_utf8_lossy(&body[..body.len().min(8192)]).into_owned();
     if body.trim_end() != key_authorization {
         return Err(Problem::validation(
@@ -78,9 +84,10 @@ async fn dns01(settings: &AcmeSettings, name: &str, key_authorization: &str) -> 
     let answers = dns::query(server, &record, dns::TXT)
         .await
         .map_err(|e| Problem::validation("dns", format!("Looking up TXT {record}: {e}")))?;
-    let expected = b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()).as_ref());
+    let expected =
+        b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()).as_ref());
     let found = dns::txt_strings(&answers);
-    if found.iter().any(|t| *t == expected) {
+    if found.contains(&expected) {
         Ok(())
     } else {
         Err(Problem::validation(

@@ -75,7 +75,8 @@ impl AcmeServer {
         let dir = tempfile::tempdir().unwrap();
         let now = OffsetDateTime::now_utc();
         let ca_dir = dir.path().join("ca");
-        CertificateAuthority::create(&ca_dir, KeyAlgorithm::EcdsaP256, "ACME Test", now - Duration::days(1)).unwrap();
+        CertificateAuthority::create(&ca_dir, KeyAlgorithm::EcdsaP256, "ACME Test", now - Duration::days(1))
+            .unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
         let (account_id, root) = store.create_account("ACME subaccount", now).unwrap();
         let user_id = store
@@ -128,11 +129,13 @@ impl AcmeServer {
         store.create_eab(contract.id, &eab_kid, &eab_hmac, now).unwrap();
 
         let responder = Responder::default();
-        let (own_http_port, dns) = (serve_http01(responder.clone()).await, serve_dns(responder.clone()).await);
+        let (own_http_port, dns) =
+            (serve_http01(responder.clone()).await, serve_dns(responder.clone()).await);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), PkiUrls::under(&base)));
+        let authority =
+            Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), PkiUrls::under(&base)));
         let http01_port = http01_port.unwrap_or(own_http_port);
         let state = AppState {
             store: store.clone(),
@@ -217,7 +220,8 @@ pub struct RawKey {
 
 impl RawKey {
     pub fn generate() -> Self {
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
         Self { pair: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap() }
     }
 

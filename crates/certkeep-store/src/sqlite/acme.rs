@@ -62,7 +62,11 @@ fn order(conn: &Connection, row: &Row) -> rusqlite::Result<AcmeOrder> {
     })
 }
 
-fn find_order(conn: &Connection, filter: &str, value: &dyn rusqlite::ToSql) -> rusqlite::Result<Option<AcmeOrder>> {
+fn find_order(
+    conn: &Connection,
+    filter: &str,
+    value: &dyn rusqlite::ToSql,
+) -> rusqlite::Result<Option<AcmeOrder>> {
     let mut stmt = conn.prepare_cached(&format!("{ORDER_SELECT} WHERE {filter} = ?"))?;
     let mut found = stmt.query([value])?;
     match found.next()? {
@@ -83,7 +87,8 @@ fn challenge(row: &Row) -> rusqlite::Result<AcmeChallenge> {
     })
 }
 
-const CHALLENGE_SELECT: &str = "SELECT id, authz_id, kind, token, status, validated, error FROM acme_challenges";
+const CHALLENGE_SELECT: &str =
+    "SELECT id, authz_id, kind, token, status, validated, error FROM acme_challenges";
 
 fn authz(conn: &Connection, id: Id) -> rusqlite::Result<Option<AcmeAuthz>> {
     let Some(mut a) = conn
@@ -264,7 +269,8 @@ impl AcmeStore for SqliteStore {
 
     fn set_acme_authz_status(&self, id: Id, status: AcmeStatus) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id]).map(drop)
+            tx.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id])
+                .map(drop)
         })
     }
 
