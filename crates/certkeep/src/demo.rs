@@ -449,8 +449,7 @@ pub const DEFAULT_SEED: u64 = 0x5EED_CE27;
 /// second, small tenant. `progress` shows how far the main account is.
 pub fn populate(
     store: &dyn Store,
-    ca: &CertificateAuthority,
-    urls: &PkiUrls,
+    (ca, urls): (&CertificateAuthority, &PkiUrls),
     admin: &Admin,
     now: OffsetDateTime,
     order_count: usize,

@@ -400,7 +400,7 @@ fn create_demo(
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
     let progress = demo.progress.then(demo::Progress::start);
-    demo::populate(&store, &ca, urls, &admin, now, demo.orders, demo.seed, progress)?;
+    demo::populate(&store, (&ca, urls), &admin, now, demo.orders, demo.seed, progress)?;
     let partner = demo::populate_partner(&store, &admin, now)?;
     let (ncp_access_key, ncp_secret_key) =
         setup::create_ncp_key(&store, &setup::sealing_key(layout)?, admin.account_id, now)?;

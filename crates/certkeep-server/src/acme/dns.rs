@@ -162,6 +162,8 @@ mod tests {
         assert!(parse_answers(&r, 0x9999, TXT).is_err());
         r[3] = 0x83;
         assert!(parse_answers(&r, 0x1234, TXT).unwrap().is_empty());
-        assert!(parse_answers(&r[..5], 0x1234, TXT).is_err());
+        r[3] = 0x80;
+        assert!(parse_answers(&r[..r.len() - 3], 0x1234, TXT).is_err(), "cut answer");
+        assert!(parse_answers(&r[..5], 0x1234, TXT).is_err(), "cut header");
     }
 }

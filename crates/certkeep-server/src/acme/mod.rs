@@ -59,14 +59,9 @@ impl Default for AcmeSettings {
 }
 
 /// The public base URL (`https://ca.example.com`): where the certificates' CRL URL points.
-fn public_base(state: &AppState) -> String {
-    let crl = &state.authority.urls().crl;
-    crl.strip_suffix(crate::pki::CRL_PATH).unwrap_or(crl).trim_end_matches('/').to_owned()
-}
-
 /// The absolute URL of an ACME path (`/new-order`, `/order/5`, ...).
 pub(crate) fn url(state: &AppState, path: &str) -> String {
-    format!("{}/acme{path}", public_base(state))
+    format!("{}/acme{path}", state.public_url.trim_end_matches('/'))
 }
 
 /// The directory URL ACME clients are given (also the `name` of the `acme_url` API key that
@@ -140,7 +135,7 @@ async fn directory(State(state): State<AppState>) -> Json<serde_json::Value> {
         "renewalInfo": u("/renewal-info"),
         "meta": {
             "externalAccountRequired": true,
-            "website": public_base(&state),
+            "website": state.public_url.trim_end_matches('/'),
         }
     }))
 }

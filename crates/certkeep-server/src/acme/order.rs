@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
-    Id, Product, Scope, Validity,
+    CertificateRecord, Id, Product, Scope, Validity,
     acme::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus},
     credentials::generate_api_key,
     lifecycle::{Actor, CertificateRef, DomainPolicy, Lifecycle, LifecycleError, OrderRequest},
@@ -247,15 +247,21 @@ pub async fn refresh(state: &AppState, mut order: AcmeOrder) -> Result<AcmeOrder
     Ok(order)
 }
 
+/// A POST-as-GET of one of the signing account's orders.
+async fn read_order(state: &AppState, id: Id, post: Post) -> Result<(Signed, AcmeOrder), Problem> {
+    let signed = verify(state, post, Signer::Account).await?;
+    signed.expect_get()?;
+    let order = owned_order(state, &signed, id).await?;
+    Ok((signed, order))
+}
+
 /// `POST /acme/order/{id}` (POST-as-GET).
 pub async fn order(
     State(state): State<AppState>,
     Path(id): Path<Id>,
     post: Post,
 ) -> Result<Response, Problem> {
-    let signed = verify(&state, post, Signer::Account).await?;
-    signed.expect_get()?;
-    let order = owned_order(&state, &signed, id).await?;
+    let (_, order) = read_order(&state, id, post).await?;
     Ok(respond(&state, &order, StatusCode::OK))
 }
 
@@ -399,13 +405,38 @@ async fn issue(
         })
         .await
         .map_err(lifecycle_problem)?;
-    let (cert_scope, cert_id) = (super::order::scope(contract), placed.certificate_id);
-    let (record, _) = state
-        .store(move |s| s.find_certificate(&cert_scope, &CertificateRef::Id(cert_id)))
-        .await?
-        .ok_or_else(|| Problem::internal("The issued certificate is missing."))?;
+    let (record, _) = contract_certificate(state, contract, placed.certificate_id).await?;
     let serial = record.serial_number.ok_or_else(|| Problem::internal("The certificate was not issued."))?;
     Ok((placed.order_id, placed.certificate_id, serial))
+}
+
+/// A certificate of a contract's orders, with its DER once issued.
+pub async fn contract_certificate(
+    state: &AppState,
+    contract: &AcmeContract,
+    certificate_id: Id,
+) -> Result<(CertificateRecord, Option<Vec<u8>>), Problem> {
+    let scope = scope(contract);
+    state
+        .store(move |s| s.find_certificate(&scope, &CertificateRef::Id(certificate_id)))
+        .await?
+        .ok_or_else(|| Problem::not_found("certificate"))
+}
+
+/// The contract of an order that issued a certificate, and that certificate (revoke, ARI).
+pub async fn issued_by(
+    state: &AppState,
+    order: &AcmeOrder,
+) -> Result<(AcmeContract, CertificateRecord, Option<Vec<u8>>), Problem> {
+    let owner_id = order.account_id;
+    let owner = state
+        .store(move |s| s.acme().acme_account(owner_id))
+        .await?
+        .ok_or_else(|| Problem::internal("The order's account is missing."))?;
+    let contract = contract_of(state, &owner).await?;
+    let cert_id = order.certificate_id.ok_or_else(|| Problem::not_found("certificate"))?;
+    let (record, der) = contract_certificate(state, &contract, cert_id).await?;
+    Ok((contract, record, der))
 }
 
 /// `POST /acme/certificate/{order id}`: leaf and intermediate, PEM (§7.4.2). certkeep has one
@@ -415,16 +446,10 @@ pub async fn certificate(
     Path(id): Path<Id>,
     post: Post,
 ) -> Result<Response, Problem> {
-    let signed = verify(&state, post, Signer::Account).await?;
-    signed.expect_get()?;
-    let order = owned_order(&state, &signed, id).await?;
+    let (signed, order) = read_order(&state, id, post).await?;
     let cert_id = order.certificate_id.ok_or_else(|| Problem::not_found("certificate"))?;
     let contract = contract_of(&state, signed.account()).await?;
-    let cert_scope = scope(&contract);
-    let (_, der) = state
-        .store(move |s| s.find_certificate(&cert_scope, &CertificateRef::Id(cert_id)))
-        .await?
-        .ok_or_else(|| Problem::not_found("certificate"))?;
+    let (_, der) = contract_certificate(&state, &contract, cert_id).await?;
     let der = der.ok_or_else(|| Problem::not_found("certificate"))?;
     let mut pem = certkeep_ca::certificate_pem(&der);
     pem.push_str(state.authority.chain()[0].1);

@@ -18,7 +18,7 @@ pub struct Problem {
     /// HTTP status.
     pub status: StatusCode,
     /// Extra members (e.g. `algorithms` for `badSignatureAlgorithm`).
-    pub extra: Option<(&'static str, Value)>,
+    pub extra: Option<Box<(&'static str, Value)>>,
 }
 
 impl Problem {
@@ -49,7 +49,7 @@ impl Problem {
     /// `badSignatureAlgorithm` (400), listing the algorithms accepted.
     pub fn bad_signature_algorithm(detail: impl Into<String>) -> Self {
         let mut p = Self::new("badSignatureAlgorithm", StatusCode::BAD_REQUEST, detail);
-        p.extra = Some(("algorithms", json!(super::jws::ALGORITHMS)));
+        p.extra = Some(Box::new(("algorithms", json!(super::jws::ALGORITHMS))));
         p
     }
 
@@ -130,8 +130,8 @@ impl Problem {
             "detail": self.detail,
             "status": self.status.as_u16(),
         });
-        if let Some((key, value)) = &self.extra {
-            v[*key] = value.clone();
+        if let Some(extra) = &self.extra {
+            v[extra.0] = extra.1.clone();
         }
         v
     }

@@ -6,7 +6,7 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use certkeep_core::{CertificateStatus, lifecycle::CertificateRef};
+use certkeep_core::CertificateStatus;
 use serde_json::json;
 use time::Duration;
 use x509_parser::extensions::ParsedExtension;
@@ -40,17 +40,7 @@ pub async fn renewal_info(
         .store(move |s| s.acme().acme_order_by_serial(&serial))
         .await?
         .ok_or_else(|| Problem::not_found("certificate issued over ACME"))?;
-    let owner_id = order.account_id;
-    let owner = state
-        .store(move |s| s.acme().acme_account(owner_id))
-        .await?
-        .ok_or_else(|| Problem::not_found("certificate"))?;
-    let contract = super::order::contract_of(&state, &owner).await?;
-    let (scope, cert_id) = (super::order::scope(&contract), order.certificate_id.unwrap_or_default());
-    let (record, _) = state
-        .store(move |s| s.find_certificate(&scope, &CertificateRef::Id(cert_id)))
-        .await?
-        .ok_or_else(|| Problem::not_found("certificate"))?;
+    let (_, record, _) = super::order::issued_by(&state, &order).await?;
     let (Some(from), Some(till)) = (record.valid_from, record.valid_till) else {
         return Err(Problem::not_found("issued certificate"));
     };

@@ -60,17 +60,8 @@ pub async fn revoke_cert(State(state): State<AppState>, post: Post) -> Result<St
         }
         None => {}
     }
-    let owner_id = order.account_id;
-    let owner = state
-        .store(move |s| s.acme().acme_account(owner_id))
-        .await?
-        .ok_or_else(|| Problem::internal("The order's account is missing."))?;
-    let contract = super::order::contract_of(&state, &owner).await?;
-    let (cert_scope, cert_id) = (scope(&contract), order.certificate_id.unwrap_or_default());
-    let (record, stored) = state
-        .store(move |s| s.find_certificate(&cert_scope, &CertificateRef::Id(cert_id)))
-        .await?
-        .ok_or_else(|| Problem::not_found("certificate"))?;
+    let (contract, record, stored) = super::order::issued_by(&state, &order).await?;
+    let cert_id = record.id;
     if stored.as_deref() != Some(der.as_slice()) {
         return Err(Problem::not_found("certificate issued over ACME"));
     }

@@ -87,7 +87,7 @@ async fn dns01(settings: &AcmeSettings, name: &str, key_authorization: &str) -> 
     let expected =
         b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes()).as_ref());
     let found = dns::txt_strings(&answers);
-    if found.iter().any(|t| *t == expected) {
+    if found.contains(&expected) {
         Ok(())
     } else {
         Err(Problem::validation(

@@ -119,11 +119,6 @@ fn sans(list: &[String]) -> Result<Vec<String>, ApiError> {
         .map_err(|bad| ApiError::bad_request("invalid_sans", format!("{bad:?} is not a valid DNS name.")))
 }
 
-/// The ACME directory URL of this server.
-pub fn directory_url(state: &AppState) -> String {
-    format!("{}/acme/directory", state.public_url.trim_end_matches('/'))
-}
-
 /// Creates an EAB credential for a contract.
 async fn new_credential(state: &AppState, contract_id: Id) -> Result<EabSet, ApiError> {
     let (key_id, key) = new_eab_credential();
@@ -209,7 +204,7 @@ pub async fn create(
     let eab_set = new_credential(&state, contract.id).await?;
     let body = Created {
         contract: ContractView::from(&contract),
-        acme_directory_url: directory_url(&state),
+        acme_directory_url: crate::acme::directory_url(&state),
         eab_set,
     };
     Ok(json_response(StatusCode::CREATED, &body))
@@ -507,6 +502,6 @@ pub async fn regenerate(
     }
     Ok(json_response(
         StatusCode::CREATED,
-        &Regenerated { acme_directory_url: directory_url(&state), eab_set },
+        &Regenerated { acme_directory_url: crate::acme::directory_url(&state), eab_set },
     ))
 }
