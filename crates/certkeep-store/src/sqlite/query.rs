@@ -15,9 +15,15 @@ pub struct Condition {
 impl Condition {
     /// The orders of the scope: its account, and its containers when it has a subset.
     pub fn scope(scope: &Scope) -> Self {
-        let mut c = Self { sql: "o.account_id = ?".into(), params: vec![Value::Integer(scope.account_id)] };
+        Self::scope_of(scope, "o.account_id", "o.container_id")
+    }
+
+    /// Rows of the scope in any table: `account = ?`, and `container IN (...)` when the scope
+    /// is a subset of the account's containers.
+    pub fn scope_of(scope: &Scope, account: &str, container: &str) -> Self {
+        let mut c = Self { sql: format!("{account} = ?"), params: vec![Value::Integer(scope.account_id)] };
         if let Some(containers) = &scope.containers {
-            c.push_in("o.container_id", containers);
+            c.push_in(container, containers);
         }
         c
     }

@@ -8,20 +8,10 @@ use certkeep_core::{
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, types::Value};
 use time::OffsetDateTime;
 
+use super::query::Condition;
 use super::rows::{
     self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
-
-/// `AND <column> IN (...)` for a container scope, with its parameters.
-fn scope_clause(scope: &Scope, column: &str) -> (String, Vec<Value>) {
-    match &scope.containers {
-        None => (String::new(), vec![]),
-        Some(ids) => (
-            format!(" AND {column} IN ({})", vec!["?"; ids.len()].join(",")),
-            ids.iter().map(|i| Value::Integer(*i)).collect(),
-        ),
-    }
-}
 
 pub fn find_certificate(
     conn: &Connection,
@@ -32,14 +22,15 @@ pub fn find_certificate(
         CertificateRef::Id(id) => ("x.id = ?", (*id).into()),
         CertificateRef::Serial(s) => ("x.serial_number = ?", s.to_uppercase().into()),
     };
-    let (clause, scope_params) = scope_clause(scope, "o.container_id");
+    let mut c = Condition::scope_of(scope, "x.account_id", "o.container_id");
+    c.push(lookup, [key]);
     let sql = format!(
         "SELECT x.der, {CERTIFICATE_COLUMNS} FROM {CERTIFICATE_FROM} JOIN orders o ON o.id = x.order_id \
-         WHERE {lookup} AND x.account_id = ?{clause}"
+         WHERE {}",
+        c.sql
     );
-    let params = [key, Value::Integer(scope.account_id)].into_iter().chain(scope_params);
     conn.prepare_cached(&sql)?
-        .query_row(params_from_iter(params), |row| Ok((rows::certificate_at(row, 1)?, row.get(0)?)))
+        .query_row(params_from_iter(c.params), |row| Ok((rows::certificate_at(row, 1)?, row.get(0)?)))
         .optional()
 }
 
@@ -67,14 +58,13 @@ fn request_detail(row: &Row) -> rusqlite::Result<RequestDetail> {
     })
 }
 
-fn request_from(scope: &Scope) -> (String, Vec<Value>) {
-    let (clause, params) = scope_clause(scope, "o.container_id");
+/// The FROM clause of request queries and the scope's condition on them.
+fn request_from(scope: &Scope) -> (String, Condition) {
     (
         format!(
-            "FROM requests r JOIN users u ON u.id = r.user_id JOIN orders o ON o.id = r.order_id {SUMMARY_JOINS} \
-             WHERE r.account_id = ?{clause}"
+            "FROM requests r JOIN users u ON u.id = r.user_id JOIN orders o ON o.id = r.order_id {SUMMARY_JOINS}"
         ),
-        std::iter::once(Value::Integer(scope.account_id)).chain(params).collect(),
+        Condition::scope_of(scope, "r.account_id", "o.container_id"),
     )
 }
 
@@ -83,34 +73,35 @@ pub fn list_requests(
     scope: &Scope,
     q: &RequestQuery,
 ) -> rusqlite::Result<(u64, Vec<RequestDetail>)> {
-    let (mut from, mut params) = request_from(scope);
+    let (from, mut c) = request_from(scope);
     if !q.status.is_empty() {
-        from.push_str(&format!(" AND r.status IN ({})", vec!["?"; q.status.len()].join(",")));
-        params.extend(q.status.iter().map(|s| Value::Text(s.as_str().into())));
+        c.push_in("r.status", &q.status.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>());
     }
     if !q.request_type.is_empty() {
-        from.push_str(&format!(" AND r.type IN ({})", vec!["?"; q.request_type.len()].join(",")));
-        params.extend(q.request_type.iter().map(|s| Value::Text(s.as_str().into())));
+        c.push_in("r.type", &q.request_type.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>());
     }
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) {from}"))?
-        .query_row(params_from_iter(&params), |r| r.get(0))?;
+        .prepare_cached(&format!("SELECT count(*) {from} WHERE {}", c.sql))?
+        .query_row(params_from_iter(&c.params), |r| r.get(0))?;
     let limit = q.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-    let sql = format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} ORDER BY r.id LIMIT ? OFFSET ?");
+    let sql =
+        format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} WHERE {} ORDER BY r.id LIMIT ? OFFSET ?", c.sql);
     let page = conn
         .prepare_cached(&sql)?
-        .query_map(params_from_iter(params.into_iter().chain([limit.into(), offset.into()])), request_detail)?
+        .query_map(
+            params_from_iter(c.params.into_iter().chain([limit.into(), offset.into()])),
+            request_detail,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     Ok((total.max(0) as u64, page))
 }
 
 pub fn find_request(conn: &Connection, scope: &Scope, id: Id) -> rusqlite::Result<Option<RequestDetail>> {
-    let (from, params) = request_from(scope);
-    let sql = format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} AND r.id = ?");
-    conn.prepare_cached(&sql)?
-        .query_row(params_from_iter(params.into_iter().chain([Value::Integer(id)])), request_detail)
-        .optional()
+    let (from, mut c) = request_from(scope);
+    c.push("r.id = ?", [Value::Integer(id)]);
+    let sql = format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} WHERE {}", c.sql);
+    conn.prepare_cached(&sql)?.query_row(params_from_iter(c.params), request_detail).optional()
 }
 
 pub fn account(conn: &Connection, id: Id) -> rusqlite::Result<Option<Account>> {
@@ -120,20 +111,19 @@ pub fn account(conn: &Connection, id: Id) -> rusqlite::Result<Option<Account>> {
 }
 
 pub fn list_organizations(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<Organization>> {
-    let (clause, params) = scope_clause(scope, "container_id");
-    let sql = format!("{ORGANIZATION_SELECT} WHERE account_id = ?{clause} ORDER BY id");
-    let params = std::iter::once(Value::Integer(scope.account_id)).chain(params);
-    conn.prepare_cached(&sql)?.query_map(params_from_iter(params), rows::organization)?.collect()
+    let c = Condition::scope_of(scope, "account_id", "container_id");
+    let sql = format!("{ORGANIZATION_SELECT} WHERE {} ORDER BY id", c.sql);
+    conn.prepare_cached(&sql)?.query_map(params_from_iter(c.params), rows::organization)?.collect()
 }
 
 pub fn list_containers(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<ContainerNode>> {
-    let (clause, params) = scope_clause(scope, "id");
+    let c = Condition::scope_of(scope, "account_id", "id");
     let sql = format!(
-        "SELECT id, name, is_active, parent_id, description FROM containers WHERE account_id = ?{clause} ORDER BY id"
+        "SELECT id, name, is_active, parent_id, description FROM containers WHERE {} ORDER BY id",
+        c.sql
     );
-    let params = std::iter::once(Value::Integer(scope.account_id)).chain(params);
     conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(params), |r| {
+        .query_map(params_from_iter(c.params), |r| {
             Ok(ContainerNode {
                 container: Container { id: r.get(0)?, name: r.get(1)?, is_active: r.get(2)? },
                 parent_id: r.get(3)?,
@@ -144,15 +134,15 @@ pub fn list_containers(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec
 }
 
 pub fn list_users(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<UserRecord>> {
-    let (clause, params) = scope_clause(scope, "u.container_id");
+    let cond = Condition::scope_of(scope, "u.account_id", "u.container_id");
     let sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.username, c.id, c.name, c.is_active, u.access_role, \
          u.job_title, u.telephone FROM users u JOIN containers c ON c.id = u.container_id \
-         WHERE u.account_id = ?{clause} ORDER BY u.id"
+         WHERE {} ORDER BY u.id",
+        cond.sql
     );
-    let params = std::iter::once(Value::Integer(scope.account_id)).chain(params);
     conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(params), |r| {
+        .query_map(params_from_iter(cond.params), |r| {
             Ok(UserRecord {
                 user: User { id: r.get(0)?, first_name: r.get(1)?, last_name: r.get(2)?, email: r.get(3)? },
                 username: r.get(4)?,
@@ -166,14 +156,14 @@ pub fn list_users(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<User
 }
 
 pub fn list_domains(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<Domain>> {
-    let (clause, params) = scope_clause(scope, "container_id");
+    let c = Condition::scope_of(scope, "account_id", "container_id");
     let sql = format!(
         "SELECT id, name, container_id, organization_id, dcv_method, date_created, validated_at FROM domains \
-         WHERE account_id = ?{clause} ORDER BY id"
+         WHERE {} ORDER BY id",
+        c.sql
     );
-    let params = std::iter::once(Value::Integer(scope.account_id)).chain(params);
     conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(params), |r| {
+        .query_map(params_from_iter(c.params), |r| {
             Ok(Domain {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -196,16 +186,15 @@ pub fn status_changes(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> rusqlite::Result<Vec<(Id, Id, OrderStatus)>> {
-    let (clause, params) = scope_clause(scope, "container_id");
+    let mut c = Condition::scope_of(scope, "account_id", "container_id");
+    c.push("status_updated_at >= ?", [from.unix_timestamp().into()]);
+    c.push("status_updated_at <= ?", [to.unix_timestamp().into()]);
     let sql = format!(
-        "SELECT id, certificate_id, status FROM orders WHERE account_id = ? AND status_updated_at >= ? \
-         AND status_updated_at <= ?{clause} ORDER BY status_updated_at, id"
+        "SELECT id, certificate_id, status FROM orders WHERE {} ORDER BY status_updated_at, id",
+        c.sql
     );
-    let params = [Value::Integer(scope.account_id), from.unix_timestamp().into(), to.unix_timestamp().into()]
-        .into_iter()
-        .chain(params);
     conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(params), |r| {
+        .query_map(params_from_iter(c.params), |r| {
             Ok((
                 r.get(0)?,
                 r.get::<_, Option<Id>>(1)?.unwrap_or_default(),
