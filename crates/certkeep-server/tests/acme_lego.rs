@@ -1,6 +1,7 @@
 //! End to end with a real third-party ACME client: lego (Debian package `lego`) registers with
 //! EAB, obtains a certificate over http-01 (lego serves the token, certkeep really fetches it),
-//! renews it and revokes it. Skipped, saying so, only when `lego` is not installed; `.ci/run`
+//! renews it and revokes it; and obtains one over tls-alpn-01 (lego answers the TLS handshake,
+//! certkeep really checks its certificate). Skipped, saying so, only when `lego` is not installed; `.ci/run`
 //! installs it so that CI always runs it.
 
 mod acme_common;
@@ -12,18 +13,35 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 const NAMES: [&str; 2] = ["acme.test", "www.acme.test"];
 
+/// Whether lego is installed; says SKIPPED when not (and fails under CI, which installs it).
 fn lego_available() -> bool {
-    Command::new("lego").arg("--version").output().is_ok_and(|o| o.status.success())
+    let found = Command::new("lego").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test: `lego` is missing");
+        eprintln!("SKIPPED: `lego` is not installed (apt-get install lego); .ci/run installs it");
+    }
+    found
 }
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Runs lego for `domains` (the first is the certificate's name).
+/// Runs lego for `domains` (the first is the certificate's name), serving http-01 on `port`.
 async fn lego(server: &AcmeServer, dir: &Path, port: u16, domains: &[&str], action: &[&str]) -> String {
-    let hmac = URL_SAFE_NO_PAD.encode(&server.eab_hmac);
     let http_port = format!("127.0.0.1:{port}");
+    lego_with(server, dir, &["--http", "--http.port", &http_port], domains, action).await
+}
+
+/// Runs lego with the `challenge` options.
+async fn lego_with(
+    server: &AcmeServer,
+    dir: &Path,
+    challenge: &[&str],
+    domains: &[&str],
+    action: &[&str],
+) -> String {
+    let hmac = URL_SAFE_NO_PAD.encode(&server.eab_hmac);
     let mut args = vec![
         "--server",
         &server.directory,
@@ -37,10 +55,8 @@ async fn lego(server: &AcmeServer, dir: &Path, port: u16, domains: &[&str], acti
         &hmac,
         "--key-type",
         "ec256",
-        "--http",
-        "--http.port",
-        &http_port,
     ];
+    args.extend_from_slice(challenge);
     for domain in domains {
         args.extend_from_slice(&["--domains", domain]);
     }
@@ -72,8 +88,6 @@ fn openssl_verify(server: &AcmeServer, dir: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lego_obtains_renews_and_revokes_with_eab_and_http01() {
     if !lego_available() {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test: `lego` is missing");
-        eprintln!("SKIPPED: `lego` is not installed (apt-get install lego); .ci/run installs it");
         return;
     }
     let port = free_port();
@@ -104,4 +118,20 @@ async fn lego_obtains_renews_and_revokes_with_eab_and_http01() {
     let revoked = list["orders"].as_array().unwrap();
     assert_eq!(revoked.len(), 1, "{list}");
     assert_ne!(revoked[0]["id"].as_i64().unwrap(), first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lego_obtains_with_tls_alpn01() {
+    if !lego_available() {
+        return;
+    }
+    let port = free_port();
+    let server = AcmeServer::start_with_ports(false, None, port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tls_port = format!("127.0.0.1:{port}");
+    let log = lego_with(&server, dir.path(), &["--tls", "--tls.port", &tls_port], &NAMES, &["run"]).await;
+    assert!(log.contains("tls-alpn-01"), "{log}");
+    openssl_verify(&server, dir.path());
+    let list = server.certcentral("/order/certificate").await;
+    assert_eq!(list["orders"].as_array().unwrap().len(), 1, "{list}");
 }

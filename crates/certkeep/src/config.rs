@@ -49,6 +49,8 @@ pub struct AcmeSection {
     pub dns_resolver: Option<SocketAddr>,
     /// Every challenge succeeds unchecked (CI setups only).
     pub always_valid: Option<bool>,
+    /// Port tls-alpn-01 connects to (default 443).
+    pub tls_alpn01_port: Option<u16>,
 }
 
 /// How new names are checked.

@@ -140,6 +140,9 @@ struct ServeArgs {
     /// PEBBLE_VA_ALWAYS_VALID).
     #[arg(long, env = "CERTKEEP_ACME_ALWAYS_VALID")]
     acme_always_valid: bool,
+    /// Port ACME tls-alpn-01 validation connects to (default 443).
+    #[arg(long, env = "CERTKEEP_ACME_TLS_ALPN01_PORT")]
+    acme_tls_alpn01_port: Option<u16>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -338,6 +341,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             http01_port: args.acme_http01_port.or(file.acme.http01_port).unwrap_or(80),
             dns_resolver: args.acme_dns_resolver.or(file.acme.dns_resolver),
             always_valid: args.acme_always_valid || file.acme.always_valid.unwrap_or(false),
+            tls_alpn01_port: args.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
         },
     };
     let state_url = public_url;

@@ -9,7 +9,7 @@
 //!
 //! Modules: [`problem`] (errors), [`jws`] (keys and signatures), `nonce`, `request` (the
 //! checks every POST passes), `account`, `order`, `challenge` with `validation` and `dns` (what
-//! really proves control of a name; tls-alpn-01 is not offered yet), `revoke` and `renewal` (ARI, RFC 9773).
+//! really proves control of a name), `tls_alpn` (tls-alpn-01, RFC 8737), `revoke` and `renewal` (ARI, RFC 9773).
 
 mod account;
 mod challenge;
@@ -21,6 +21,7 @@ pub mod problem;
 mod renewal;
 mod request;
 mod revoke;
+mod tls_alpn;
 mod validation;
 
 use std::net::SocketAddr;
@@ -50,11 +51,13 @@ pub struct AcmeSettings {
     /// For CI setups only: it issues certificates for names nobody proved control of (still
     /// limited to the contract's names).
     pub always_valid: bool,
+    /// Port tls-alpn-01 connects to (RFC 8737: 443; Pebble's tests use 5001).
+    pub tls_alpn01_port: u16,
 }
 
 impl Default for AcmeSettings {
     fn default() -> Self {
-        Self { http01_port: 80, dns_resolver: None, always_valid: false }
+        Self { http01_port: 80, dns_resolver: None, always_valid: false, tls_alpn01_port: 443 }
     }
 }
 

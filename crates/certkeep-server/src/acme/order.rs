@@ -159,7 +159,8 @@ pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Resp
     let mut authzs = Vec::new();
     for name in &identifiers {
         let wildcard = names::is_wildcard(name);
-        let kinds: &[&str] = if wildcard { &["dns-01"] } else { &["http-01", "dns-01"] };
+        // RFC 8737 §3: tls-alpn-01 cannot prove control of a wildcard.
+        let kinds: &[&str] = if wildcard { &["dns-01"] } else { &["http-01", "dns-01", "tls-alpn-01"] };
         let mut challenges = Vec::new();
         for kind in kinds {
             challenges.push(AcmeChallenge {

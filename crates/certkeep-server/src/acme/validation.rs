@@ -1,10 +1,11 @@
 //! Challenge validation that really validates (RFC 8555 §8.3, §8.4): http-01 fetches the key
 //! authorization from the name's port 80 (configurable), dns-01 looks up the TXT record
-//! `_acme-challenge.{name}`. Failures are problem documents stored on the challenge.
+//! `_acme-challenge.{name}`, tls-alpn-01 (RFC 8737, [`tls_alpn`]) checks the certificate the
+//! name's port 443 (configurable) presents for ALPN `acme-tls/1`. Failures are problem documents stored on the challenge.
 
 use std::{net::SocketAddr, time::Duration};
 
-use super::{AcmeSettings, dns, jws::b64, problem::Problem};
+use super::{AcmeSettings, dns, jws::b64, problem::Problem, tls_alpn};
 
 /// Checks one challenge.
 pub async fn check(
@@ -17,6 +18,10 @@ pub async fn check(
     match kind {
         "http-01" => http01(settings, name, token, key_authorization).await,
         "dns-01" => dns01(settings, name, key_authorization).await,
+        "tls-alpn-01" => {
+            let addrs = resolve(settings, name, settings.tls_alpn01_port).await?;
+            tls_alpn::check(&addrs, name, key_authorization).await
+        }
         other => Err(Problem::malformed(format!("Challenge type {other} is not supported."))),
     }
 }

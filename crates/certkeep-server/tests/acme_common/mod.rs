@@ -72,6 +72,15 @@ impl AcmeServer {
     /// Starts a server; `http01_port` overrides the in-test http-01 server's port (for clients
     /// that serve the token themselves).
     pub async fn start_with(always_valid: bool, http01_port: Option<u16>) -> Self {
+        Self::start_with_ports(always_valid, http01_port, 443).await
+    }
+
+    /// Like [`Self::start_with`], with the port tls-alpn-01 connects to.
+    pub async fn start_with_ports(
+        always_valid: bool,
+        http01_port: Option<u16>,
+        tls_alpn01_port: u16,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let now = OffsetDateTime::now_utc();
         let ca_dir = dir.path().join("ca");
@@ -146,7 +155,7 @@ impl AcmeServer {
             public_url: base.clone(),
             sealing_key: Arc::new(certkeep_core::seal::SealingKey::generate()),
             ncp_time_zone: time::macros::offset!(+9),
-            acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid },
+            acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
         };
         tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
