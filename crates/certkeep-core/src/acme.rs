@@ -176,15 +176,16 @@ pub trait AcmeStore: Send + Sync {
     fn acme_account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AcmeAccount>>;
     /// Saves an account's key, status and contacts.
     fn update_acme_account(&self, account: &AcmeAccount) -> StoreResult<()>;
-    /// Creates an order with its authorizations and their challenges (ids ignored) in one
-    /// transaction; returns the order id.
+    /// Creates an order in one transaction; returns its id. Authorizations with id 0 are
+    /// created with their challenges (ids ignored); the others are existing ones the order
+    /// reuses ([`AcmeStore::reusable_acme_authz`]).
     fn create_acme_order(&self, order: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<Id>;
     /// An order by id.
     fn acme_order(&self, id: Id) -> StoreResult<Option<AcmeOrder>>;
     /// The order that produced the certificate with this serial (upper-case hex).
     fn acme_order_by_serial(&self, serial: &str) -> StoreResult<Option<AcmeOrder>>;
-    /// Ids of an account's orders, oldest first.
-    fn acme_order_ids(&self, account_id: Id) -> StoreResult<Vec<Id>>;
+    /// Ids of an account's orders above `after`, oldest first, at most `limit` (a page).
+    fn acme_order_ids(&self, account_id: Id, after: Id, limit: usize) -> StoreResult<Vec<Id>>;
     /// Saves an order's status, error and issuance facts.
     fn update_acme_order(&self, order: &AcmeOrder) -> StoreResult<()>;
     /// Moves an order from `from` to `to` unless someone else moved it first; true if it moved.
@@ -199,4 +200,13 @@ pub trait AcmeStore: Send + Sync {
     fn update_acme_challenge(&self, challenge: &AcmeChallenge) -> StoreResult<()>;
     /// Moves a challenge from `from` to `to` unless someone else moved it first.
     fn transition_acme_challenge(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool>;
+    /// The account's latest valid, unexpired authorization for `identifier` (with the same
+    /// wildcard flag), for a new order to reuse.
+    fn reusable_acme_authz(
+        &self,
+        account_id: Id,
+        identifier: &str,
+        wildcard: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AcmeAuthz>>;
 }

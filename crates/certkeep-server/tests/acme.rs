@@ -394,6 +394,8 @@ async fn order_errors() {
     let started = post(challenge["url"].as_str().unwrap().to_owned(), Some(json!({}))).await;
     assert_eq!(started.0, 200, "{}", started.2);
     assert!(started.1["link"].to_str().unwrap().contains("rel=\"up\""));
+    assert_eq!(started.2["status"], "processing");
+    assert_eq!(started.1["retry-after"], "1");
     let mut status = Value::Null;
     for _ in 0..100 {
         status = post(order_url.clone(), None).await.2["status"].clone();
@@ -415,8 +417,39 @@ async fn order_errors() {
     let done = post(finalize, Some(csr_for(&["acme.test"]))).await;
     assert_eq!(done.2["status"], "valid", "{}", done.2);
     let orders_url = server.url(&format!("/account/{}/orders", last_id(&kid)));
-    let list = post(orders_url, None).await;
+    let list = post(orders_url.clone(), None).await;
     assert_eq!(list.2["orders"], json!([order_url]));
+
+    // The valid authorization is reused by the account's next order for the name, which is
+    // ready at once; another account's order gets its own pending one.
+    let one = json!({"identifiers": [{"type": "dns", "value": "acme.test"}]});
+    let again = post(new_order.clone(), Some(one.clone())).await;
+    assert_eq!(again.0, 201, "{}", again.2);
+    assert_eq!(again.2["status"], "ready", "{}", again.2);
+    assert_eq!(again.2["authorizations"], json!([authz_url]));
+    let h = json!({"alg": "ES256", "kid": other_kid, "nonce": server.nonce().await, "url": new_order});
+    let others = server.post(&new_order, &other.sign(h, Some(&one))).await;
+    assert_eq!(others.2["status"], "pending", "{}", others.2);
+    assert_ne!(others.2["authorizations"], json!([authz_url]));
+    // A wildcard order does not reuse the name's authorization.
+    let wildcard = json!({"identifiers": [{"type": "dns", "value": "*.acme.test"}]});
+    assert_eq!(post(new_order.clone(), Some(wildcard)).await.2["status"], "pending");
+
+    // The orders list pages by 100 with Link rel="next".
+    for _ in 0..99 {
+        assert_eq!(post(new_order.clone(), Some(one.clone())).await.0, 201);
+    }
+    let first = post(orders_url.clone(), None).await;
+    assert_eq!(first.2["orders"].as_array().unwrap().len(), 100);
+    assert_eq!(first.2["orders"][0], order_url);
+    let link =
+        first.1.get_all("link").iter().map(|v| v.to_str().unwrap()).find(|l| l.ends_with("rel=\"next\""));
+    let next = link.expect("a next link").trim_start_matches('<').split('>').next().unwrap().to_owned();
+    let second = post(next, None).await;
+    assert_eq!(second.0, 200, "{}", second.2);
+    assert_eq!(second.2["orders"].as_array().unwrap().len(), 2);
+    assert!(!second.1.get_all("link").iter().any(|l| l.to_str().unwrap().contains("rel=\"next\"")));
+    problem(&post(format!("{orders_url}?cursor=x"), None).await, 400, "malformed");
 }
 
 async fn raw_account_with_new_key(server: &AcmeServer) -> (RawKey, String) {

@@ -3,8 +3,8 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
-    http::{StatusCode, header},
+    extract::{Path, RawQuery, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
@@ -179,16 +179,40 @@ pub async fn account(
     Ok(respond(&state, &account, StatusCode::OK))
 }
 
-/// `POST /acme/account/{id}/orders`: the account's order URLs (one page).
+/// Orders per page of the orders list.
+pub const ORDERS_PAGE: usize = 100;
+
+/// The order id a page of the orders list starts after: `?cursor=N` (0 without).
+fn cursor(query: Option<&str>) -> Result<Id, Problem> {
+    let bad = || Problem::malformed("The orders list cursor must be an order id.");
+    match form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "cursor") {
+        Some((_, v)) => v.parse().map_err(|_| bad()),
+        None => Ok(0),
+    }
+}
+
+/// `POST /acme/account/{id}/orders[?cursor=N]`: a page of the account's order URLs, oldest
+/// first, with `Link: <...?cursor=last>;rel="next"` while more follow (RFC 8555 §7.1.2.1).
 pub async fn orders(
     State(state): State<AppState>,
     Path(id): Path<Id>,
+    RawQuery(query): RawQuery,
     post: Post,
 ) -> Result<Response, Problem> {
     own_account(&state, id, post).await?.expect_get()?;
-    let ids = state.store(move |s| s.acme().acme_order_ids(id)).await?;
-    let urls: Vec<String> = ids.into_iter().map(|o| url(&state, &format!("/order/{o}"))).collect();
-    Ok(Json(json!({ "orders": urls })).into_response())
+    let after = cursor(query.as_deref())?;
+    let mut ids = state.store(move |s| s.acme().acme_order_ids(id, after, ORDERS_PAGE + 1)).await?;
+    let more = ids.len() > ORDERS_PAGE;
+    ids.truncate(ORDERS_PAGE);
+    let urls: Vec<String> = ids.iter().map(|o| url(&state, &format!("/order/{o}"))).collect();
+    let mut res = Json(json!({ "orders": urls })).into_response();
+    if let (true, Some(last)) = (more, ids.last()) {
+        let next = format!("<{}>;rel=\"next\"", url(&state, &format!("/account/{id}/orders?cursor={last}")));
+        if let Ok(v) = HeaderValue::from_str(&next) {
+            res.headers_mut().append(header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::header,
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
@@ -65,7 +65,11 @@ pub async fn challenge(
         }
     }
     let up = format!("<{}>;rel=\"up\"", url(&state, &format!("/authz/{}", c.authz_id)));
-    Ok(([(header::LINK, up)], Json(challenge_json(&state, &c))).into_response())
+    let mut res = ([(header::LINK, up)], Json(challenge_json(&state, &c))).into_response();
+    if c.status == AcmeStatus::Processing {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(order::RETRY_AFTER));
+    }
+    Ok(res)
 }
 
 /// Validates one challenge and propagates the outcome to its authorization and order.

@@ -4,7 +4,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
@@ -57,8 +57,16 @@ fn order_json(state: &AppState, o: &AcmeOrder) -> Value {
     v
 }
 
+/// How long clients should wait before polling an object that is `processing` (seconds).
+pub const RETRY_AFTER: &str = "1";
+
 fn respond(state: &AppState, o: &AcmeOrder, status: StatusCode) -> Response {
-    (status, [(header::LOCATION, order_url(state, o.id))], Json(order_json(state, o))).into_response()
+    let mut res =
+        (status, [(header::LOCATION, order_url(state, o.id))], Json(order_json(state, o))).into_response();
+    if o.status == AcmeStatus::Processing {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+    }
+    res
 }
 
 /// The contract an account is bound to.
@@ -137,6 +145,48 @@ fn allowed_names(
     Ok(out)
 }
 
+/// A valid authorization of the account for `name` that a new order may reuse (like Boulder:
+/// proving control again within its lifetime adds nothing).
+async fn reusable(state: &AppState, account_id: Id, name: &str) -> Result<Option<AcmeAuthz>, Problem> {
+    let (identifier, wildcard) = (bare(name).to_owned(), names::is_wildcard(name));
+    let now = state.clock.now();
+    Ok(state.store(move |s| s.acme().reusable_acme_authz(account_id, &identifier, wildcard, now)).await?)
+}
+
+/// A name without its wildcard label.
+fn bare(name: &str) -> &str {
+    name.strip_prefix("*.").unwrap_or(name)
+}
+
+/// A fresh pending authorization for `name` with its challenges.
+fn new_authz(account_id: Id, name: &str, expires: OffsetDateTime) -> Result<AcmeAuthz, Problem> {
+    let wildcard = names::is_wildcard(name);
+    // RFC 8737 §3: tls-alpn-01 cannot prove control of a wildcard.
+    let kinds: &[&str] = if wildcard { &["dns-01"] } else { &["http-01", "dns-01", "tls-alpn-01"] };
+    let mut challenges = Vec::new();
+    for kind in kinds {
+        challenges.push(AcmeChallenge {
+            id: 0,
+            authz_id: 0,
+            kind: (*kind).into(),
+            token: token()?,
+            status: AcmeStatus::Pending,
+            validated: None,
+            error: None,
+        });
+    }
+    Ok(AcmeAuthz {
+        id: 0,
+        order_id: 0,
+        account_id,
+        identifier: bare(name).to_owned(),
+        wildcard,
+        status: AcmeStatus::Pending,
+        expires,
+        challenges,
+    })
+}
+
 /// `POST /acme/new-order`.
 pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
@@ -155,34 +205,16 @@ pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Resp
     let product = Product::find(&contract.product_name_id)
         .ok_or_else(|| Problem::internal("The contract's product is unknown."))?;
     let identifiers = allowed_names(&contract, product, &req.identifiers)?;
-    let expires = now + LIFETIME;
+    let mut expires = now + LIFETIME;
     let mut authzs = Vec::new();
     for name in &identifiers {
-        let wildcard = names::is_wildcard(name);
-        // RFC 8737 §3: tls-alpn-01 cannot prove control of a wildcard.
-        let kinds: &[&str] = if wildcard { &["dns-01"] } else { &["http-01", "dns-01", "tls-alpn-01"] };
-        let mut challenges = Vec::new();
-        for kind in kinds {
-            challenges.push(AcmeChallenge {
-                id: 0,
-                authz_id: 0,
-                kind: (*kind).into(),
-                token: token()?,
-                status: AcmeStatus::Pending,
-                validated: None,
-                error: None,
-            });
-        }
-        authzs.push(AcmeAuthz {
-            id: 0,
-            order_id: 0,
-            account_id: account.id,
-            identifier: name.strip_prefix("*.").unwrap_or(name).to_owned(),
-            wildcard,
-            status: AcmeStatus::Pending,
-            expires,
-            challenges,
-        });
+        let authz = match reusable(&state, account.id, name).await? {
+            Some(valid) => valid,
+            None => new_authz(account.id, name, now + LIFETIME)?,
+        };
+        // An order cannot outlive its authorizations (as Boulder does).
+        expires = expires.min(authz.expires);
+        authzs.push(authz);
     }
     let order = AcmeOrder {
         id: 0,
@@ -198,7 +230,7 @@ pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Resp
         created_at: now,
     };
     let id = state.store(move |s| s.acme().create_acme_order(&order, &authzs)).await?;
-    let order = load_order(&state, id).await?;
+    let order = refresh(&state, load_order(&state, id).await?).await?;
     Ok(respond(&state, &order, StatusCode::CREATED))
 }
 

@@ -41,7 +41,9 @@ impl FromRequest<AppState> for Post {
         let path = req
             .extensions()
             .get::<OriginalUri>()
-            .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
+            .map_or(req.uri(), |u| &u.0)
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
         let path = path.strip_prefix("/acme").unwrap_or(&path).to_owned();
         let body = Bytes::from_request(req, state)
             .await

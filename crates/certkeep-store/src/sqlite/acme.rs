@@ -44,7 +44,7 @@ const ORDER_SELECT: &str = "SELECT id, account_id, status, expires, identifiers,
 fn order(conn: &Connection, row: &Row) -> rusqlite::Result<AcmeOrder> {
     let id: Id = row.get(0)?;
     let authz_ids = conn
-        .prepare_cached("SELECT id FROM acme_authzs WHERE order_id = ? ORDER BY id")?
+        .prepare_cached("SELECT authz_id FROM acme_order_authzs WHERE order_id = ? ORDER BY authz_id")?
         .query_map([id], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<Id>>>()?;
     Ok(AcmeOrder {
@@ -196,25 +196,34 @@ impl AcmeStore for SqliteStore {
             )?;
             let order_id = tx.last_insert_rowid();
             for a in authzs {
-                tx.execute(
-                    "INSERT INTO acme_authzs (order_id, account_id, identifier, wildcard, status, expires) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                    params![
-                        order_id,
-                        a.account_id,
-                        a.identifier,
-                        a.wildcard,
-                        a.status.as_str(),
-                        a.expires.unix_timestamp()
-                    ],
-                )?;
-                let authz_id = tx.last_insert_rowid();
-                for c in &a.challenges {
+                let authz_id = if a.id != 0 {
+                    a.id
+                } else {
                     tx.execute(
-                        "INSERT INTO acme_challenges (authz_id, kind, token, status) VALUES (?, ?, ?, ?)",
-                        params![authz_id, c.kind, c.token, c.status.as_str()],
+                        "INSERT INTO acme_authzs (order_id, account_id, identifier, wildcard, status, expires) \
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                        params![
+                            order_id,
+                            a.account_id,
+                            a.identifier,
+                            a.wildcard,
+                            a.status.as_str(),
+                            a.expires.unix_timestamp()
+                        ],
                     )?;
-                }
+                    let authz_id = tx.last_insert_rowid();
+                    for c in &a.challenges {
+                        tx.execute(
+                            "INSERT INTO acme_challenges (authz_id, kind, token, status) VALUES (?, ?, ?, ?)",
+                            params![authz_id, c.kind, c.token, c.status.as_str()],
+                        )?;
+                    }
+                    authz_id
+                };
+                tx.execute(
+                    "INSERT INTO acme_order_authzs (order_id, authz_id) VALUES (?, ?)",
+                    params![order_id, authz_id],
+                )?;
             }
             Ok(order_id)
         })
@@ -228,10 +237,11 @@ impl AcmeStore for SqliteStore {
         find_order(&*self.conn()?, "certificate_serial", &serial).map_err(err)
     }
 
-    fn acme_order_ids(&self, account_id: Id) -> StoreResult<Vec<Id>> {
+    fn acme_order_ids(&self, account_id: Id, after: Id, limit: usize) -> StoreResult<Vec<Id>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.conn()?
-            .prepare_cached("SELECT id FROM acme_orders WHERE account_id = ? ORDER BY id")
-            .and_then(|mut s| s.query_map([account_id], |r| r.get(0))?.collect())
+            .prepare_cached("SELECT id FROM acme_orders WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?")
+            .and_then(|mut s| s.query_map(params![account_id, after, limit], |r| r.get(0))?.collect())
             .map_err(err)
     }
 
@@ -299,5 +309,29 @@ impl AcmeStore for SqliteStore {
             )
             .map(|n| n == 1)
         })
+    }
+
+    fn reusable_acme_authz(
+        &self,
+        account_id: Id,
+        identifier: &str,
+        wildcard: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AcmeAuthz>> {
+        let conn = self.conn()?;
+        let found: Option<Id> = conn
+            .prepare_cached(
+                "SELECT id FROM acme_authzs WHERE account_id = ? AND identifier = ? AND wildcard = ? \
+                 AND status = 'valid' AND expires > ? ORDER BY expires DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![account_id, identifier, wildcard, now.unix_timestamp()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(err)?;
+        match found {
+            Some(id) => authz(&conn, id).map_err(err),
+            None => Ok(None),
+        }
     }
 }

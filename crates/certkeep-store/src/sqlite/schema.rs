@@ -380,6 +380,17 @@ CREATE TRIGGER order_counts_delete AFTER DELETE ON orders BEGIN
         WHERE account_id = old.account_id AND container_id = old.container_id AND status = old.status;
 END;
 "#,
+    r#"
+-- ACME authorization reuse: an order lists its authorizations through this table, so a valid
+-- authorization of the same account and name can serve later orders (like Boulder).
+CREATE TABLE acme_order_authzs (
+    order_id INTEGER NOT NULL REFERENCES acme_orders(id),
+    authz_id INTEGER NOT NULL REFERENCES acme_authzs(id),
+    PRIMARY KEY (order_id, authz_id)
+) WITHOUT ROWID;
+INSERT INTO acme_order_authzs (order_id, authz_id) SELECT order_id, id FROM acme_authzs;
+CREATE INDEX acme_authzs_reuse ON acme_authzs(account_id, identifier, wildcard, status, expires);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
