@@ -1,5 +1,5 @@
 //! ACME (RFC 8555) objects as the ACME front door keeps them: accounts bound to a contract by
-//! an External Account Binding credential, orders, authorizations, challenges and nonces.
+//! an External Account Binding credential, orders, authorizations, challenges and used nonces.
 //!
 //! They live behind their own [`AcmeStore`] trait, reached through [`crate::Store::acme`]:
 //! the protocol's bookkeeping is a separate concern from the inventory, and keeping its dozen
@@ -163,11 +163,10 @@ pub struct AcmeChallenge {
 
 /// Persistence of the ACME front door's objects. Methods block, like [`crate::Store`]'s.
 pub trait AcmeStore: Send + Sync {
-    /// Records a fresh nonce valid until `expires`, and forgets expired ones.
-    fn put_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<()>;
-    /// Consumes a nonce: true exactly once per issued, unexpired nonce, across every process
-    /// sharing the database.
-    fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Records the use of a nonce valid until `expires` (issued nonces are authenticated, not
+    /// stored): true exactly once per nonce across every process sharing the database. Forgets
+    /// the uses of nonces expired by `now`.
+    fn use_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool>;
     /// Creates an account (its `id` is ignored) and returns its id.
     fn create_acme_account(&self, account: &AcmeAccount) -> StoreResult<Id>;
     /// An account by id.

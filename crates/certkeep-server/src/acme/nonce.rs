@@ -1,10 +1,15 @@
-//! Replay nonces (RFC 8555 §7.2): random, stored in the database so that every replica
-//! accepts them, each usable once (an atomic delete), for an hour.
+//! Replay nonces (RFC 8555 §7.2): the expiry time sealed (AES-256-GCM) under the server's
+//! sealing key, so issuing one writes nothing and every replica sharing the key accepts it;
+//! each use is recorded in the database (one insert), so a nonce works once across replicas,
+//! for an hour.
 
 use axum::{extract::State, http::StatusCode};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
-use super::{jws::b64, problem::Problem};
+use super::{
+    jws::{b64, unb64},
+    problem::Problem,
+};
 use crate::AppState;
 
 /// The response header carrying a nonce.
@@ -12,25 +17,31 @@ pub const REPLAY_NONCE: &str = "replay-nonce";
 
 const LIFETIME: Duration = Duration::hours(1);
 
-/// Issues a fresh nonce.
-pub async fn issue(state: &AppState) -> Result<String, Problem> {
-    let mut raw = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut raw).map_err(|_| Problem::internal("The random generator failed."))?;
-    let nonce = b64(&raw);
-    let now = state.clock.now();
-    let stored = nonce.clone();
-    state.store(move |s| s.acme().put_nonce(&stored, now + LIFETIME, now)).await?;
-    Ok(nonce)
+/// What the sealed nonces are bound to, so that no other sealed value passes for one.
+const CONTEXT: &[u8] = b"acme-nonce";
+
+/// Issues a fresh nonce (random: the seal's own nonce is).
+pub fn issue(state: &AppState) -> String {
+    let expires = (state.clock.now() + LIFETIME).unix_timestamp();
+    b64(&state.sealing_key.seal(&expires.to_be_bytes(), CONTEXT))
 }
 
-/// Consumes a nonce a request carried; `badNonce` unless it was issued, unused and unexpired.
+/// Consumes a nonce a request carried; `badNonce` unless this server issued it, it is
+/// unexpired and it was not used before.
 pub async fn consume(state: &AppState, nonce: Option<String>) -> Result<(), Problem> {
     let nonce = nonce.filter(|n| !n.is_empty()).ok_or_else(|| Problem::bad_nonce("The JWS has no nonce."))?;
+    let unknown = || Problem::bad_nonce("The nonce is unknown, expired or already used.");
+    let sealed = unb64(&nonce, "nonce").map_err(|_| unknown())?;
+    let opened = state.sealing_key.open(&sealed, CONTEXT).ok_or_else(unknown)?;
+    let expires = <[u8; 8]>::try_from(opened.as_slice())
+        .ok()
+        .and_then(|b| OffsetDateTime::from_unix_timestamp(i64::from_be_bytes(b)).ok())
+        .ok_or_else(unknown)?;
     let now = state.clock.now();
-    if state.store(move |s| s.acme().take_nonce(&nonce, now)).await? {
+    if expires > now && state.store(move |s| s.acme().use_nonce(&nonce, expires, now)).await? {
         Ok(())
     } else {
-        Err(Problem::bad_nonce("The nonce is unknown, expired or already used."))
+        Err(unknown())
     }
 }
 

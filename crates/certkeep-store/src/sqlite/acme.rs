@@ -119,24 +119,15 @@ fn authz(conn: &Connection, id: Id) -> rusqlite::Result<Option<AcmeAuthz>> {
 }
 
 impl AcmeStore for SqliteStore {
-    fn put_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<()> {
-        let conn = self.conn()?;
-        conn.prepare_cached("DELETE FROM acme_nonces WHERE expires <= ?")
-            .and_then(|mut s| s.execute([now.unix_timestamp()]))
-            .map_err(err)?;
-        conn.prepare_cached("INSERT INTO acme_nonces (nonce, expires) VALUES (?, ?)")
-            .and_then(|mut s| s.execute(params![nonce, expires.unix_timestamp()]))
-            .map(drop)
-            .map_err(err)
-    }
-
-    fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        // One DELETE is atomic: of two concurrent uses, exactly one sees a deleted row.
-        self.conn()?
-            .prepare_cached("DELETE FROM acme_nonces WHERE nonce = ? AND expires > ?")
-            .and_then(|mut s| s.execute(params![nonce, now.unix_timestamp()]))
-            .map(|n| n == 1)
-            .map_err(err)
+    fn use_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool> {
+        // One transaction: of two concurrent uses, exactly one inserts the row.
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM acme_nonces WHERE expires <= ?")?
+                .execute([now.unix_timestamp()])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO acme_nonces (nonce, expires) VALUES (?, ?)")?
+                .execute(params![nonce, expires.unix_timestamp()])
+                .map(|n| n == 1)
+        })
     }
 
     fn create_acme_account(&self, a: &AcmeAccount) -> StoreResult<Id> {
