@@ -125,6 +125,56 @@ async fn an_ncp_request_is_a_signed_inventory_order_that_certcentral_lists() {
     assert!(domains["domains"].as_array().unwrap().iter().any(|d| d["name"] == "ncp.test"), "{domains}");
 }
 
+/// POSTs to CertCentral's Services API as the fixture administrator.
+async fn certcentral_post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let resp = s
+        .client
+        .post(format!("{}/services/v2{path}", s.base))
+        .header("X-DC-DEVKEY", &s.fx.admin_key)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_order_placed_through_certcentral_is_an_ncp_order() {
+    let s = TestServer::start().await;
+    let (status, _) =
+        certcentral_post(&s, "/domain", json!({"name": "cc.test", "dcv_method": "email"})).await;
+    assert_eq!(status, 201);
+    let (_, csr) = key_and_csr("www.cc.test", &[]);
+    let body = json!({
+        "certificate": {"common_name": "www.cc.test", "csr": csr, "signature_hash": "sha256"},
+        "organization": {"id": s.fx.org_epigyne},
+        "order_validity": {"years": 1},
+        "skip_approval": true
+    });
+    let (status, created) = certcentral_post(&s, "/order/certificate/ssl_plus", body).await;
+    assert_eq!(status, 201, "{created}");
+    let (order, cert_no) = (created["id"].as_i64().unwrap(), created["certificate_id"].as_i64().unwrap());
+
+    let v = ok(&acme(&s, Method::GET, &format!("{V2}/orders/{order}"), None).await);
+    assert_eq!(
+        (v["certificateType"].as_str(), v["certificates"][0]["certificateNo"].as_i64()),
+        (Some("NCP_PAID_OV_01"), Some(cert_no))
+    );
+    let paid =
+        ok(&acme(&s, Method::GET, &format!("{V2}/getPaidCertificates?certificateName=www.cc.test"), None)
+            .await);
+    assert_eq!(paid["orders"][0]["orderId"], order.to_string());
+    let list =
+        ok(&acme(&s, Method::GET, &format!("{V2}/certificates?certificateName=www.cc.test"), None).await);
+    assert_eq!(list["sslCertificateList"][0]["statusName"], "Normal");
+    // NCP writes apply to it: revoke through NCP, seen revoked by CertCentral.
+    ok(&acme(&s, Method::POST, &format!("{V2}/revoke"), Some(json!({"orderId": order, "certificateNo": 0})))
+        .await);
+    assert_eq!(s.json(&format!("/order/certificate/{order}")).await["status"], "revoked");
+}
+
 #[tokio::test]
 async fn a_certcentral_order_reads_through_ncp_orders_and_lists() {
     let s = TestServer::start().await;
