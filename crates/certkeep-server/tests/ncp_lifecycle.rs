@@ -607,4 +607,9 @@ async fn external_certificates_are_imported_listed_and_deleted() {
         "2200",
     );
     refused(&acme(&s, Method::GET, &format!("{V2}/exportCertificate/{no}/chain"), None).await, 200, "2200");
+    // Imported again (API 2.0 path, newer field name): back under its old number and new name.
+    let again = json!({"certificateName": "ext-2", "privateKey": key, "certificateBody": pem});
+    let v = ok(&acme(&s, Method::POST, &format!("{V2}/withExternal"), Some(again)).await);
+    let c = &v["sslCertificateList"][0];
+    assert_eq!((c["certificateNo"].as_i64(), c["certificateName"].as_str()), (Some(no), Some("ext-2")));
 }

@@ -13,7 +13,8 @@ use axum::{
 use certkeep_ca::ImportError;
 use certkeep_core::{
     CertificateKind, CertificateStatus, IssuedFacts, NewCertificate, NewOrder, OrderRef, OrderStatus, Origin,
-    Scope, Validity, credentials::generate_api_key, names, ncp::NcpCertificateMeta,
+    Scope, Validity, credentials::generate_api_key, lifecycle::CertificateRef, names,
+    ncp::NcpCertificateMeta,
 };
 use serde::Deserialize;
 
@@ -44,6 +45,7 @@ fn unreadable() -> NcpError {
 }
 
 /// `POST /api/v1/certificate/withExternal`: answers with the new certificate as API 1.0 lists it.
+/// Importing a certificate that was deleted brings it back under its old number.
 pub async fn import(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
@@ -130,14 +132,26 @@ pub async fn import(
             if metas.iter().any(|m| !m.deleted && m.name.as_deref() == Some(name.as_str())) {
                 return Ok(Err(NcpError::refused(format!("The certificate name {name} is already in use."))));
             }
-            if s.certificate_status(&cert.serial_number)?.is_some() {
-                return Ok(Err(NcpError::refused("This certificate is already registered.")));
-            }
-            let order_id = s.insert_orders(std::slice::from_ref(&order))?[0];
-            let Some(detail) = s.find_order(&lookup, &OrderRef::Id(order_id))? else {
-                return Ok(Err(NcpError::unexpected()));
+            let serial = CertificateRef::Serial(cert.serial_number.clone());
+            let id = match s.find_certificate(&lookup, &serial)? {
+                // A certificate deleted earlier comes back under its old number.
+                Some((record, _))
+                    if metas.iter().any(|m| m.certificate_id == record.id && m.external && m.deleted) =>
+                {
+                    record.id
+                }
+                Some(_) => return Ok(Err(NcpError::refused("This certificate is already registered."))),
+                None if s.certificate_status(&cert.serial_number)?.is_some() => {
+                    return Ok(Err(NcpError::refused("This certificate is already registered.")));
+                }
+                None => {
+                    let order_id = s.insert_orders(std::slice::from_ref(&order))?[0];
+                    let Some(detail) = s.find_order(&lookup, &OrderRef::Id(order_id))? else {
+                        return Ok(Err(NcpError::unexpected()));
+                    };
+                    detail.certificate.id
+                }
             };
-            let id = detail.certificate.id;
             s.save_ncp_certificate_meta(&NcpCertificateMeta {
                 certificate_id: id,
                 account_id: lookup.account_id,
