@@ -370,6 +370,14 @@ async fn bad_bodies_and_other_tenants_get_ncp_errors() {
         .await
         .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
+    // A body over the limit is the gateway's 413.
+    let huge = json!({"csr": "A".repeat(3 << 20)});
+    let resp = acme(&s, Method::POST, &issuance, Some(huge)).await;
+    assert_eq!(resp.0, 413);
+    assert_eq!(
+        resp.2,
+        r#"{"error":{"errorCode":"430","message":"Request Entity Too Large","details":"Request entity too large."}}"#
+    );
     // Unsigned writes are refused by the gateway before anything happens.
     let unsigned = s.client.post(format!("{}{issuance}", s.base)).body("{}").send().await.unwrap();
     assert_eq!(unsigned.status().as_u16(), 401);

@@ -34,6 +34,24 @@ pub async fn acting(state: &AppState, scope: &Scope, caller: &NcpCaller) -> Resu
     Ok(Acting { container_id, actor })
 }
 
+/// The raw request body, with NCP's rejections: too large is the gateway's 413 `430`, an
+/// unreadable body 400 `2000`.
+pub struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = NcpError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, NcpError> {
+        axum::body::Bytes::from_request(req, state).await.map(Self).map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                NcpError::too_large()
+            } else {
+                NcpError::invalid_parameter(format!("The request body could not be read: {e}."))
+            }
+        })
+    }
+}
+
 /// A JSON request body; malformed or mistyped JSON is 400 `2000`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, NcpError> {
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };

@@ -4,7 +4,6 @@
 
 use axum::{
     Extension,
-    body::Bytes,
     extract::{RawQuery, State},
     http::StatusCode,
     response::Response,
@@ -14,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    acting::{acting, id_field, parse, required},
+    acting::{Body, acting, id_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::NcpCaller,
     params::Query,
@@ -106,7 +105,7 @@ pub async fn register(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: RegisterBody = parse(&body)?;
     let address = required(&b.dmn_addr, "dmnAddr")?.to_owned();

@@ -3,7 +3,6 @@
 
 use axum::{
     Extension,
-    body::Bytes,
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    acting::{id_field, parse},
+    acting::{Body, id_field, parse},
     catalog::chain_of,
     error::{NcpError, Origin},
     inventory::{addressed, certificate_no},
@@ -36,7 +35,7 @@ pub async fn download(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Path(number): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: DownloadBody = parse(&body)?;
     let no = certificate_no(&number)?;

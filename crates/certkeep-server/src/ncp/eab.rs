@@ -3,7 +3,7 @@
 //! account" is one ACME contract of the account with one EAB credential, so certkeep's ACME
 //! server (`/acme/directory`) binds clients with it and issues into the same inventory.
 
-use axum::{Extension, body::Bytes, extract::State, http::StatusCode, response::Response};
+use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     Id, Product, Scope,
     ncp::NcpAcmeAccount,
@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::{
-    acting::{acting, id_field, parse, required},
+    acting::{Body, acting, id_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::NcpCaller,
 };
@@ -69,7 +69,7 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: CreateBody = parse(&body)?;
     let validation_mode = match required(&b.validation_mode, "validationMode")? {

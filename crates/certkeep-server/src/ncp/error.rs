@@ -85,6 +85,16 @@ impl NcpError {
         Self::gateway(StatusCode::NOT_FOUND, "300", "Not Found Exception", "URL not found.")
     }
 
+    /// 413 `430` when the request body is larger than the server takes.
+    pub fn too_large() -> Self {
+        Self::gateway(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "430",
+            "Request Entity Too Large",
+            "Request entity too large.",
+        )
+    }
+
     /// 429 `420` when the key's request limit is exceeded.
     pub fn rate_limited() -> Self {
         Self::gateway(StatusCode::TOO_MANY_REQUESTS, "420", "Rate Limited", "Rate limit exceeded.")

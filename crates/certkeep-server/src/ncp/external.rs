@@ -5,7 +5,6 @@
 
 use axum::{
     Extension,
-    body::Bytes,
     extract::{RawQuery, State},
     http::StatusCode,
     response::Response,
@@ -19,7 +18,7 @@ use certkeep_core::{
 use serde::Deserialize;
 
 use super::{
-    acting::{acting, certificate_name, parse, required},
+    acting::{Body, acting, certificate_name, parse, required},
     error::{NcpError, json_response},
     inventory::{NcpCaller, addressed, certificate_no},
     lists::v1_answer,
@@ -50,7 +49,7 @@ pub async fn import(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: ImportBody = parse(&body)?;
     let name = certificate_name(&b.certificate_name)?

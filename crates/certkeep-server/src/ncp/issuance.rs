@@ -3,7 +3,7 @@
 //! approval; the domain policy still applies), `{certificateNo}/reissue` adds a reissue and
 //! `revoke` revokes a certificate or a whole order.
 
-use axum::{Extension, body::Bytes, extract::State, http::StatusCode, response::Response};
+use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     CertificateKind, Id, Product, Scope, Validity,
     credentials::generate_api_key,
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    acting::{acting, certificate_name, id_field, names_field, parse, required},
+    acting::{Body, acting, certificate_name, id_field, names_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::{NcpCaller, addressed, certificate_no, group},
     orders::respond,
@@ -81,7 +81,7 @@ pub async fn request(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: IssuanceBody = parse(&body)?;
     let certificate_type = required(&b.certificate_type, "certificateType")?.to_owned();
@@ -151,7 +151,7 @@ pub async fn reissue(
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
     Path(number): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: ReissueBody = parse(&body)?;
     let found = addressed(&state, &scope, certificate_no(&number)?).await?;
@@ -211,7 +211,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
     Extension(caller): Extension<NcpCaller>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: RevokeBody = parse(&body)?;
     let reason = reason(b.revoke_type.as_deref())?;

@@ -2,14 +2,14 @@
 //! (`setCertificateRenewal`) and the registered private key (`registPrivateKey`, sealed at rest
 //! under the server key).
 
-use axum::{Extension, body::Bytes, extract::State, http::StatusCode, response::Response};
+use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_ca::ImportError;
 use certkeep_core::{Id, Scope, ncp::NcpCertificateMeta};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    acting::{id_field, parse, required},
+    acting::{Body, id_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::{Addressed, addressed},
     views::Done,
@@ -57,7 +57,7 @@ struct RenewalBody {
 pub async fn renewal(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: RenewalBody = parse(&body)?;
     let renewal = match required(&b.renewal_yn, "renewalYn")? {
@@ -95,7 +95,7 @@ pub fn check_key(pem: &str, der: &[u8]) -> Result<(), NcpError> {
 pub async fn private_key(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, NcpError> {
     let b: PrivateKeyBody = parse(&body)?;
     let pem = format!("{}\n", required(&b.private_key, "privateKey")?);
