@@ -11,6 +11,7 @@ mod authority;
 mod csr;
 mod encoding;
 mod error;
+mod imported;
 mod keys;
 mod ocsp;
 mod profile;
@@ -19,6 +20,9 @@ mod revocation;
 pub use authority::{CertificateAuthority, IssuedCertificate};
 pub use csr::{Csr, CsrKey, generate_csr, parse_csr};
 pub use error::{CaError, CsrError};
+pub use imported::{
+    ImportError, ParsedCertificate, certificate_blocks, check_private_key, parse_certificate_pem,
+};
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};
 pub use revocation::{OcspStatus, RevocationReason, RevokedEntry, UnknownRevocationReason};

@@ -224,6 +224,8 @@ pub trait Transaction {
     fn insert_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
     /// Records a validated domain; `None` when the account already has it.
     fn insert_domain(&mut self, domain: &NewDomain) -> Result<Option<Id>, StoreError>;
+    /// Deletes a domain of the account; false when it has none with this id.
+    fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> Result<bool, StoreError>;
 }
 
 /// A domain to record as validated.
@@ -1004,5 +1006,30 @@ impl Lifecycle<'_> {
             Ok(())
         })?;
         out.ok_or(LifecycleError::NotFound("domain"))
+    }
+
+    /// Deletes a domain of the account (administrators only, as registering). Names it covered
+    /// need validating again before new certificates use them; issued certificates stay.
+    pub fn remove_domain(&self, scope: &Scope, actor: &Actor, domain_id: Id) -> Result<(), LifecycleError> {
+        if !actor.may_skip_approval {
+            return Err(LifecycleError::Forbidden(
+                "access_denied|missing_permission".into(),
+                "Only administrators may delete domains.".into(),
+            ));
+        }
+        self.store.transaction(&mut |tx| {
+            if !tx.delete_domain(scope.account_id, domain_id)? {
+                return Err(LifecycleError::NotFound("domain"));
+            }
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "domain.delete",
+                format!("domain:{domain_id}"),
+                String::new(),
+            ))
+            .map_err(Into::into)
+        })
     }
 }

@@ -30,6 +30,44 @@ pub struct NcpKey {
     pub sealed_secret: Vec<u8>,
 }
 
+/// What Certificate Manager keeps about a certificate that the inventory does not: its
+/// name, renewal setting, registered private key, and whether it was imported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NcpCertificateMeta {
+    /// The inventory certificate.
+    pub certificate_id: Id,
+    /// Its account.
+    pub account_id: Id,
+    /// `certificateName`, when one was given through NCP.
+    pub name: Option<String>,
+    /// `renewalYn`.
+    pub renewal: bool,
+    /// The registered private key (PEM), sealed with the certificate id as context.
+    pub sealed_private_key: Option<Vec<u8>>,
+    /// Imported through API 1.0 `withExternal` (not issued by certkeep).
+    pub external: bool,
+    /// The chain that came with an imported certificate (PEM).
+    pub chain_pem: Option<String>,
+    /// Deleted through `deleteCertificate` (kept in the inventory, hidden from NCP).
+    pub deleted: bool,
+}
+
+/// An NCP "ACME account": one ACME contract with one EAB credential, made through
+/// `CreateEabCredential`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NcpAcmeAccount {
+    /// The contract (NCP's `accountId`).
+    pub contract_id: Id,
+    /// Its account.
+    pub account_id: Id,
+    /// `alias`.
+    pub alias: String,
+    /// `validationMode`: `PRE` or `DNS01`.
+    pub validation_mode: String,
+    /// `validityDays` as asked.
+    pub validity_days: u32,
+}
+
 const ALPHANUMERIC: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `len` random characters from `alphabet`, without modulo bias.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::ncp::{NcpKey, NewNcpKey};
+use crate::ncp::{NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey};
 
 use crate::{
     Account, CertificateGroupPage, CertificateGroupQuery, CertificateKind, CertificateRecord,
@@ -192,4 +192,13 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<CertificateGroupPage>;
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;
+    /// NCP's records of the account's certificates (only certificates that have one).
+    fn ncp_certificate_meta(&self, account_id: Id) -> StoreResult<Vec<NcpCertificateMeta>>;
+    /// Saves NCP's record of a certificate of its account (insert or replace); false when the
+    /// certificate is not the account's.
+    fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool>;
+    /// Records an NCP ACME account (its contract must be the account's).
+    fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()>;
+    /// The account's NCP ACME accounts, oldest first.
+    fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>>;
 }

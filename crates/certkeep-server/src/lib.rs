@@ -12,6 +12,7 @@ mod ops;
 pub mod partner;
 mod pki;
 pub mod rate_limit;
+mod tenant;
 mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};

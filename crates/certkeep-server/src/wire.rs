@@ -36,6 +36,18 @@ pub fn ymd_hms_zoned(t: OffsetDateTime, zone: time::UtcOffset) -> String {
     t.to_offset(zone).format(NCP_DATE_TIME).unwrap_or_default()
 }
 
+/// A ZIP archive (stored, not compressed) of `(file name, contents)`.
+pub fn zip_files(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, contents) in files {
+        writer.start_file(name.as_str(), options)?;
+        writer.write_all(contents)?;
+    }
+    Ok(writer.finish()?.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

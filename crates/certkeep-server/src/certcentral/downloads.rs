@@ -1,8 +1,6 @@
 //! Certificate downloads in CertCentral's formats (glossary "Certificate formats"), certificate
 //! details and chains.
 
-use std::io::Write;
-
 use axum::{
     Extension,
     extract::{RawQuery, State},
@@ -74,18 +72,8 @@ fn file_stem(common_name: &str) -> String {
 }
 
 fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, contents) in files {
-        writer
-            .start_file(name.as_str(), options)
-            .and_then(|()| writer.write_all(contents).map_err(Into::into))
-            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))?;
-    }
-    let cursor = writer
-        .finish()
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))?;
-    Ok(cursor.into_inner())
+    crate::wire::zip_files(files)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))
 }
 
 fn respond(content_type: &'static str, body: Vec<u8>, file_name: Option<String>) -> Response {

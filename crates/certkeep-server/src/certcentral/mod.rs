@@ -4,7 +4,7 @@
 mod account;
 mod auth;
 mod body;
-mod csr;
+pub(crate) mod csr;
 mod csv;
 mod downloads;
 mod order_writes;

@@ -15,7 +15,7 @@ use axum::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use certkeep_core::Scope;
 
-use super::error::NcpError;
+use super::{error::NcpError, inventory::NcpCaller};
 use crate::AppState;
 
 /// A request is refused when its timestamp is this far or farther from the server clock.
@@ -112,6 +112,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return NcpError::rate_limited().into_response();
     }
     request.extensions_mut().insert(Scope { account_id: key.account_id, containers: None });
+    request.extensions_mut().insert(NcpCaller { access_key });
     next.run(request).await
 }
 

@@ -2,11 +2,12 @@
 //! next to the certificate lists.
 
 use axum::{Extension, extract::State, http::StatusCode, response::Response};
-use certkeep_core::{CertificateStatus, PRODUCTS, Product, Scope, ValidationType, lifecycle::CertificateRef};
+use certkeep_core::{PRODUCTS, Product, Scope, ValidationType, ncp::NcpCertificateMeta};
 use serde::Serialize;
 
 use super::{
     error::{NcpError, Origin, json_response},
+    inventory::{addressed, certificate_no},
     views::paid_type,
 };
 use crate::{AppState, digicert::Path};
@@ -80,6 +81,24 @@ struct Chain {
     root_ca_certificate: String,
 }
 
+/// The CA certificates above a certificate, as PEM: certkeep's sub-CA and root, or for an
+/// imported certificate the chain it came with (split at the first block: sub-CA, then the rest).
+pub fn chain_of(state: &AppState, meta: Option<&NcpCertificateMeta>) -> (String, String) {
+    match meta.filter(|m| m.external) {
+        Some(m) => {
+            let blocks = certkeep_ca::certificate_blocks(m.chain_pem.as_deref().unwrap_or_default())
+                .unwrap_or_default();
+            let mut pems = blocks.iter().map(|der| certkeep_ca::certificate_pem(der));
+            let sub = pems.next().unwrap_or_default();
+            (sub, pems.collect())
+        }
+        None => {
+            let [(_, intermediate), (_, root)] = state.authority.chain();
+            (intermediate.to_owned(), root.to_owned())
+        }
+    }
+}
+
 /// `GET /api/v2/certificate/exportCertificate/{certificateNo}/chain`: the certificate and its
 /// CA chain as PEM. An unknown, foreign, unissued or non-paid certificate is returnCode 2200.
 pub async fn chain(
@@ -87,35 +106,17 @@ pub async fn chain(
     Extension(scope): Extension<Scope>,
     Path(number): Path<String>,
 ) -> Result<Response, NcpError> {
-    let not_found = || NcpError::Service {
-        status: StatusCode::BAD_REQUEST,
-        code: "2200",
-        message: "No certificate was found.".into(),
-    };
-    let id: i64 = number.trim().parse().map_err(|_| not_found())?;
-    let found = state
-        .store(move |s| {
-            let Some((cert, der)) = s.find_certificate(&scope, &CertificateRef::Id(id))? else {
-                return Ok(None);
-            };
-            let order = s.find_order(&scope, &certkeep_core::OrderRef::Id(cert.order_id))?;
-            Ok(order.map(|o| (cert, der, o.summary.product_name_id)))
-        })
-        .await?;
-    let (cert, der, product) = found.ok_or_else(not_found)?;
-    let paid = Product::find(&product).and_then(paid_type).is_some();
-    let der =
-        der.filter(|_| paid && matches!(cert.status, CertificateStatus::Issued | CertificateStatus::Revoked));
-    let der = der.ok_or_else(not_found)?;
-    let [(_, intermediate), (_, root)] = state.authority.chain();
+    let found = addressed(&state, &scope, certificate_no(&number)?).await?;
+    let der = found.issued_der().ok_or_else(NcpError::no_certificate)?;
+    let (sub_ca_certificate, root_ca_certificate) = chain_of(&state, found.meta.as_ref());
     let body = Chain {
         return_code: "0",
         return_message: "Success",
         total_rows: 1,
-        subject_common_name: cert.common_name,
-        certificate: certkeep_ca::certificate_pem(&der),
-        sub_ca_certificate: intermediate.to_owned(),
-        root_ca_certificate: root.to_owned(),
+        subject_common_name: found.record.common_name.clone(),
+        certificate: certkeep_ca::certificate_pem(der),
+        sub_ca_certificate,
+        root_ca_certificate,
     };
     Ok(json_response(StatusCode::OK, Origin::Endpoint, &body))
 }

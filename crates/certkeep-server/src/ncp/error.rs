@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::StoreError;
+use certkeep_core::{StoreError, lifecycle::LifecycleError};
 use serde::Serialize;
 
 /// Which side of NCP answered: `x-ncp-apigw-response-origin` is `APIGW` for the gateway's own
@@ -17,6 +17,16 @@ pub enum Origin {
     Gateway,
     /// Certificate Manager behind it.
     Endpoint,
+}
+
+impl Origin {
+    /// The value of `x-ncp-apigw-response-origin`.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Self::Gateway => "APIGW",
+            Self::Endpoint => "ENDPOINT",
+        }
+    }
 }
 
 /// An error answered in NCP's shape.
@@ -75,6 +85,16 @@ impl NcpError {
         Self::gateway(StatusCode::NOT_FOUND, "300", "Not Found Exception", "URL not found.")
     }
 
+    /// 413 `430` when the request body is larger than the server takes.
+    pub fn too_large() -> Self {
+        Self::gateway(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "430",
+            "Request Entity Too Large",
+            "Request entity too large.",
+        )
+    }
+
     /// 429 `420` when the key's request limit is exceeded.
     pub fn rate_limited() -> Self {
         Self::gateway(StatusCode::TOO_MANY_REQUESTS, "420", "Rate Limited", "Rate limit exceeded.")
@@ -90,9 +110,52 @@ impl NcpError {
         Self::gateway(StatusCode::INTERNAL_SERVER_ERROR, "900", "Unexpected Error", "Unexpected error.")
     }
 
-    /// 400 `returnCode` `2000` for a query parameter out of its range.
-    pub fn invalid_parameter(message: String) -> Self {
-        Self::Service { status: StatusCode::BAD_REQUEST, code: "2000", message }
+    /// 400 `returnCode` `2000` for a parameter or body field that is missing, malformed or out of
+    /// its range.
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::Service { status: StatusCode::BAD_REQUEST, code: "2000", message: message.into() }
+    }
+
+    /// 400 `returnCode` `2100` for a well-formed request the inventory refuses (a name not
+    /// validated, an order not issued, an object that is not the account's).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::Service { status: StatusCode::BAD_REQUEST, code: "2100", message: message.into() }
+    }
+
+    /// `returnCode` `2200` (HTTP 200, as NCP's table lists it): no certificate (or order) of the
+    /// account matches.
+    pub fn no_certificate() -> Self {
+        Self::Service { status: StatusCode::OK, code: "2200", message: "No certificate was found.".into() }
+    }
+
+    /// A documented Certificate Manager code answered with HTTP 200 (`1002`, `1004`, `26040`...).
+    pub fn service(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Service { status: StatusCode::OK, code, message: message.into() }
+    }
+}
+
+impl From<LifecycleError> for NcpError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::NotFound("order" | "certificate") => Self::no_certificate(),
+            LifecycleError::NotFound(what) => Self::refused(format!("No {what} of the account matches.")),
+            LifecycleError::Invalid(code, message) if code.starts_with("invalid_dns_names") => {
+                Self::Service { status: StatusCode::BAD_REQUEST, code: "2201", message }
+            }
+            LifecycleError::Invalid(_, message) => Self::invalid_parameter(message),
+            LifecycleError::Conflict(_, message) | LifecycleError::Forbidden(_, message) => {
+                Self::refused(message)
+            }
+            LifecycleError::Issuance(message) => {
+                tracing::error!(%message, "issuance failed");
+                Self::Service {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "1000",
+                    message: "Please try your call again later.".into(),
+                }
+            }
+            LifecycleError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -147,10 +210,6 @@ pub fn json_response(status: StatusCode, origin: Origin, body: &impl Serialize) 
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
-    let origin = match origin {
-        Origin::Gateway => "APIGW",
-        Origin::Endpoint => "ENDPOINT",
-    };
-    headers.insert("x-ncp-apigw-response-origin", HeaderValue::from_static(origin));
+    headers.insert("x-ncp-apigw-response-origin", HeaderValue::from_static(origin.header_value()));
     response
 }

@@ -1,14 +1,16 @@
 //! The inventory in Certificate Manager's words: which products are "paid" certificates, and
 //! how statuses, types and issue types map (the README's NCP section explains each choice).
 
+use std::collections::HashMap;
+
 use certkeep_core::{
     CertificateGroup, CertificateKind, CertificateRecord, CertificateStatus, Id, OrderStatus, Organization,
-    PRODUCTS, Product, ProductType, ValidationType,
+    PRODUCTS, Product, ProductType, ValidationType, ncp::NcpCertificateMeta,
 };
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::wire::ymd_hms_zoned;
+use crate::wire::{ymd_hms, ymd_hms_zoned};
 
 /// NCP's certificate type of a product: publicly trusted DV and OV products are Advanced
 /// (paid) DV and OV; EV and private-CA products have no NCP counterpart.
@@ -90,12 +92,20 @@ pub fn subject_dn(common_name: &str, organization: Option<&Organization>) -> Str
     parts.join(",")
 }
 
-/// One certificate of `getPaidCertificates`: the documented fields in the documented order,
-/// `certificateType` and its older name `certificateTypeCode`, then `notBefore`,
-/// `issueDate` and `serialNumber`, which NCP added to its certificate lists in 2026-09.
+/// The product of certificates imported through `withExternal`: not in the catalog, so no
+/// lifecycle operation (reissue, revoke, duplicate) applies to them.
+pub const EXTERNAL_PRODUCT: &str = "ncp_external";
+
+/// NCP's records of an account's certificates, by certificate id.
+pub type Metas = HashMap<Id, NcpCertificateMeta>;
+
+/// One certificate as Certificate Manager lists it: the documented fields in the documented
+/// order, `certificateType` and its older name `certificateTypeCode` (`null` for imported
+/// certificates), then `notBefore`, `issueDate` and `serialNumber`, which NCP added to its
+/// certificate lists in 2026-09.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PaidCertificate<'a> {
+pub struct CertificateView<'a> {
     certificate_no: Id,
     certificate_name: &'a str,
     member_no: String,
@@ -103,8 +113,8 @@ pub struct PaidCertificate<'a> {
     dns_name: String,
     status_code: &'static str,
     status_name: &'static str,
-    certificate_type: &'static str,
-    certificate_type_code: &'static str,
+    certificate_type: Option<&'static str>,
+    certificate_type_code: Option<&'static str>,
     domain_code: &'static str,
     update_date: String,
     order_id: String,
@@ -123,50 +133,119 @@ pub struct PaidCertificate<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct PaidOrder<'a> {
     order_id: String,
-    certificates: Vec<PaidCertificate<'a>>,
+    certificates: Vec<CertificateView<'a>>,
 }
 
-impl<'a> PaidOrder<'a> {
-    /// Renders an order of a paid product at `now`, dates in `zone`; `None` for other products.
-    pub fn new(
+/// An order as `orders` and `orders/{orderId}` show it: the subscription, then its certificates.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView<'a> {
+    order_id: String,
+    certificate_type: &'static str,
+    subscription_start_dt: Option<String>,
+    subscription_end_dt: Option<String>,
+    subscription_years: Option<u32>,
+    remaining_days: Option<i64>,
+    extendable_years: u32,
+    certificates: Vec<CertificateView<'a>>,
+}
+
+/// The answer of a write that returns nothing else: `returnCode` `0`, `Success`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Done {
+    return_code: &'static str,
+    return_message: &'static str,
+}
+
+impl Default for Done {
+    fn default() -> Self {
+        Self { return_code: "0", return_message: "Success" }
+    }
+}
+
+/// How to render: whose inventory, at what time, in which zone, with which NCP records.
+pub struct Render {
+    /// The account (`memberNo`).
+    pub account_id: Id,
+    /// The clock's "now" (statuses, remaining days).
+    pub now: OffsetDateTime,
+    /// The zone dates are shown in.
+    pub zone: UtcOffset,
+    /// NCP's records of the account's certificates.
+    pub metas: Metas,
+}
+
+impl Render {
+    /// The NCP record of a certificate, if it has one.
+    pub fn meta(&self, certificate_id: Id) -> Option<&NcpCertificateMeta> {
+        self.metas.get(&certificate_id)
+    }
+
+    /// `certificateName`: the name given through NCP, else the common name.
+    pub fn name<'a>(&'a self, c: &'a CertificateRecord) -> &'a str {
+        self.meta(c.id).and_then(|m| m.name.as_deref()).unwrap_or(&c.common_name)
+    }
+
+    /// One certificate of the order `g`.
+    pub fn certificate<'a>(
+        &'a self,
         g: &'a CertificateGroup,
-        account_id: Id,
-        now: OffsetDateTime,
-        zone: UtcOffset,
-    ) -> Option<Self> {
+        c: &'a CertificateRecord,
+    ) -> CertificateView<'a> {
+        let certificate_type = Product::find(&g.product_name_id).and_then(paid_type);
+        let date = |t: OffsetDateTime| ymd_hms_zoned(t, self.zone);
+        let (status_code, status_name) = status(c, g.status, self.now);
+        let mut names = vec![c.common_name.as_str()];
+        names.extend(c.dns_names.iter().map(String::as_str).filter(|n| *n != c.common_name));
+        CertificateView {
+            certificate_no: c.id,
+            certificate_name: self.name(c),
+            member_no: self.account_id.to_string(),
+            common_name: &c.common_name,
+            dns_name: names.join(","),
+            status_code,
+            status_name,
+            certificate_type,
+            certificate_type_code: certificate_type,
+            domain_code: "PUB",
+            update_date: date(c.date_issued.unwrap_or(c.date_created).max(c.date_created)),
+            order_id: g.order_id.to_string(),
+            issue_type: issue_type(c.kind),
+            subject_dn: subject_dn(&c.common_name, g.organization.as_ref()),
+            regist_date: date(c.date_created),
+            not_after: c.valid_till.map(date),
+            not_before: c.valid_from.map(date),
+            issue_date: c.date_issued.map(date),
+            serial_number: c.serial_number.as_deref(),
+        }
+    }
+
+    /// An order of a paid product with its certificates; `None` for other products.
+    pub fn paid_order<'a>(&'a self, g: &'a CertificateGroup) -> Option<PaidOrder<'a>> {
+        Product::find(&g.product_name_id).and_then(paid_type)?;
+        let certificates = g.certificates.iter().map(|c| self.certificate(g, c)).collect();
+        Some(PaidOrder { order_id: g.order_id.to_string(), certificates })
+    }
+
+    /// An order of a paid product as a subscription: it starts with the first issuance and
+    /// ends when its latest certificate does; `None` for other products.
+    pub fn order<'a>(&'a self, g: &'a CertificateGroup) -> Option<OrderView<'a>> {
         let certificate_type = Product::find(&g.product_name_id).and_then(paid_type)?;
-        let date = |t: OffsetDateTime| ymd_hms_zoned(t, zone);
-        let certificates = g
-            .certificates
-            .iter()
-            .map(|c| {
-                let (status_code, status_name) = status(c, g.status, now);
-                let mut names = vec![c.common_name.as_str()];
-                names.extend(c.dns_names.iter().map(String::as_str).filter(|n| *n != c.common_name));
-                PaidCertificate {
-                    certificate_no: c.id,
-                    certificate_name: &c.common_name,
-                    member_no: account_id.to_string(),
-                    common_name: &c.common_name,
-                    dns_name: names.join(","),
-                    status_code,
-                    status_name,
-                    certificate_type,
-                    certificate_type_code: certificate_type,
-                    domain_code: "PUB",
-                    update_date: date(c.date_issued.unwrap_or(c.date_created).max(c.date_created)),
-                    order_id: g.order_id.to_string(),
-                    issue_type: issue_type(c.kind),
-                    subject_dn: subject_dn(&c.common_name, g.organization.as_ref()),
-                    regist_date: date(c.date_created),
-                    not_after: c.valid_till.map(date),
-                    not_before: c.valid_from.map(date),
-                    issue_date: c.date_issued.map(date),
-                    serial_number: c.serial_number.as_deref(),
-                }
-            })
-            .collect();
-        Some(Self { order_id: g.order_id.to_string(), certificates })
+        let start = g.certificates.iter().filter_map(|c| c.date_issued).min();
+        let end = g.certificates.iter().filter_map(|c| c.valid_till).max();
+        let plain = |t: OffsetDateTime| ymd_hms(t.to_offset(self.zone).replace_offset(UtcOffset::UTC));
+        let years = start.zip(end).map(|(s, e)| ((e - s).whole_days().max(1) as u32).div_ceil(366));
+        Some(OrderView {
+            order_id: g.order_id.to_string(),
+            certificate_type,
+            subscription_start_dt: start.map(plain),
+            subscription_end_dt: end.map(plain),
+            subscription_years: years,
+            remaining_days: end.map(|e| (e - self.now).whole_days()),
+            extendable_years: 0,
+            certificates: g.certificates.iter().map(|c| self.certificate(g, c)).collect(),
+        })
     }
 }
 

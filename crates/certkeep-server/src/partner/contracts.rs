@@ -160,11 +160,7 @@ pub async fn create(
     let now = state.clock.now();
     let contract = state
         .store(move |s| {
-            let containers = s.list_containers(&certkeep_core::Scope { account_id, containers: None })?;
-            let root = containers.iter().find(|c| c.parent_id.is_none()).map(|c| c.container.id);
-            let users = s.list_users(&certkeep_core::Scope { account_id, containers: None })?;
-            let admin = users.iter().find(|u| u.access_role == certkeep_core::AccessRole::Administrator);
-            let (Some(container_id), Some(admin)) = (root, admin) else {
+            let Some((container_id, admin_id)) = crate::tenant::root_and_admin(s, account_id)? else {
                 return Ok(None);
             };
             let organization_id = match org {
@@ -187,7 +183,7 @@ pub async fn create(
                 id: 0,
                 account_id,
                 container_id,
-                user_id: admin.user.id,
+                user_id: admin_id,
                 product_name_id: product.name_id.into(),
                 sans,
                 organization_id,

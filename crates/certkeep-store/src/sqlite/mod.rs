@@ -19,7 +19,7 @@ use certkeep_core::{
     OrderSummary, Organization, Principal, RequestDetail, RequestQuery, Revocation, Scope, Store, StoreError,
     StoreResult, UserRecord,
     lifecycle::{CertificateRef, LifecycleError, Transaction},
-    ncp::{NcpKey, NewNcpKey},
+    ncp::{NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
     partner::{AcmeContract, EabCredential, PartnerPrincipal},
 };
 use r2d2::{Pool, PooledConnection};
@@ -493,6 +493,22 @@ impl Store for SqliteStore {
 
     fn acme(&self) -> &dyn certkeep_core::acme::AcmeStore {
         self
+    }
+
+    fn ncp_certificate_meta(&self, account_id: Id) -> StoreResult<Vec<NcpCertificateMeta>> {
+        ncp::certificate_meta(&*self.conn()?, account_id).map_err(err)
+    }
+
+    fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool> {
+        self.write(|tx| ncp::save_certificate_meta(tx, meta))
+    }
+
+    fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()> {
+        self.write(|tx| ncp::create_acme_account(tx, account))
+    }
+
+    fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {
+        ncp::acme_accounts(&*self.conn()?, account_id).map_err(err)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use certkeep_core::{
     CertificateGroup, CertificateGroupPage, CertificateGroupQuery, Id, OrderStatus, Organization, Scope,
-    ncp::{NcpKey, NewNcpKey},
+    ncp::{NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use time::OffsetDateTime;
@@ -109,4 +109,83 @@ pub fn certificate_groups(
         groups.push(CertificateGroup { order_id, status, product_name_id, organization, certificates });
     }
     Ok(CertificateGroupPage { total: total.max(0) as u64, groups })
+}
+
+const META_COLUMNS: &str =
+    "certificate_id, account_id, name, renewal, sealed_private_key, external, chain_pem, deleted";
+
+/// NCP's records of an account's certificates.
+pub fn certificate_meta(conn: &Connection, account_id: Id) -> rusqlite::Result<Vec<NcpCertificateMeta>> {
+    conn.prepare_cached(&format!(
+        "SELECT {META_COLUMNS} FROM ncp_certificates WHERE account_id = ? ORDER BY certificate_id"
+    ))?
+    .query_map([account_id], |r| {
+        Ok(NcpCertificateMeta {
+            certificate_id: r.get(0)?,
+            account_id: r.get(1)?,
+            name: r.get(2)?,
+            renewal: r.get(3)?,
+            sealed_private_key: r.get(4)?,
+            external: r.get(5)?,
+            chain_pem: r.get(6)?,
+            deleted: r.get(7)?,
+        })
+    })?
+    .collect()
+}
+
+/// Inserts or replaces NCP's record of a certificate, if the certificate is the account's.
+pub fn save_certificate_meta(tx: &Transaction, m: &NcpCertificateMeta) -> rusqlite::Result<bool> {
+    let saved = tx
+        .prepare_cached(&format!(
+            "INSERT OR REPLACE INTO ncp_certificates ({META_COLUMNS}) \
+             SELECT id, account_id, ?, ?, ?, ?, ?, ? FROM certificates WHERE id = ? AND account_id = ?"
+        ))?
+        .execute(params![
+            m.name,
+            m.renewal,
+            m.sealed_private_key,
+            m.external,
+            m.chain_pem,
+            m.deleted,
+            m.certificate_id,
+            m.account_id
+        ])?;
+    Ok(saved == 1)
+}
+
+/// Records an NCP ACME account whose contract belongs to the account.
+pub fn create_acme_account(tx: &Transaction, a: &NcpAcmeAccount) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ncp_acme_accounts (contract_id, account_id, alias, validation_mode, validity_days) \
+         SELECT id, account_id, ?, ?, ? FROM acme_contracts WHERE id = ? AND account_id = ?",
+    )?
+    .execute(params![a.alias, a.validation_mode, a.validity_days, a.contract_id, a.account_id])?;
+    Ok(())
+}
+
+/// The NCP ACME accounts of an account, oldest first.
+pub fn acme_accounts(conn: &Connection, account_id: Id) -> rusqlite::Result<Vec<NcpAcmeAccount>> {
+    conn.prepare_cached(
+        "SELECT contract_id, account_id, alias, validation_mode, validity_days FROM ncp_acme_accounts \
+         WHERE account_id = ? ORDER BY contract_id",
+    )?
+    .query_map([account_id], |r| {
+        Ok(NcpAcmeAccount {
+            contract_id: r.get(0)?,
+            account_id: r.get(1)?,
+            alias: r.get(2)?,
+            validation_mode: r.get(3)?,
+            validity_days: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Deletes a domain of an account.
+pub fn delete_domain(tx: &Connection, account_id: Id, domain_id: Id) -> rusqlite::Result<bool> {
+    let deleted = tx
+        .prepare_cached("DELETE FROM domains WHERE id = ? AND account_id = ?")?
+        .execute(params![domain_id, account_id])?;
+    Ok(deleted == 1)
 }

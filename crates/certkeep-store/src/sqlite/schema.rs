@@ -391,6 +391,31 @@ CREATE TABLE acme_order_authzs (
 INSERT INTO acme_order_authzs (order_id, authz_id) SELECT order_id, id FROM acme_authzs;
 CREATE INDEX acme_authzs_reuse ON acme_authzs(account_id, identifier, wildcard, status, expires);
 "#,
+    r#"
+-- NCP Certificate Manager: what it keeps per certificate that the inventory does not (name,
+-- renewal setting, registered private key sealed under the server key, imported certificates),
+-- and its ACME accounts (one ACME contract each)
+CREATE TABLE ncp_certificates (
+    certificate_id INTEGER PRIMARY KEY REFERENCES certificates(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    name TEXT,
+    renewal INTEGER NOT NULL DEFAULT 0,
+    sealed_private_key BLOB,
+    external INTEGER NOT NULL DEFAULT 0,
+    chain_pem TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ncp_certificates_account ON ncp_certificates(account_id);
+
+CREATE TABLE ncp_acme_accounts (
+    contract_id INTEGER PRIMARY KEY REFERENCES acme_contracts(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    alias TEXT NOT NULL,
+    validation_mode TEXT NOT NULL,
+    validity_days INTEGER NOT NULL
+);
+CREATE INDEX ncp_acme_accounts_account ON ncp_acme_accounts(account_id);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

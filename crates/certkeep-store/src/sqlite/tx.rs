@@ -249,4 +249,8 @@ impl Transaction for SqliteTransaction<'_> {
             .map_err(err)?;
         Ok((inserted == 1).then(|| self.0.last_insert_rowid()))
     }
+
+    fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> R<bool> {
+        super::ncp::delete_domain(self.0, account_id, domain_id).map_err(err)
+    }
 }
