@@ -170,17 +170,23 @@ async fn bad_configuration_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("REQUESTS/SECONDS"));
 }
 
-/// Runs the NCP shell example (curl + openssl, signed as NCP's samples do) and parses its output.
-fn ncp_script(base: &str, (access, secret): (&str, &str), query: &str) -> serde_json::Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ncp/get-paid-certificates.sh");
-    let out = std::process::Command::new(script)
-        .args([base, query])
+/// Runs an NCP shell example of `examples/ncp` (curl + openssl, signed as NCP's samples do)
+/// with the key pair in its environment, and parses its output.
+fn run_ncp_example(script: &str, args: &[&str], (access, secret): (&str, &str)) -> serde_json::Value {
+    let path = format!("{}/../../examples/ncp/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(path)
+        .args(args)
         .env("NCP_ACCESS_KEY", access)
         .env("NCP_SECRET_KEY", secret)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `get-paid-certificates.sh BASE QUERY`.
+fn ncp_script(base: &str, key: (&str, &str), query: &str) -> serde_json::Value {
+    run_ncp_example("get-paid-certificates.sh", &[base, query], key)
 }
 
 /// The value after `label` on a line of `text`.
@@ -233,23 +239,9 @@ async fn ncp_keys_from_the_demo_and_the_cli_work_with_ncps_shell_signer() {
     terminate(served).await;
 }
 
-/// Runs the generic NCP shell signer (`examples/ncp/ncp-call.sh`) and parses its output.
-fn ncp_call(
-    base: &str,
-    (access, secret): (&str, &str),
-    method: &str,
-    uri: &str,
-    body: &str,
-) -> serde_json::Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ncp/ncp-call.sh");
-    let out = std::process::Command::new(script)
-        .args([method, uri, body, base])
-        .env("NCP_ACCESS_KEY", access)
-        .env("NCP_SECRET_KEY", secret)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+/// `ncp-call.sh METHOD URI BODY BASE`.
+fn ncp_call(base: &str, key: (&str, &str), method: &str, uri: &str, body: &str) -> serde_json::Value {
+    run_ncp_example("ncp-call.sh", &[method, uri, body, base], key)
 }
 
 #[tokio::test]
