@@ -270,8 +270,12 @@ async fn keys_downloads_renewal_reissue_and_revoke() {
     let files = zip_files(&bytes);
     assert_eq!(files[2], ("privateKey.pem".to_owned(), key.clone()));
     assert!(files[1].1.matches("BEGIN CERTIFICATE").count() == 2);
-    let stored = format!("{:?}", s.store.ncp_certificate_meta(s.fx.account).unwrap());
-    assert!(!stored.contains(key.lines().nth(1).unwrap()), "the key is sealed at rest");
+    let metas = s.store.ncp_certificate_meta(s.fx.account).unwrap();
+    let sealed =
+        metas.iter().find(|m| m.certificate_id == cert_no).unwrap().sealed_private_key.clone().unwrap();
+    let line = key.lines().nth(1).unwrap().as_bytes();
+    assert!(!sealed.windows(line.len()).any(|w| w == line), "the key is sealed at rest");
+    assert!(sealed.len() > key.len(), "sealed: nonce and tag around the key");
 
     // Renewal setting.
     let renewal = json!({"certificateNo": cert_no, "renewalYn": "Y"});
