@@ -382,9 +382,34 @@ async fn bad_bodies_and_other_tenants_get_ncp_errors() {
         resp.2,
         r#"{"error":{"errorCode":"430","message":"Request Entity Too Large","details":"Request entity too large."}}"#
     );
-    // Unsigned writes are refused by the gateway before anything happens.
-    let unsigned = s.client.post(format!("{}{issuance}", s.base)).body("{}").send().await.unwrap();
-    assert_eq!(unsigned.status().as_u16(), 401);
+    // Every route is refused unsigned, by the gateway, before anything happens.
+    for (method, path) in [
+        (Method::POST, issuance.clone()),
+        (Method::GET, format!("{V2}/certificates")),
+        (Method::GET, format!("{V2}/getCertificates")),
+        (Method::GET, format!("{V2}/orders")),
+        (Method::GET, format!("{V2}/orders/1")),
+        (Method::POST, format!("{V2}/1/reissue")),
+        (Method::POST, format!("{V2}/revoke")),
+        (Method::POST, format!("{V2}/exportCertificate/1")),
+        (Method::POST, format!("{V2}/setCertificateRenewal")),
+        (Method::POST, format!("{V2}/registPrivateKey")),
+        (Method::GET, format!("{V2}/recentChanges?minutes=1")),
+        (Method::POST, format!("{V2}/withExternal")),
+        (Method::GET, "/api/v2/domain/domains".into()),
+        (Method::POST, "/api/v2/domain/domains".into()),
+        (Method::DELETE, "/api/v2/domain/domains/1".into()),
+        (Method::GET, "/api/v2/acme/accounts".into()),
+        (Method::POST, "/api/v2/acme/account".into()),
+        (Method::POST, "/api/v2/acme/account/1/deactivate".into()),
+        (Method::GET, "/api/v1/certificates".into()),
+        (Method::POST, "/api/v1/certificate/withExternal".into()),
+        (Method::DELETE, "/api/v1/certificate/1".into()),
+    ] {
+        let resp = ncp_common::send(&s, method.clone(), &path, &[]).await;
+        assert_eq!(resp.0, 401, "{method} {path}");
+        assert!(resp.2.contains("Authentication information are missing."), "{method} {path}");
+    }
 
     // Another tenant cannot address Acme's certificates, orders or domains.
     let cert_no =
