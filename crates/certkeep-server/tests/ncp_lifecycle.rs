@@ -623,6 +623,25 @@ async fn external_certificates_are_imported_listed_and_deleted() {
     let exported = ok(&acme(&s, Method::GET, &format!("{V2}/exportCertificate/{no}/chain"), None).await);
     assert_eq!(exported["certificate"], pem.as_str());
     assert_eq!(exported["subCaCertificate"], certkeep_ca::certificate_pem(ca.intermediate_der()).as_str());
+    // Not certkeep's to revoke or reissue, through NCP or CertCentral.
+    let revoke = json!({"certificateNo": no, "revokeType": "superseded"});
+    refused(&acme(&s, Method::POST, &format!("{V2}/revoke"), Some(revoke)).await, 400, "2100");
+    let (_, csr) = key_and_csr("ext.example", &[]);
+    refused(
+        &acme(&s, Method::POST, &format!("{V2}/{no}/reissue"), Some(json!({"csr": csr}))).await,
+        400,
+        "2100",
+    );
+    let cc = s
+        .client
+        .put(format!("{}/services/v2/certificate/{no}/revoke", s.base))
+        .header("X-DC-DEVKEY", &s.fx.admin_key)
+        .body(json!({"skip_approval": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cc.status().as_u16(), 400);
+    assert!(cc.text().await.unwrap().contains("not_issued_here"));
     // Not the other tenant's; certkeep's own certificates are not deleted, only revoked.
     refused(
         &other(&s, Method::GET, &format!("/api/v1/certificates?certificateNo={no}"), None).await,
