@@ -910,6 +910,14 @@ impl Lifecycle<'_> {
                 }
             };
             let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            // Certificates recorded from elsewhere (products outside the catalog) are not this
+            // CA's to revoke: its CRL and OCSP speak only for what it signed.
+            if Product::find(&order.product_name_id).is_none() {
+                return Err(LifecycleError::conflict(
+                    "not_issued_here",
+                    "This certificate was not issued by certkeep and cannot be revoked here.",
+                ));
+            }
             match order.status {
                 OrderStatus::ReissuePending => {
                     return Err(LifecycleError::conflict(

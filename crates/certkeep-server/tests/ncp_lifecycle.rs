@@ -270,8 +270,12 @@ async fn keys_downloads_renewal_reissue_and_revoke() {
     let files = zip_files(&bytes);
     assert_eq!(files[2], ("privateKey.pem".to_owned(), key.clone()));
     assert!(files[1].1.matches("BEGIN CERTIFICATE").count() == 2);
-    let stored = format!("{:?}", s.store.ncp_certificate_meta(s.fx.account).unwrap());
-    assert!(!stored.contains(key.lines().nth(1).unwrap()), "the key is sealed at rest");
+    let metas = s.store.ncp_certificate_meta(s.fx.account).unwrap();
+    let sealed =
+        metas.iter().find(|m| m.certificate_id == cert_no).unwrap().sealed_private_key.clone().unwrap();
+    let line = key.lines().nth(1).unwrap().as_bytes();
+    assert!(!sealed.windows(line.len()).any(|w| w == line), "the key is sealed at rest");
+    assert!(sealed.len() > key.len(), "sealed: nonce and tag around the key");
 
     // Renewal setting.
     let renewal = json!({"certificateNo": cert_no, "renewalYn": "Y"});
@@ -378,9 +382,34 @@ async fn bad_bodies_and_other_tenants_get_ncp_errors() {
         resp.2,
         r#"{"error":{"errorCode":"430","message":"Request Entity Too Large","details":"Request entity too large."}}"#
     );
-    // Unsigned writes are refused by the gateway before anything happens.
-    let unsigned = s.client.post(format!("{}{issuance}", s.base)).body("{}").send().await.unwrap();
-    assert_eq!(unsigned.status().as_u16(), 401);
+    // Every route is refused unsigned, by the gateway, before anything happens.
+    for (method, path) in [
+        (Method::POST, issuance.clone()),
+        (Method::GET, format!("{V2}/certificates")),
+        (Method::GET, format!("{V2}/getCertificates")),
+        (Method::GET, format!("{V2}/orders")),
+        (Method::GET, format!("{V2}/orders/1")),
+        (Method::POST, format!("{V2}/1/reissue")),
+        (Method::POST, format!("{V2}/revoke")),
+        (Method::POST, format!("{V2}/exportCertificate/1")),
+        (Method::POST, format!("{V2}/setCertificateRenewal")),
+        (Method::POST, format!("{V2}/registPrivateKey")),
+        (Method::GET, format!("{V2}/recentChanges?minutes=1")),
+        (Method::POST, format!("{V2}/withExternal")),
+        (Method::GET, "/api/v2/domain/domains".into()),
+        (Method::POST, "/api/v2/domain/domains".into()),
+        (Method::DELETE, "/api/v2/domain/domains/1".into()),
+        (Method::GET, "/api/v2/acme/accounts".into()),
+        (Method::POST, "/api/v2/acme/account".into()),
+        (Method::POST, "/api/v2/acme/account/1/deactivate".into()),
+        (Method::GET, "/api/v1/certificates".into()),
+        (Method::POST, "/api/v1/certificate/withExternal".into()),
+        (Method::DELETE, "/api/v1/certificate/1".into()),
+    ] {
+        let resp = ncp_common::send(&s, method.clone(), &path, &[]).await;
+        assert_eq!(resp.0, 401, "{method} {path}");
+        assert!(resp.2.contains("Authentication information are missing."), "{method} {path}");
+    }
 
     // Another tenant cannot address Acme's certificates, orders or domains.
     let cert_no =
@@ -594,6 +623,25 @@ async fn external_certificates_are_imported_listed_and_deleted() {
     let exported = ok(&acme(&s, Method::GET, &format!("{V2}/exportCertificate/{no}/chain"), None).await);
     assert_eq!(exported["certificate"], pem.as_str());
     assert_eq!(exported["subCaCertificate"], certkeep_ca::certificate_pem(ca.intermediate_der()).as_str());
+    // Not certkeep's to revoke or reissue, through NCP or CertCentral.
+    let revoke = json!({"certificateNo": no, "revokeType": "superseded"});
+    refused(&acme(&s, Method::POST, &format!("{V2}/revoke"), Some(revoke)).await, 400, "2100");
+    let (_, csr) = key_and_csr("ext.example", &[]);
+    refused(
+        &acme(&s, Method::POST, &format!("{V2}/{no}/reissue"), Some(json!({"csr": csr}))).await,
+        400,
+        "2100",
+    );
+    let cc = s
+        .client
+        .put(format!("{}/services/v2/certificate/{no}/revoke", s.base))
+        .header("X-DC-DEVKEY", &s.fx.admin_key)
+        .body(json!({"skip_approval": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cc.status().as_u16(), 400);
+    assert!(cc.text().await.unwrap().contains("not_issued_here"));
     // Not the other tenant's; certkeep's own certificates are not deleted, only revoked.
     refused(
         &other(&s, Method::GET, &format!("/api/v1/certificates?certificateNo={no}"), None).await,

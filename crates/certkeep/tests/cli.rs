@@ -170,17 +170,23 @@ async fn bad_configuration_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("REQUESTS/SECONDS"));
 }
 
-/// Runs the NCP shell example (curl + openssl, signed as NCP's samples do) and parses its output.
-fn ncp_script(base: &str, (access, secret): (&str, &str), query: &str) -> serde_json::Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ncp/get-paid-certificates.sh");
-    let out = std::process::Command::new(script)
-        .args([base, query])
+/// Runs an NCP shell example of `examples/ncp` (curl + openssl, signed as NCP's samples do)
+/// with the key pair in its environment, and parses its output.
+fn run_ncp_example(script: &str, args: &[&str], (access, secret): (&str, &str)) -> serde_json::Value {
+    let path = format!("{}/../../examples/ncp/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(path)
+        .args(args)
         .env("NCP_ACCESS_KEY", access)
         .env("NCP_SECRET_KEY", secret)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `get-paid-certificates.sh BASE QUERY`.
+fn ncp_script(base: &str, key: (&str, &str), query: &str) -> serde_json::Value {
+    run_ncp_example("get-paid-certificates.sh", &[base, query], key)
 }
 
 /// The value after `label` on a line of `text`.
@@ -230,6 +236,60 @@ async fn ncp_keys_from_the_demo_and_the_cli_work_with_ncps_shell_signer() {
     let out = cli(&["create", "--data-dir", data, "--account-id", "999"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no account 999"));
+    terminate(served).await;
+}
+
+/// `ncp-call.sh METHOD URI BODY BASE`.
+fn ncp_call(base: &str, key: (&str, &str), method: &str, uri: &str, body: &str) -> serde_json::Value {
+    run_ncp_example("ncp-call.sh", &[method, uri, body, base], key)
+}
+
+#[tokio::test]
+async fn an_openssl_csr_is_issued_and_its_key_registered_through_ncps_shell_signer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args =
+        ["--demo", "--demo-orders", "5", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()];
+    let served = serve(&args, &[]).await;
+    let key = served.ncp.clone().expect("the demo prints an NCP key pair");
+    let (key_file, csr_file) = (dir.path().join("key.pem"), dir.path().join("csr.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args(["-subj", "/CN=shell.example", "-addext", "subjectAltName=DNS:shell.example"])
+        .arg("-keyout")
+        .arg(&key_file)
+        .arg("-out")
+        .arg(&csr_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csr = std::fs::read_to_string(&csr_file).unwrap();
+    let body = serde_json::json!({"csr": csr, "certificateType": "NCP_PAID_DV_01", "commonName": "shell.example",
+                                  "certificateName": "shell-01"});
+    let uri = "/api/v2/certificate/requestPaidCertificateIssuance";
+    let v = ncp_call(&served.base, (&key.0, &key.1), "POST", uri, &body.to_string());
+    assert_eq!(v["returnCode"], "0", "{v}");
+    let number = v["certificates"][0]["certificateNo"].as_i64().unwrap();
+    assert_eq!(v["certificates"][0]["statusName"], "Normal");
+
+    let private_key = std::fs::read_to_string(&key_file).unwrap();
+    let body = serde_json::json!({"certificateNo": number, "privateKey": private_key});
+    let v = ncp_call(
+        &served.base,
+        (&key.0, &key.1),
+        "POST",
+        "/api/v2/certificate/registPrivateKey",
+        &body.to_string(),
+    );
+    assert_eq!(v["returnCode"], "0", "{v}");
+    let v = ncp_call(
+        &served.base,
+        (&key.0, &key.1),
+        "GET",
+        "/api/v2/certificate/certificates?certificateName=shell-01",
+        "",
+    );
+    assert_eq!(v["sslCertificateList"][0]["certificateNo"], number, "{v}");
     terminate(served).await;
 }
 

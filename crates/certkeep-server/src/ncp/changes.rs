@@ -109,3 +109,34 @@ pub async fn recent(
     let body = Changes { return_code, return_message, total_count: certificates.len(), certificates };
     Ok(json_response(StatusCode::OK, Origin::Endpoint, &body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{datetime, offset};
+
+    #[test]
+    fn exactly_one_window_is_taken() {
+        let now = datetime!(2026-06-01 00:00 UTC);
+        let zone = offset!(+9);
+        let w = |q: &str| window(&Query::parse(Some(q)), now, zone);
+        assert_eq!(w("minutes=10").unwrap(), (now - Duration::minutes(10), now));
+        assert_eq!(w("seconds=604800").unwrap().0, now - Duration::days(7));
+        assert_eq!(
+            w("startDateTime=2026-06-01%2009:00:00&endDateTime=2026-06-01%2009:30:00").unwrap(),
+            (datetime!(2026-06-01 00:00 UTC), datetime!(2026-06-01 00:30 UTC))
+        );
+        for (q, code) in [
+            ("", "2101"),
+            ("minutes=1&seconds=1", "2101"),
+            ("startDateTime=2026-06-01%2009:00:00", "2101"),
+            ("minutes=10081", "2000"),
+            ("seconds=0", "2000"),
+            ("startDateTime=yesterday&endDateTime=today", "2000"),
+            ("startDateTime=2026-06-02%2000:00:00&endDateTime=2026-06-01%2000:00:00", "2000"),
+        ] {
+            let Err(NcpError::Service { code: got, .. }) = w(q) else { panic!("{q}") };
+            assert_eq!(got, code, "{q}");
+        }
+    }
+}
