@@ -15,33 +15,49 @@ use std::{path::Path, sync::Arc};
 use certkeep_core::{Store, StoreError, StoreResult};
 
 pub use postgres::{PostgresStore, create_database};
+pub use sql::copy::TableSummary;
 pub use sqlite::SqliteStore;
 
 /// Opens the store a database URL names, migrating it to the newest schema:
 /// `sqlite:///path/to/certkeep.db`, or PostgreSQL's `postgres://user@host/db` (also
 /// `postgresql://`, or a `host=... dbname=...` connection string).
 pub fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    match Engine::of(url)? {
-        Engine::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        Engine::Postgres => Ok(Arc::new(PostgresStore::connect(url)?)),
+    match Kind::of(url)? {
+        Kind::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        Kind::Postgres => Ok(Arc::new(PostgresStore::connect(url)?)),
     }
 }
 
+/// Copies the whole inventory of the database `from` into the empty database `to` (either
+/// engine to either engine, ids unchanged), then checks every table's row count and checksum
+/// on both sides. Both are migrated first; a target holding any row is refused.
+pub fn copy_database(from: &str, to: &str) -> StoreResult<Vec<TableSummary>> {
+    let (source, target) = (engine(from)?, engine(to)?);
+    Ok(sql::copy::copy(&*source, &*target)?)
+}
+
+fn engine(url: &str) -> StoreResult<Box<dyn sql::Engine>> {
+    Ok(match Kind::of(url)? {
+        Kind::Sqlite(path) => Box::new(SqliteStore::open(path)?.into_engine()),
+        Kind::Postgres => Box::new(PostgresStore::connect(url)?.into_engine()),
+    })
+}
+
 /// The engine a database URL names.
-enum Engine<'a> {
+enum Kind<'a> {
     Sqlite(&'a Path),
     Postgres,
 }
 
-impl<'a> Engine<'a> {
+impl<'a> Kind<'a> {
     fn of(url: &'a str) -> StoreResult<Self> {
         if let Some(path) = url.strip_prefix("sqlite://").filter(|p| !p.is_empty()) {
-            Ok(Engine::Sqlite(Path::new(path)))
+            Ok(Kind::Sqlite(Path::new(path)))
         } else if url.starts_with("postgres://")
             || url.starts_with("postgresql://")
             || !url.contains("://") && url.contains('=')
         {
-            Ok(Engine::Postgres)
+            Ok(Kind::Postgres)
         } else {
             Err(StoreError(format!(
                 "unsupported database URL {url:?}: use sqlite:///path/to/certkeep.db or postgres://user@host/database"

@@ -36,6 +36,23 @@ enum Command {
     Generate(GenerateArgs),
     /// Bring the database to the newest schema and exit (`serve` and `init` also do this).
     Migrate(CommonArgs),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy a whole inventory into an empty database (e.g. SQLite to PostgreSQL), ids unchanged,
+    /// then compare every table's row count and checksum on both sides.
+    Copy {
+        /// The database to copy (`sqlite:///path/certkeep.db` or `postgres://...`).
+        #[arg(long)]
+        from: String,
+        /// The empty database to fill (created and migrated as needed).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,6 +187,7 @@ fn main() {
         Command::NcpKey(command) => run_ncp_key(command),
         Command::Generate(args) => run_generate(args),
         Command::Migrate(common) => run_migrate(common),
+        Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -185,6 +203,15 @@ fn run_migrate(common: CommonArgs) -> Result<(), String> {
     };
     certkeep_store::open(&url).map_err(|e| format!("cannot migrate the database: {e}"))?;
     println!("the database is at the newest schema");
+    Ok(())
+}
+
+fn run_db_copy(from: &str, to: &str) -> Result<(), String> {
+    let tables = certkeep_store::copy_database(from, to).map_err(|e| format!("copy failed: {e}"))?;
+    for t in &tables {
+        println!("{:<22} {:>9} rows  checksum {:016x}", t.table, t.rows, t.checksum);
+    }
+    println!("copied {} tables; counts and checksums match", tables.len());
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! PostgreSQL) only supplies connections, transactions and its schema.
 
 mod acme;
+pub mod copy;
 pub mod db;
 mod ncp;
 mod partner;
@@ -64,6 +65,11 @@ impl<E: Engine> SqlStore<E> {
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &E {
         &self.engine
+    }
+
+    /// The engine, without the store around it.
+    pub(crate) fn into_engine(self) -> E {
+        self.engine
     }
 
     /// Runs `work` in `mode` and returns its result.
@@ -627,6 +633,8 @@ mod tests {
     }
 
     on_both_engines!(
+        copy_covers_every_table,
+        copy_moves_every_row_and_refuses_a_full_target,
         audit_events_are_append_only,
         a_failed_transaction_leaves_nothing_behind,
         container_scopes_cover_the_subtree
@@ -721,5 +729,69 @@ mod tests {
         assert!(!p.scope.allows_container(b) && !p.scope.allows_container(root));
         assert!(!p.may_skip_approval, "an orders key of a standard user needs approval");
         assert!(store.authenticate(&[8]).unwrap().is_none());
+    }
+
+    fn copy_covers_every_table<E: Engine>(store: &SqlStore<E>) {
+        let sql = match store.run(Mode::Read, |db| Ok(db.dialect())).unwrap() {
+            db::Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 AND name NOT LIKE 'orders_search%' AND name <> 'order_counts'"
+            }
+            db::Dialect::Postgres => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() \
+                 AND table_name NOT IN ('schema_version', 'order_counts')"
+            }
+        };
+        let mut tables: Vec<String> =
+            store.run(Mode::Read, |db| db.rows(sql, params![], |r| r.get(0))).unwrap();
+        tables.sort();
+        let mut listed: Vec<String> = copy::TABLES.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(tables, listed, "a table is missing from copy::TABLES");
+    }
+
+    fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E>) {
+        // A subaccount made before its parent: the copy must not trip over the reference.
+        let (child, _) = source.create_account("Child", NOW).unwrap();
+        let (parent, root) = source.create_account("Parent", NOW).unwrap();
+        source.link_subaccount(parent, child).unwrap();
+        let user = source
+            .create_user(
+                &NewUser {
+                    account_id: parent,
+                    container_id: root,
+                    username: "u".into(),
+                    contact: Contact::default(),
+                    access_role: AccessRole::Administrator,
+                },
+                NOW,
+            )
+            .unwrap();
+        source
+            .create_api_key(
+                &NewApiKey {
+                    user_id: user,
+                    name: "k".into(),
+                    role: ApiKeyRole::Inherit,
+                    key_hash: vec![1, 2],
+                },
+                NOW,
+            )
+            .unwrap();
+        source.acme().put_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let target = crate::SqliteStore::open(&dir.path().join("copy.db")).unwrap();
+        let report = copy::copy(source.engine(), target.engine()).unwrap();
+        let rows = |table: &str| report.iter().find(|s| s.table == table).unwrap().rows;
+        assert_eq!((rows("accounts"), rows("users"), rows("api_keys"), rows("acme_nonces")), (2, 1, 1, 1));
+        assert_eq!(target.subaccounts(parent).unwrap().len(), 1);
+        assert!(target.authenticate(&[1, 2]).unwrap().is_some());
+        assert!(target.acme().take_nonce("n1", NOW).unwrap());
+        // New rows get new ids.
+        let (next, _) = target.create_account("Next", NOW).unwrap();
+        assert!(next > parent);
+        let again = copy::copy(source.engine(), target.engine()).unwrap_err();
+        assert!(again.to_string().contains("not empty"), "{again}");
     }
 }
