@@ -192,15 +192,15 @@ async fn two_replicas_on_one_database_behave_as_one_service() {
     let (chains_a, chains_b) = tokio::join!(
         async {
             let mut v = Vec::new();
-            for i in 0..3 {
-                v.push(acme_order(&account_a, ACME_NAMES[i]).await);
+            for name in &ACME_NAMES[..3] {
+                v.push(acme_order(&account_a, name).await);
             }
             v
         },
         async {
             let mut v = Vec::new();
-            for i in 0..3 {
-                v.push(acme_order(&account_b, ACME_NAMES[3 - i]).await);
+            for name in ACME_NAMES[1..].iter().rev() {
+                v.push(acme_order(&account_b, name).await);
             }
             v
         }
