@@ -208,8 +208,14 @@ impl Engine for Postgres {
         loop {
             block_on(conn.client.batch_execute(begin))?;
             let mut db = PgDb { conn: &mut conn, retry: false };
-            let mut result = work(&mut db);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut db)));
             let mut retry = db.retry;
+            // A panicking caller must not hand the connection back to the pool mid-transaction
+            // (SQLite's transactions roll back when dropped; this is the same).
+            let mut result = outcome.unwrap_or_else(|panic| {
+                let _ = block_on(conn.client.batch_execute("ROLLBACK"));
+                std::panic::resume_unwind(panic)
+            });
             if result.is_ok() {
                 match block_on(conn.client.batch_execute("COMMIT")) {
                     Ok(()) => return Ok(()),

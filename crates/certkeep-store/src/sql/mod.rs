@@ -637,6 +637,7 @@ mod tests {
         copy_moves_every_row_and_refuses_a_full_target,
         audit_events_are_append_only,
         a_failed_transaction_leaves_nothing_behind,
+        a_panicking_transaction_leaves_nothing_behind,
         container_scopes_cover_the_subtree
     );
 
@@ -793,5 +794,29 @@ mod tests {
         assert!(next > parent);
         let again = copy::copy(source.engine(), target.engine()).unwrap_err();
         assert!(again.to_string().contains("not empty"), "{again}");
+    }
+
+    fn a_panicking_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
+        let (account, root) = store.create_account("A", NOW).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.transaction(&mut |tx| {
+                tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
+                    account_id: account,
+                    container_id: root,
+                    organization_id: None,
+                    name: "example.com".into(),
+                    dcv_method: "email".into(),
+                    at: NOW,
+                })?;
+                panic!("a bug in the middle of a transaction")
+            })
+        }));
+        assert!(panicked.is_err());
+        // The connection went back to the pool outside any transaction: work after it commits.
+        store.create_account("B", NOW).unwrap();
+        let scope = Scope { account_id: account, containers: None };
+        for _ in 0..3 {
+            assert!(store.list_domains(&scope).unwrap().is_empty());
+        }
     }
 }
