@@ -8,7 +8,6 @@ use std::time::Duration;
 use acme_common::{AcmeServer, RawKey, last_id};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use certkeep_ca::KeyAlgorithm;
-use certkeep_core::Store;
 use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
 use instant_acme::{
     Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier,

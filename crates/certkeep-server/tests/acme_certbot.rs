@@ -10,7 +10,7 @@ use std::{path::Path, process::Command};
 
 use acme_common::AcmeServer;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use certkeep_core::{Store, credentials::hash_api_key};
+use certkeep_core::credentials::hash_api_key;
 
 fn certbot_available() -> bool {
     Command::new("certbot").arg("--version").output().is_ok_and(|o| o.status.success())

@@ -55,7 +55,6 @@ async fn wrong_secret_unknown_key_and_revoked_key_are_refused() {
     let unknown = signed(PAID, now_ms(), "UNKNOWNACCESSKEY0000", &s.fx.ncp_secret_key, v2);
     assert_gateway(&send(&s, reqwest::Method::GET, PAID, &unknown).await, 401, INVALID);
 
-    use certkeep_core::Store;
     assert!(s.store.revoke_ncp_key(&a, NOW).unwrap());
     assert!(!s.store.revoke_ncp_key(&a, NOW).unwrap());
     assert_gateway(&get(&s, PAID).await, 401, INVALID);

@@ -9,7 +9,6 @@ mod ncp_common;
 use std::io::Read;
 
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, Validation};
-use certkeep_core::Store;
 use common::{NOW, TestServer};
 use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
 use instant_acme::{Account, ExternalAccountKey, NewAccount};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use certkeep_core::{OrderStatus, Store, credentials::hash_api_key};
+use certkeep_core::{OrderStatus, credentials::hash_api_key};
 use common::{NOW, TestServer};
 use serde_json::{Value, json};
 use time::{Duration, macros::datetime};

@@ -16,7 +16,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// Directory for the database and the CA.
     pub data_dir: Option<PathBuf>,
-    /// `sqlite:///path/to/db` (default: `certkeep.db` in the data directory).
+    /// `sqlite:///path/to/db` (default: `certkeep.db` in the data directory) or `postgres://...`.
     pub database_url: Option<String>,
     /// `human` or `json`.
     pub log_format: Option<LogFormat>,
@@ -122,14 +122,6 @@ pub fn utc_offset(s: &str) -> Result<UtcOffset, String> {
     }
 }
 
-/// The SQLite file a database URL names; only `sqlite://` URLs are supported so far.
-pub fn sqlite_path(url: &str) -> Result<PathBuf, String> {
-    url.strip_prefix("sqlite://")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("unsupported database URL {url:?}: use sqlite:///path/to/certkeep.db"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,12 +154,5 @@ mod tests {
         for bad in ["9", "+9:00", "+19:00", "KST", ""] {
             assert!(utc_offset(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn database_urls() {
-        assert_eq!(sqlite_path("sqlite:///tmp/x.db").unwrap(), PathBuf::from("/tmp/x.db"));
-        assert!(sqlite_path("postgres://localhost/x").is_err());
-        assert!(sqlite_path("sqlite://").is_err());
     }
 }

@@ -7,7 +7,7 @@ mod setup;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
-use certkeep_core::{Clock, FixedClock, Store, SystemClock};
+use certkeep_core::{Clock, FixedClock, SystemClock};
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
@@ -34,6 +34,25 @@ enum Command {
     /// Create a data directory holding a demo inventory of really-issued orders (for
     /// benchmarks); `serve --demo --data-dir DIR` serves it.
     Generate(GenerateArgs),
+    /// Bring the database to the newest schema and exit (`serve` and `init` also do this).
+    Migrate(CommonArgs),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy a whole inventory into an empty database (e.g. SQLite to PostgreSQL), ids unchanged,
+    /// then compare every table's row count and checksum on both sides.
+    Copy {
+        /// The database to copy (`sqlite:///path/certkeep.db` or `postgres://...`).
+        #[arg(long)]
+        from: String,
+        /// The empty database to fill (created and migrated as needed).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -63,7 +82,8 @@ struct CommonArgs {
     /// Directory holding the database and the CA.
     #[arg(long, env = "CERTKEEP_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Database URL (`sqlite:///path/certkeep.db`; default: certkeep.db in the data directory).
+    /// Database URL: `sqlite:///path/certkeep.db` (default: certkeep.db in the data directory)
+    /// or `postgres://user@host/database`.
     #[arg(long, env = "CERTKEEP_DATABASE_URL")]
     database_url: Option<String>,
     /// Log format.
@@ -169,11 +189,33 @@ fn main() {
         Command::Serve(args) => run_serve(args),
         Command::NcpKey(command) => run_ncp_key(command),
         Command::Generate(args) => run_generate(args),
+        Command::Migrate(common) => run_migrate(common),
+        Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
         std::process::exit(1);
     }
+}
+
+fn run_migrate(common: CommonArgs) -> Result<(), String> {
+    let file = file_config(&common)?;
+    let url = match common.database_url.clone().or(file.database_url.clone()) {
+        Some(url) => url,
+        None => layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?.database_url,
+    };
+    certkeep_store::open(&url).map_err(|e| format!("cannot migrate the database: {e}"))?;
+    println!("the database is at the newest schema");
+    Ok(())
+}
+
+fn run_db_copy(from: &str, to: &str) -> Result<(), String> {
+    let tables = certkeep_store::copy_database(from, to).map_err(|e| format!("copy failed: {e}"))?;
+    for t in &tables {
+        println!("{:<22} {:>9} rows  checksum {:016x}", t.table, t.rows, t.checksum);
+    }
+    println!("copied {} tables; counts and checksums match", tables.len());
+    Ok(())
 }
 
 fn file_config(common: &CommonArgs) -> Result<FileConfig, String> {
@@ -183,11 +225,11 @@ fn file_config(common: &CommonArgs) -> Result<FileConfig, String> {
 fn layout(common: &CommonArgs, file: &FileConfig, data_dir: Option<PathBuf>) -> Result<Layout, String> {
     let data_dir = data_dir
         .ok_or("no data directory: give --data-dir (or CERTKEEP_DATA_DIR, or data_dir in the config)")?;
-    let database = match common.database_url.as_ref().or(file.database_url.as_ref()) {
-        Some(url) => config::sqlite_path(url)?,
-        None => data_dir.join("certkeep.db"),
+    let database_url = match common.database_url.as_ref().or(file.database_url.as_ref()) {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}", data_dir.join("certkeep.db").display()),
     };
-    Ok(Layout { data_dir, database })
+    Ok(Layout { data_dir, database_url })
 }
 
 fn init_logging(common: &CommonArgs, file: &FileConfig) {
@@ -320,7 +362,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             layout.data_dir.display()
         ));
     };
-    let store = Arc::new(setup::open_store(&layout)?);
+    let store = setup::open_store(&layout)?;
     let ca = setup::load_ca(&layout)?;
     let domains = match args.domain_validation.or(file.domain_validation) {
         Some(config::DomainValidation::Validated) => DomainPolicy::Validated,
@@ -404,10 +446,10 @@ fn create_demo(
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
     let progress = demo.progress.then(demo::Progress::start);
-    demo::populate(&store, (&ca, urls), &admin, now, demo.orders, demo.seed, progress)?;
-    let partner = demo::populate_partner(&store, &admin, now)?;
+    demo::populate(&*store, (&ca, urls), &admin, now, demo.orders, demo.seed, progress)?;
+    let partner = demo::populate_partner(&*store, &admin, now)?;
     let (ncp_access_key, ncp_secret_key) =
-        setup::create_ncp_key(&store, &setup::sealing_key(layout)?, admin.account_id, now)?;
+        setup::create_ncp_key(&*store, &setup::sealing_key(layout)?, admin.account_id, now)?;
     let credentials = DemoCredentials {
         certcentral_api_key: admin.api_key,
         partner_parent_key: partner.parent_key,
@@ -476,7 +518,7 @@ fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
     match command {
         NcpKeyCommand::Create { account_id, .. } => {
             let (access, secret) =
-                setup::create_ncp_key(&store, &setup::sealing_key(&layout)?, account_id, now)?;
+                setup::create_ncp_key(&*store, &setup::sealing_key(&layout)?, account_id, now)?;
             println!("NCP key created for account {account_id}");
             println!("  x-ncp-iam-access-key:  {access}");
             println!("  secret key:            {secret}");

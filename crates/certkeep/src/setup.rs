@@ -5,6 +5,7 @@ use std::{
     io::Write,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm};
@@ -14,15 +15,14 @@ use certkeep_core::{
     ncp::{NewNcpKey, generate_ncp_key_pair},
     seal::SealingKey,
 };
-use certkeep_store::SqliteStore;
 use time::OffsetDateTime;
 
 /// Where an instance keeps its files.
 pub struct Layout {
     /// The data directory.
     pub data_dir: PathBuf,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// The database URL (`sqlite://...` or `postgres://...`).
+    pub database_url: String,
 }
 
 impl Layout {
@@ -75,7 +75,10 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Creates the CA, the database and the first account with an administrator and an API key.
-pub fn init(layout: &Layout, o: &InitOptions) -> Result<(SqliteStore, CertificateAuthority, Admin), String> {
+pub fn init(
+    layout: &Layout,
+    o: &InitOptions,
+) -> Result<(Arc<dyn Store>, CertificateAuthority, Admin), String> {
     if layout.is_initialized() {
         return Err(format!("{} is already initialized", layout.data_dir.display()));
     }
@@ -83,7 +86,7 @@ pub fn init(layout: &Layout, o: &InitOptions) -> Result<(SqliteStore, Certificat
     let ca = CertificateAuthority::create(&layout.ca_dir(), o.key_algorithm, o.ca_name, o.ca_not_before)
         .map_err(|e| format!("cannot create the CA: {e}"))?;
     let store = open_store(layout)?;
-    let admin = create_account(&store, o.account_name, o.admin_email, o.now)?;
+    let admin = create_account(&*store, o.account_name, o.admin_email, o.now)?;
     Ok((store, ca, admin))
 }
 
@@ -133,8 +136,8 @@ pub fn create_api_key(
 }
 
 /// Opens (and migrates) the database.
-pub fn open_store(layout: &Layout) -> Result<SqliteStore, String> {
-    SqliteStore::open(&layout.database).map_err(|e| format!("cannot open {}: {e}", layout.database.display()))
+pub fn open_store(layout: &Layout) -> Result<Arc<dyn Store>, String> {
+    certkeep_store::open(&layout.database_url).map_err(|e| format!("cannot open the database: {e}"))
 }
 
 /// Loads the CA.

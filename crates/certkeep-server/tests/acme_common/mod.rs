@@ -25,7 +25,6 @@ use certkeep_core::{
     partner::AcmeContract,
 };
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
-use certkeep_store::SqliteStore;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -43,7 +42,7 @@ pub struct Responder {
 pub struct AcmeServer {
     pub base: String,
     pub directory: String,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub ca_dir: std::path::PathBuf,
     pub contract: AcmeContract,
     pub eab_kid: String,
@@ -86,7 +85,7 @@ impl AcmeServer {
         let ca_dir = dir.path().join("ca");
         CertificateAuthority::create(&ca_dir, KeyAlgorithm::EcdsaP256, "ACME Test", now - Duration::days(1))
             .unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
+        let store = certkeep_store::open(&certkeep_store::scratch_database_url(dir.path()).unwrap()).unwrap();
         let (account_id, root) = store.create_account("ACME subaccount", now).unwrap();
         let user_id = store
             .create_user(

@@ -17,7 +17,6 @@ use certkeep_core::{
     seal::SealingKey,
 };
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimit, RateLimiter};
-use certkeep_store::SqliteStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -75,7 +74,7 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub fx: Fixture,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub ca_dir: std::path::PathBuf,
     /// CertCentral's `ca_cert.id` of the issuing CA.
     pub ca_id: String,
@@ -83,7 +82,7 @@ pub struct TestServer {
 }
 
 struct Builder<'a> {
-    store: &'a SqliteStore,
+    store: &'a dyn Store,
     ca: &'a CertificateAuthority,
 }
 
@@ -193,7 +192,7 @@ fn order(
     }
 }
 
-fn key(store: &SqliteStore, user_id: Id, role: ApiKeyRole) -> String {
+fn key(store: &dyn Store, user_id: Id, role: ApiKeyRole) -> String {
     let key = generate_api_key();
     store
         .create_api_key(&NewApiKey { user_id, name: "test".into(), role, key_hash: hash_api_key(&key) }, NOW)
@@ -202,7 +201,7 @@ fn key(store: &SqliteStore, user_id: Id, role: ApiKeyRole) -> String {
 }
 
 /// Creates an NCP key pair for an account; returns (access key, secret key).
-fn ncp_key(store: &SqliteStore, sealing_key: &SealingKey, account_id: Id) -> (String, String) {
+fn ncp_key(store: &dyn Store, sealing_key: &SealingKey, account_id: Id) -> (String, String) {
     let (access_key, secret) = generate_ncp_key_pair();
     let sealed_secret = sealing_key.seal(secret.as_bytes(), access_key.as_bytes());
     store
@@ -211,7 +210,7 @@ fn ncp_key(store: &SqliteStore, sealing_key: &SealingKey, account_id: Id) -> (St
     (access_key, secret)
 }
 
-fn user(store: &SqliteStore, account_id: Id, container_id: Id, email: &str) -> Id {
+fn user(store: &dyn Store, account_id: Id, container_id: Id, email: &str) -> Id {
     store
         .create_user(
             &NewUser {
@@ -231,7 +230,7 @@ fn user(store: &SqliteStore, account_id: Id, container_id: Id, email: &str) -> I
         .unwrap()
 }
 
-fn fill(store: &SqliteStore, ca: &CertificateAuthority) -> Fixture {
+fn fill(store: &dyn Store, ca: &CertificateAuthority) -> Fixture {
     let b = Builder { store, ca };
     let mut fx = Fixture::default();
     let (account, root) = store.create_account("Acme", NOW).unwrap();
@@ -464,11 +463,11 @@ impl TestServer {
             datetime!(2020-01-01 0:00 UTC),
         )
         .unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("certkeep.db")).unwrap());
-        let mut fx = fill(&store, &ca);
+        let store = certkeep_store::open(&certkeep_store::scratch_database_url(dir.path()).unwrap()).unwrap();
+        let mut fx = fill(&*store, &ca);
         let sealing_key = SealingKey::generate();
-        (fx.ncp_access_key, fx.ncp_secret_key) = ncp_key(&store, &sealing_key, fx.account);
-        (fx.other_ncp_access_key, fx.other_ncp_secret_key) = ncp_key(&store, &sealing_key, fx.other_account);
+        (fx.ncp_access_key, fx.ncp_secret_key) = ncp_key(&*store, &sealing_key, fx.account);
+        (fx.other_ncp_access_key, fx.other_ncp_secret_key) = ncp_key(&*store, &sealing_key, fx.other_account);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let urls = PkiUrls::under(&format!("http://{addr}"));
@@ -548,7 +547,7 @@ impl TestServer {
         days: Option<i64>,
     ) -> Id {
         let ca = CertificateAuthority::load(&self.ca_dir).unwrap();
-        let b = Builder { store: &self.store, ca: &ca };
+        let b = Builder { store: &*self.store, ca: &ca };
         let cert_status = match (status, days) {
             (OrderStatus::Revoked, _) => CertificateStatus::Revoked,
             (_, Some(_)) => CertificateStatus::Issued,

@@ -5,19 +5,19 @@ use certkeep_core::{
     OrderStatus, Organization, RequestDetail, RequestQuery, RequestRecord, Revocation, Scope, User,
     UserRecord, lifecycle::CertificateRef,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, types::Value};
 use time::OffsetDateTime;
 
+use super::db::{Db, DbResult, Row, Value, limit, offset, params, values};
 use super::query::Condition;
 use super::rows::{
     self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
 
 pub fn find_certificate(
-    conn: &Connection,
+    db: &mut dyn Db,
     scope: &Scope,
     r: &CertificateRef,
-) -> rusqlite::Result<Option<(CertificateRecord, Option<Vec<u8>>)>> {
+) -> DbResult<Option<(CertificateRecord, Option<Vec<u8>>)>> {
     let (lookup, key): (&str, Value) = match r {
         CertificateRef::Id(id) => ("x.id = ?", (*id).into()),
         CertificateRef::Serial(s) => ("x.serial_number = ?", s.to_uppercase().into()),
@@ -29,15 +29,13 @@ pub fn find_certificate(
          WHERE {}",
         c.sql
     );
-    conn.prepare_cached(&sql)?
-        .query_row(params_from_iter(c.params), |row| Ok((rows::certificate_at(row, 1)?, row.get(0)?)))
-        .optional()
+    db.row_opt(&sql, &values(&c.params), |row| Ok((rows::certificate_at(row, 1)?, row.get(0)?)))
 }
 
 const REQUEST_DETAIL: &str = "SELECT r.id, r.date, r.type, r.status, r.comments, u.id, u.first_name, u.last_name, \
      u.email, r.certificate_id, r.processor_comment";
 
-fn request_detail(row: &Row) -> rusqlite::Result<RequestDetail> {
+fn request_detail(row: &Row) -> DbResult<RequestDetail> {
     Ok(RequestDetail {
         request: RequestRecord {
             id: row.get(0)?,
@@ -69,10 +67,10 @@ fn request_from(scope: &Scope) -> (String, Condition) {
 }
 
 pub fn list_requests(
-    conn: &Connection,
+    db: &mut dyn Db,
     scope: &Scope,
     q: &RequestQuery,
-) -> rusqlite::Result<(u64, Vec<RequestDetail>)> {
+) -> DbResult<(u64, Vec<RequestDetail>)> {
     let (from, mut c) = request_from(scope);
     if !q.status.is_empty() {
         c.push_in("r.status", &q.status.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>());
@@ -80,60 +78,50 @@ pub fn list_requests(
     if !q.request_type.is_empty() {
         c.push_in("r.type", &q.request_type.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>());
     }
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) {from} WHERE {}", c.sql))?
-        .query_row(params_from_iter(&c.params), |r| r.get(0))?;
-    let limit = q.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
-    let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+    let total: i64 =
+        db.row(&format!("SELECT count(*) {from} WHERE {}", c.sql), &values(&c.params), |r| r.get(0))?;
     let sql =
         format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} WHERE {} ORDER BY r.id LIMIT ? OFFSET ?", c.sql);
-    let page = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params_from_iter(c.params.into_iter().chain([limit.into(), offset.into()])),
-            request_detail,
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    c.params.extend([limit(q.limit).into(), offset(q.offset).into()]);
+    let page = db.rows(&sql, &values(&c.params), request_detail)?;
     Ok((total.max(0) as u64, page))
 }
 
-pub fn find_request(conn: &Connection, scope: &Scope, id: Id) -> rusqlite::Result<Option<RequestDetail>> {
+pub fn find_request(db: &mut dyn Db, scope: &Scope, id: Id) -> DbResult<Option<RequestDetail>> {
     let (from, mut c) = request_from(scope);
     c.push("r.id = ?", [Value::Integer(id)]);
     let sql = format!("{REQUEST_DETAIL}, {SUMMARY_COLUMNS} {from} WHERE {}", c.sql);
-    conn.prepare_cached(&sql)?.query_row(params_from_iter(c.params), request_detail).optional()
+    db.row_opt(&sql, &values(&c.params), request_detail)
 }
 
-pub fn account(conn: &Connection, id: Id) -> rusqlite::Result<Option<Account>> {
-    conn.prepare_cached("SELECT id, name, created_at FROM accounts WHERE id = ?")?
-        .query_row([id], |r| Ok(Account { id: r.get(0)?, name: r.get(1)?, created_at: rows::time_at(r, 2)? }))
-        .optional()
+pub fn account(db: &mut dyn Db, id: Id) -> DbResult<Option<Account>> {
+    db.row_opt("SELECT id, name, created_at FROM accounts WHERE id = ?", params![id], |r| {
+        Ok(Account { id: r.get(0)?, name: r.get(1)?, created_at: rows::time_at(r, 2)? })
+    })
 }
 
-pub fn list_organizations(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<Organization>> {
+pub fn list_organizations(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<Organization>> {
     let c = Condition::scope_of(scope, "account_id", "container_id");
     let sql = format!("{ORGANIZATION_SELECT} WHERE {} ORDER BY id", c.sql);
-    conn.prepare_cached(&sql)?.query_map(params_from_iter(c.params), rows::organization)?.collect()
+    db.rows(&sql, &values(&c.params), rows::organization)
 }
 
-pub fn list_containers(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<ContainerNode>> {
+pub fn list_containers(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<ContainerNode>> {
     let c = Condition::scope_of(scope, "account_id", "id");
     let sql = format!(
         "SELECT id, name, is_active, parent_id, description FROM containers WHERE {} ORDER BY id",
         c.sql
     );
-    conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(c.params), |r| {
-            Ok(ContainerNode {
-                container: Container { id: r.get(0)?, name: r.get(1)?, is_active: r.get(2)? },
-                parent_id: r.get(3)?,
-                description: r.get(4)?,
-            })
-        })?
-        .collect()
+    db.rows(&sql, &values(&c.params), |r| {
+        Ok(ContainerNode {
+            container: Container { id: r.get(0)?, name: r.get(1)?, is_active: r.get(2)? },
+            parent_id: r.get(3)?,
+            description: r.get(4)?,
+        })
+    })
 }
 
-pub fn list_users(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<UserRecord>> {
+pub fn list_users(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<UserRecord>> {
     let cond = Condition::scope_of(scope, "u.account_id", "u.container_id");
     let sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.username, c.id, c.name, c.is_active, u.access_role, \
@@ -141,51 +129,44 @@ pub fn list_users(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<User
          WHERE {} ORDER BY u.id",
         cond.sql
     );
-    conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(cond.params), |r| {
-            Ok(UserRecord {
-                user: User { id: r.get(0)?, first_name: r.get(1)?, last_name: r.get(2)?, email: r.get(3)? },
-                username: r.get(4)?,
-                container: Container { id: r.get(5)?, name: r.get(6)?, is_active: r.get(7)? },
-                access_role: AccessRole::from_code(r.get(8)?).unwrap_or(AccessRole::StandardUser),
-                job_title: r.get(9)?,
-                telephone: r.get(10)?,
-            })
-        })?
-        .collect()
+    db.rows(&sql, &values(&cond.params), |r| {
+        Ok(UserRecord {
+            user: User { id: r.get(0)?, first_name: r.get(1)?, last_name: r.get(2)?, email: r.get(3)? },
+            username: r.get(4)?,
+            container: Container { id: r.get(5)?, name: r.get(6)?, is_active: r.get(7)? },
+            access_role: AccessRole::from_code(r.get(8)?).unwrap_or(AccessRole::StandardUser),
+            job_title: r.get(9)?,
+            telephone: r.get(10)?,
+        })
+    })
 }
 
-pub fn list_domains(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<Domain>> {
+pub fn list_domains(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<Domain>> {
     let c = Condition::scope_of(scope, "account_id", "container_id");
     let sql = format!(
         "SELECT id, name, container_id, organization_id, dcv_method, date_created, validated_at FROM domains \
          WHERE {} ORDER BY id",
         c.sql
     );
-    conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(c.params), |r| {
-            Ok(Domain {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                container_id: r.get(2)?,
-                organization_id: r.get(3)?,
-                dcv_method: r.get(4)?,
-                date_created: rows::time_at(r, 5)?,
-                validated_at: match r.get::<_, Option<i64>>(6)? {
-                    Some(_) => Some(rows::time_at(r, 6)?),
-                    None => None,
-                },
-            })
-        })?
-        .collect()
+    db.rows(&sql, &values(&c.params), |r| {
+        Ok(Domain {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            container_id: r.get(2)?,
+            organization_id: r.get(3)?,
+            dcv_method: r.get(4)?,
+            date_created: rows::time_at(r, 5)?,
+            validated_at: rows::opt_time_at(r, 6)?,
+        })
+    })
 }
 
 pub fn status_changes(
-    conn: &Connection,
+    db: &mut dyn Db,
     scope: &Scope,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> rusqlite::Result<Vec<(Id, Id, OrderStatus)>> {
+) -> DbResult<Vec<(Id, Id, OrderStatus)>> {
     let mut c = Condition::scope_of(scope, "account_id", "container_id");
     c.push("status_updated_at >= ?", [from.unix_timestamp().into()]);
     c.push("status_updated_at <= ?", [to.unix_timestamp().into()]);
@@ -193,44 +174,38 @@ pub fn status_changes(
         "SELECT id, certificate_id, status FROM orders WHERE {} ORDER BY status_updated_at, id",
         c.sql
     );
-    conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(c.params), |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, Option<Id>>(1)?.unwrap_or_default(),
-                rows::parsed(r, 2, OrderStatus::parse)?,
-            ))
-        })?
-        .collect()
+    db.rows(&sql, &values(&c.params), |r| {
+        Ok((r.get(0)?, r.get::<Option<Id>>(1)?.unwrap_or_default(), rows::parsed(r, 2, OrderStatus::parse)?))
+    })
 }
 
-fn revocation(row: &Row) -> rusqlite::Result<Revocation> {
+fn revocation(row: &Row) -> DbResult<Revocation> {
     Ok(Revocation { serial_number: row.get(0)?, revoked_at: rows::time_at(row, 1)?, reason: row.get(2)? })
 }
 
-pub fn revocations(conn: &Connection) -> rusqlite::Result<Vec<Revocation>> {
-    conn.prepare_cached(
+pub fn revocations(db: &mut dyn Db) -> DbResult<Vec<Revocation>> {
+    db.rows(
         "SELECT serial_number, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL \
          ORDER BY revoked_at, id",
-    )?
-    .query_map([], revocation)?
-    .collect()
+        params![],
+        revocation,
+    )
 }
 
 pub fn certificate_status(
-    conn: &Connection,
+    db: &mut dyn Db,
     serial: &str,
-) -> rusqlite::Result<Option<(CertificateStatus, Option<Revocation>)>> {
-    conn.prepare_cached(
+) -> DbResult<Option<(CertificateStatus, Option<Revocation>)>> {
+    db.row_opt(
         "SELECT serial_number, revoked_at, revocation_reason, status FROM certificates WHERE serial_number = ?",
-    )?
-    .query_row(params![serial.to_uppercase()], |r| {
-        let status = rows::parsed(r, 3, CertificateStatus::parse)?;
-        let revoked = match r.get::<_, Option<i64>>(1)? {
-            Some(_) => Some(revocation(r)?),
-            None => None,
-        };
-        Ok((status, revoked))
-    })
-    .optional()
+        params![serial.to_uppercase()],
+        |r| {
+            let status = rows::parsed(r, 3, CertificateStatus::parse)?;
+            let revoked = match r.get::<Option<i64>>(1)? {
+                Some(_) => Some(revocation(r)?),
+                None => None,
+            };
+            Ok((status, revoked))
+        },
+    )
 }

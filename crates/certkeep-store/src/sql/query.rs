@@ -3,8 +3,9 @@
 use std::ops::Bound;
 
 use certkeep_core::{OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
-use rusqlite::types::Value;
 use time::OffsetDateTime;
+
+use super::db::{Dialect, Value};
 
 /// A WHERE clause with its positional parameters.
 pub struct Condition {
@@ -73,7 +74,7 @@ fn lower(values: &[String]) -> Vec<String> {
 }
 
 /// The WHERE clause (without the keyword) selecting the scope's orders that pass every filter.
-pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> Condition {
+pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime, dialect: Dialect) -> Condition {
     let mut c = Condition::scope(scope);
     for filter in &query.filters {
         match filter {
@@ -144,7 +145,7 @@ pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> Cond
                 let term = term.to_lowercase();
                 c.push("(o.common_name = ? OR o.email = ?)", [Value::Text(term.clone()), Value::Text(term)])
             }
-            OrderFilter::Search(Search::Contains(term)) => push_contains(&mut c, term),
+            OrderFilter::Search(Search::Contains(term)) => push_contains(&mut c, term, dialect),
         }
     }
     c
@@ -171,16 +172,18 @@ pub fn counted(scope: &Scope, query: &OrderQuery) -> Option<Condition> {
     Some(c)
 }
 
-/// Contains-search: through the trigram index when the term has three or more characters
-/// (what the index can answer), else by scanning.
-fn push_contains(c: &mut Condition, term: &str) {
-    if term.chars().count() >= 3 {
+/// Contains-search: through the trigram index (SQLite FTS5, PostgreSQL pg_trgm GIN) when the
+/// term has three or more characters (what the index can answer), else by scanning.
+fn push_contains(c: &mut Condition, term: &str, dialect: Dialect) {
+    if dialect == Dialect::Sqlite && term.chars().count() >= 3 {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
         c.push(
             "o.id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)",
             [Value::Text(phrase)],
         );
     } else {
+        // Names and e-mails are stored in lower case; SQLite's LIKE ignores ASCII case anyway.
+        let term = term.to_lowercase();
         let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = Value::Text(format!("%{escaped}%"));
         c.push(
@@ -191,11 +194,20 @@ fn push_contains(c: &mut Condition, term: &str) {
 }
 
 /// The ORDER BY clause (without the keyword): the sort keys, then the id as tie-breaker.
-pub fn order_by(query: &OrderQuery) -> String {
+/// Empty values sort first, as SQLite sorts NULL (PostgreSQL is told so explicitly).
+pub fn order_by(query: &OrderQuery, dialect: Dialect) -> String {
     let mut keys: Vec<String> = query
         .sort
         .iter()
-        .map(|k| format!("{} {}", sort_column(k.field), if k.descending { "DESC" } else { "ASC" }))
+        .map(|k| {
+            let (column, nullable) = sort_column(k.field);
+            let nulls = match (dialect, nullable, k.descending) {
+                (Dialect::Postgres, true, false) => " NULLS FIRST",
+                (Dialect::Postgres, true, true) => " NULLS LAST",
+                _ => "",
+            };
+            format!("{column} {}{nulls}", if k.descending { "DESC" } else { "ASC" })
+        })
         .collect();
     if !query.sort.iter().any(|k| k.field == SortField::Id) {
         keys.push("o.id ASC".into());
@@ -203,18 +215,19 @@ pub fn order_by(query: &OrderQuery) -> String {
     keys.join(", ")
 }
 
-fn sort_column(field: SortField) -> &'static str {
+/// The column a sort key orders by, and whether it may be NULL.
+fn sort_column(field: SortField) -> (&'static str, bool) {
     match field {
-        SortField::Id => "o.id",
-        SortField::DateCreated => "o.date_created",
-        SortField::Status => "o.status",
-        SortField::CommonName => "o.common_name",
-        SortField::ValidTill => "o.valid_till",
-        SortField::ProductNameId => "o.product_name_id",
-        SortField::OrganizationId => "o.organization_id",
-        SortField::ContainerId => "o.container_id",
-        SortField::UserId => "o.user_id",
-        SortField::Email => "o.email",
-        SortField::IsRenewed => "o.is_renewed",
+        SortField::Id => ("o.id", false),
+        SortField::DateCreated => ("o.date_created", false),
+        SortField::Status => ("o.status", false),
+        SortField::CommonName => ("o.common_name", false),
+        SortField::ValidTill => ("o.valid_till", true),
+        SortField::ProductNameId => ("o.product_name_id", false),
+        SortField::OrganizationId => ("o.organization_id", true),
+        SortField::ContainerId => ("o.container_id", false),
+        SortField::UserId => ("o.user_id", false),
+        SortField::Email => ("o.email", false),
+        SortField::IsRenewed => ("o.is_renewed", false),
     }
 }

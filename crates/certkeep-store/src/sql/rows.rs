@@ -1,11 +1,12 @@
-//! Column lists and the mapping from SQLite rows to inventory records.
+//! Column lists and the mapping from rows (of either engine) to inventory records.
 
 use certkeep_core::{
     CertificateKind, CertificateRecord, CertificateStatus, CertificateSummary, Contact, Container, Id,
     OrderStatus, OrderSummary, Organization, RequestRecord, RequestStatus, RequestType, User, Validity,
 };
-use rusqlite::{Row, types::Type};
 use time::{Date, OffsetDateTime};
+
+use super::db::{DbError, DbResult, Row};
 
 /// Columns of [`summary`], over `orders o`, `containers c` and `organizations org`.
 pub const SUMMARY_COLUMNS: &str = "o.id, o.certificate_id, o.common_name, o.dns_names, \
@@ -39,25 +40,26 @@ pub const ORGANIZATION_SELECT: &str = "SELECT id, name, assumed_name, city, stat
 /// Columns of [`request`].
 pub const REQUEST_SELECT: &str = "SELECT id, date, type, status, comments FROM requests";
 
-fn conversion(index: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, message.into())
+fn conversion(index: usize, message: String) -> DbError {
+    DbError::Data(format!("column {index}: {message}"))
 }
 
 /// Reads a unix-seconds column.
-pub fn time_at(row: &Row, index: usize) -> rusqlite::Result<OffsetDateTime> {
+pub fn time_at(row: &Row, index: usize) -> DbResult<OffsetDateTime> {
     let secs: i64 = row.get(index)?;
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| conversion(index, e.to_string()))
 }
 
-fn opt_time_at(row: &Row, index: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
-    match row.get::<_, Option<i64>>(index)? {
+/// Reads a nullable unix-seconds column.
+pub fn opt_time_at(row: &Row, index: usize) -> DbResult<Option<OffsetDateTime>> {
+    match row.get::<Option<i64>>(index)? {
         None => Ok(None),
         Some(_) => time_at(row, index).map(Some),
     }
 }
 
 /// Reads a text column through a wire-name parser.
-pub fn parsed<T>(row: &Row, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+pub fn parsed<T>(row: &Row, index: usize, parse: fn(&str) -> Option<T>) -> DbResult<T> {
     let s: String = row.get(index)?;
     parse(&s).ok_or_else(|| conversion(index, format!("unknown value {s:?}")))
 }
@@ -76,7 +78,7 @@ pub fn validity_columns(v: Validity) -> (&'static str, i64) {
     }
 }
 
-fn validity(row: &Row, index: usize) -> rusqlite::Result<Validity> {
+fn validity(row: &Row, index: usize) -> DbResult<Validity> {
     let kind: String = row.get(index)?;
     let value: i64 = row.get(index + 1)?;
     let small = || u32::try_from(value).map_err(|e| conversion(index + 1, e.to_string()));
@@ -94,22 +96,22 @@ fn validity(row: &Row, index: usize) -> rusqlite::Result<Validity> {
 }
 
 /// Maps [`SUMMARY_COLUMNS`].
-pub fn summary(row: &Row) -> rusqlite::Result<OrderSummary> {
+pub fn summary(row: &Row) -> DbResult<OrderSummary> {
     summary_at(row, 0)
 }
 
 /// Maps [`SUMMARY_COLUMNS`] starting at column `at`.
-pub fn summary_at(row: &Row, at: usize) -> rusqlite::Result<OrderSummary> {
-    let organization = match row.get::<_, Option<Id>>(at + 12)? {
+pub fn summary_at(row: &Row, at: usize) -> DbResult<OrderSummary> {
+    let organization = match row.get::<Option<Id>>(at + 12)? {
         Some(id) => Some((id, row.get(at + 13)?)),
         None => None,
     };
     Ok(OrderSummary {
         id: row.get(at)?,
         certificate: CertificateSummary {
-            id: row.get::<_, Option<Id>>(at + 1)?.unwrap_or_default(),
+            id: row.get::<Option<Id>>(at + 1)?.unwrap_or_default(),
             common_name: row.get(at + 2)?,
-            dns_names: names(&row.get::<_, String>(at + 3)?),
+            dns_names: names(&row.get::<String>(at + 3)?),
             signature_hash: row.get(at + 4)?,
             serial_number: row.get(at + 5)?,
             thumbprint: row.get(at + 6)?,
@@ -132,19 +134,19 @@ pub fn summary_at(row: &Row, at: usize) -> rusqlite::Result<OrderSummary> {
 }
 
 /// Maps [`CERTIFICATE_COLUMNS`].
-pub fn certificate(row: &Row) -> rusqlite::Result<CertificateRecord> {
+pub fn certificate(row: &Row) -> DbResult<CertificateRecord> {
     certificate_at(row, 0)
 }
 
 /// Maps [`CERTIFICATE_COLUMNS`] starting at column `at`.
-pub fn certificate_at(row: &Row, at: usize) -> rusqlite::Result<CertificateRecord> {
+pub fn certificate_at(row: &Row, at: usize) -> DbResult<CertificateRecord> {
     Ok(CertificateRecord {
         id: row.get(at)?,
         order_id: row.get(at + 1)?,
         kind: parsed(row, at + 2, CertificateKind::parse)?,
         status: parsed(row, at + 3, CertificateStatus::parse)?,
         common_name: row.get(at + 4)?,
-        dns_names: names(&row.get::<_, String>(at + 5)?),
+        dns_names: names(&row.get::<String>(at + 5)?),
         csr: row.get(at + 6)?,
         server_platform_id: row.get(at + 7)?,
         signature_hash: row.get(at + 8)?,
@@ -166,7 +168,7 @@ pub fn certificate_at(row: &Row, at: usize) -> rusqlite::Result<CertificateRecor
 }
 
 /// Maps [`ORGANIZATION_SELECT`].
-pub fn organization(row: &Row) -> rusqlite::Result<Organization> {
+pub fn organization(row: &Row) -> DbResult<Organization> {
     Ok(Organization {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -186,7 +188,7 @@ pub fn organization(row: &Row) -> rusqlite::Result<Organization> {
 }
 
 /// Maps [`REQUEST_SELECT`].
-pub fn request(row: &Row) -> rusqlite::Result<RequestRecord> {
+pub fn request(row: &Row) -> DbResult<RequestRecord> {
     Ok(RequestRecord {
         id: row.get(0)?,
         date: time_at(row, 1)?,
