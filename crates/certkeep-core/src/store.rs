@@ -192,4 +192,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<CertificateGroupPage>;
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;
+    /// Counts a request by `caller` against sliding-window limits kept in the database, so that
+    /// every process on it shares them; `limits` are (requests, window in seconds). False, and
+    /// nothing counted, when a limit is exceeded.
+    fn count_request(&self, caller: &str, limits: &[(u32, u64)], now: OffsetDateTime) -> StoreResult<bool>;
 }

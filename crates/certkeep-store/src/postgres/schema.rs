@@ -378,6 +378,16 @@ CREATE TRIGGER order_counts_insert_delete AFTER INSERT OR DELETE ON orders
 CREATE TRIGGER order_counts_update AFTER UPDATE OF account_id, container_id, status ON orders
     FOR EACH ROW EXECUTE FUNCTION order_counts_track();
 "#,
+    r#"
+-- request counters for rate limits shared by every process on the database
+CREATE TABLE rate_counters (
+    caller TEXT NOT NULL,
+    window_ms BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (caller, window_ms, window_start)
+);
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

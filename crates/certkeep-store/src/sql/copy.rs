@@ -33,6 +33,7 @@ pub const TABLES: &[&str] = &[
     "acme_orders",
     "acme_authzs",
     "acme_challenges",
+    "rate_counters",
 ];
 
 /// Tables the target's triggers fill while the others are copied; compared, not copied.

@@ -380,6 +380,16 @@ CREATE TRIGGER order_counts_delete AFTER DELETE ON orders BEGIN
         WHERE account_id = old.account_id AND container_id = old.container_id AND status = old.status;
 END;
 "#,
+    r#"
+-- request counters for rate limits shared by every process on the database
+CREATE TABLE rate_counters (
+    caller TEXT NOT NULL,
+    window_ms INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (caller, window_ms, window_start)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
