@@ -201,4 +201,8 @@ pub trait Store: Send + Sync {
     fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()>;
     /// The account's NCP ACME accounts, oldest first.
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>>;
+    /// Counts a request by `caller` against sliding-window limits kept in the database, so that
+    /// every process on it shares them; `limits` are (requests, window in seconds). False, and
+    /// nothing counted, when a limit is exceeded.
+    fn count_request(&self, caller: &str, limits: &[(u32, u64)], now: OffsetDateTime) -> StoreResult<bool>;
 }

@@ -4,9 +4,12 @@ use std::{
     collections::HashMap,
     fmt,
     str::FromStr,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use certkeep_core::Store;
+use time::OffsetDateTime;
 
 /// At most `requests` in any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +50,33 @@ struct Counter {
 }
 
 /// Counts requests per caller against every configured limit.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RateLimiter {
     limits: Vec<RateLimit>,
     counters: Mutex<HashMap<(String, usize), Counter>>,
+    /// Where the counts live when several processes share them.
+    shared: Option<Arc<dyn Store>>,
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("limits", &self.limits)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl RateLimiter {
-    /// A limiter enforcing all of `limits` (none: unlimited).
+    /// A limiter enforcing all of `limits` (none: unlimited), counting in this process.
     pub fn new(limits: Vec<RateLimit>) -> Self {
-        Self { limits, counters: Mutex::default() }
+        Self { limits, counters: Mutex::default(), shared: None }
+    }
+
+    /// A limiter enforcing all of `limits` with counts kept in the database, so that every
+    /// process on it (replicas behind a load balancer) shares them.
+    pub fn shared(limits: Vec<RateLimit>, store: Arc<dyn Store>) -> Self {
+        Self { limits, counters: Mutex::default(), shared: Some(store) }
     }
 
     /// Records a request by `caller` at `now`; false when any limit is exceeded (the request
@@ -64,6 +84,9 @@ impl RateLimiter {
     pub fn allow(&self, caller: &str, now: Instant) -> bool {
         if self.limits.is_empty() {
             return true;
+        }
+        if let Some(store) = &self.shared {
+            return self.allow_shared(&**store, caller);
         }
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let mut updated = Vec::with_capacity(self.limits.len());
@@ -91,6 +114,24 @@ impl RateLimiter {
         }
         counters.extend(updated);
         true
+    }
+
+    /// [`Self::allow`] against the database's counters (at the wall clock: processes share it,
+    /// not their monotonic clocks). A failing database does not turn requests away.
+    fn allow_shared(&self, store: &dyn Store, caller: &str) -> bool {
+        let limits: Vec<(u32, u64)> = self.limits.iter().map(|l| (l.requests, l.window.as_secs())).collect();
+        let count = || store.count_request(caller, &limits, OffsetDateTime::now_utc());
+        // A database round trip: off the async worker, when there is one to leave.
+        let counted = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(count)
+            }
+            _ => count(),
+        };
+        counted.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "request not counted against the rate limits");
+            true
+        })
     }
 }
 

@@ -370,11 +370,18 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         None if args.demo => DomainPolicy::TrustAll,
         None => DomainPolicy::Validated,
     };
+    // Replicas on one PostgreSQL database count requests together; a SQLite file has one
+    // process, which counts in memory.
+    let rate_limiter = Arc::new(if layout.database_url.starts_with("sqlite://") {
+        RateLimiter::new(rate_limits)
+    } else {
+        RateLimiter::shared(rate_limits, store.clone())
+    });
     let state = AppState {
         store,
         clock,
         authority: Arc::new(Authority::new(ca, urls)),
-        rate_limiter: Arc::new(RateLimiter::new(rate_limits)),
+        rate_limiter,
         domains,
         public_url: public_url.clone(),
         sealing_key: Arc::new(setup::sealing_key(&layout)?),

@@ -43,9 +43,10 @@ struct Replica {
 }
 
 /// Starts `certkeep serve --demo` (killed when the returned child is dropped).
-async fn serve(data: &Path, database: &str) -> (Child, Replica) {
+async fn serve(data: &Path, database: &str, extra: &[&str]) -> (Child, Replica) {
     let mut child = Command::new(BIN)
         .args(["serve", "--demo", "--demo-orders", "20", "--acme-always-valid", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .arg("--data-dir")
         .arg(data)
         .args(["--database-url", database])
@@ -155,11 +156,11 @@ async fn two_replicas_on_one_database_behave_as_one_service() {
     let dir = tempfile::tempdir().unwrap();
     let Some(database) = database(dir.path()) else { return };
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
-    let (_a, a) = serve(&data_a, &database).await;
+    let (_a, a) = serve(&data_a, &database, &[]).await;
     // The second replica shares the CA key, the sealing key and the database.
     let copied = std::process::Command::new("cp").arg("-a").arg(&data_a).arg(&data_b).status().unwrap();
     assert!(copied.success());
-    let (_b, b) = serve(&data_b, &database).await;
+    let (_b, b) = serve(&data_b, &database, &[]).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
 
     // CertCentral orders through both replicas at once.
@@ -290,8 +291,8 @@ async fn db_copy_moves_an_inventory_from_sqlite_to_postgresql() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
     // The same inventory, served from either database, answers alike.
-    let (_s, on_sqlite) = serve(&data, &sqlite).await;
-    let (_p, on_postgres) = serve(&data, &database).await;
+    let (_s, on_sqlite) = serve(&data, &sqlite, &[]).await;
+    let (_p, on_postgres) = serve(&data, &database, &[]).await;
     let client = reqwest::Client::new();
     for path in
         ["order/certificate?limit=50&sort=-valid_till", "order/certificate?filters[search]=%25exa", "request"]
@@ -312,4 +313,29 @@ async fn db_copy_moves_an_inventory_from_sqlite_to_postgresql() {
     // New orders on PostgreSQL get ids after the copied ones.
     let (id, _) = certcentral_order(&client, &on_postgres, "after.copy.test").await;
     assert!(id > 100_300, "{id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_rate_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(database) = database(dir.path()) else { return };
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    let limit = ["--rate-limit", "4/60"];
+    let (_a, a) = serve(&data_a, &database, &limit).await;
+    let copied = std::process::Command::new("cp").arg("-a").arg(&data_a).arg(&data_b).status().unwrap();
+    assert!(copied.success());
+    let (_b, b) = serve(&data_b, &database, &limit).await;
+    let client = reqwest::Client::new();
+    let get = |r: &Replica| {
+        let request = client
+            .get(format!("{}/services/v2/order/certificate?limit=1", r.base))
+            .header("X-DC-DEVKEY", &r.key);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // Four requests in all, through either replica, then the key is limited on both.
+    for r in [&a, &b, &a, &b] {
+        assert_eq!(get(r).await, 200);
+    }
+    assert_eq!(get(&a).await, 429);
+    assert_eq!(get(&b).await, 429);
 }

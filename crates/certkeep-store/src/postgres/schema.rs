@@ -409,6 +409,16 @@ CREATE TABLE ncp_acme_accounts (
 );
 CREATE INDEX ncp_acme_accounts_account ON ncp_acme_accounts(account_id);
 "#,
+    r#"
+-- request counters for rate limits shared by every process on the database
+CREATE TABLE rate_counters (
+    caller TEXT NOT NULL,
+    window_ms BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (caller, window_ms, window_start)
+);
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

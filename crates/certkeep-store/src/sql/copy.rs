@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "acme_order_authzs",
     "ncp_certificates",
     "ncp_acme_accounts",
+    "rate_counters",
 ];
 
 /// Tables the target's triggers fill while the others are copied; compared, not copied.

@@ -8,6 +8,7 @@ pub mod db;
 mod ncp;
 mod partner;
 pub mod query;
+mod rate;
 mod reads;
 pub mod rows;
 mod tx;
@@ -516,6 +517,11 @@ impl<E: Engine> Store for SqlStore<E> {
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {
         self.run(Mode::Read, |db| ncp::acme_accounts(db, account_id))
     }
+
+    fn count_request(&self, caller: &str, limits: &[(u32, u64)], now: OffsetDateTime) -> StoreResult<bool> {
+        let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        self.run(Mode::Write, |db| rate::count_request(db, caller, limits, now_ms))
+    }
 }
 
 /// Loads the full order-info view of one order.
@@ -654,6 +660,7 @@ mod tests {
         audit_events_are_append_only,
         a_failed_transaction_leaves_nothing_behind,
         a_panicking_transaction_leaves_nothing_behind,
+        request_counts_slide_and_spare_other_callers,
         container_scopes_cover_the_subtree
     );
 
@@ -835,5 +842,20 @@ mod tests {
         for _ in 0..3 {
             assert!(store.list_domains(&scope).unwrap().is_empty());
         }
+    }
+
+    fn request_counts_slide_and_spare_other_callers<E: Engine>(store: &SqlStore<E>) {
+        let limits = [(3, 10)];
+        let count = |caller: &str, secs: i64| {
+            store.count_request(caller, &limits, NOW + time::Duration::seconds(secs))
+        };
+        assert!((0..3).all(|_| count("a", 1).unwrap()));
+        assert!(!count("a", 1).unwrap());
+        assert!(count("b", 1).unwrap());
+        // Halfway through the next window half of the previous window still counts.
+        assert!(count("a", 15).unwrap());
+        assert!(!count("a", 15).unwrap());
+        // Two windows later everything is forgotten.
+        assert!((0..3).all(|_| count("a", 40).unwrap()));
     }
 }

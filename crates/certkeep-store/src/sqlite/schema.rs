@@ -416,6 +416,16 @@ CREATE TABLE ncp_acme_accounts (
 );
 CREATE INDEX ncp_acme_accounts_account ON ncp_acme_accounts(account_id);
 "#,
+    r#"
+-- request counters for rate limits shared by every process on the database
+CREATE TABLE rate_counters (
+    caller TEXT NOT NULL,
+    window_ms INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (caller, window_ms, window_start)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
