@@ -10,6 +10,7 @@ use axum::{
 use certkeep_core::{
     Id,
     acme::{AcmeAccount, AcmeStatus},
+    partner::open_hmac_key,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -122,7 +123,9 @@ async fn check_eab(state: &AppState, eab: &Value, url: &str, outer_jwk: &Value) 
         .store(move |s| s.find_eab(&lookup))
         .await?
         .ok_or_else(|| Problem::unauthorized(format!("Unknown external account key id {kid:?}.")))?;
-    if !verify_hs256(&credential.hmac_key, &jws.signing_input(), &jws.signature()?) {
+    // A key that does not open (another server key) verifies nothing, like a wrong MAC.
+    let hmac_key = open_hmac_key(&state.sealing_key, &credential).unwrap_or_default();
+    if hmac_key.is_empty() || !verify_hs256(&hmac_key, &jws.signing_input(), &jws.signature()?) {
         return Err(Problem::unauthorized("The external account binding MAC is wrong."));
     }
     if !credential.active {

@@ -16,7 +16,14 @@ use axum::{
 };
 use certkeep_core::{credentials::hash_api_key, partner::PartnerPrincipal};
 
-use crate::{AppState, digicert::ApiError};
+use crate::{
+    AppState,
+    audit::{Caller, refused_write},
+    digicert::ApiError,
+};
+
+/// The audit action of writes refused here.
+const REFUSED: &str = "partner.auth";
 
 /// The `/partner-subscription/api/v1` router.
 pub fn router(state: AppState) -> Router {
@@ -46,12 +53,17 @@ async fn route_not_found() -> ApiError {
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let key = request.headers().get("x-partner-apikey").and_then(|v| v.to_str().ok()).map(str::trim);
     let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else {
+        refused_write(&state, &request, Caller::default(), REFUSED, "no valid X-PARTNER-APIKEY").await;
         return ApiError::invalid_key().into_response();
     };
     let hash = hash_api_key(key);
     let principal = match state.store(move |s| s.authenticate_partner(&hash)).await {
         Ok(Some(p)) => p,
-        Ok(None) => return ApiError::invalid_key().into_response(),
+        Ok(None) => {
+            let reason = "unknown or revoked X-PARTNER-APIKEY";
+            refused_write(&state, &request, Caller::default(), REFUSED, reason).await;
+            return ApiError::invalid_key().into_response();
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !state.rate_limiter.allow(&format!("partner:{}", principal.key_id), Instant::now()) {

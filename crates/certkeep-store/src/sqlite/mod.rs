@@ -1,6 +1,7 @@
 //! The embedded SQLite store.
 
 mod acme;
+mod audit;
 mod ncp;
 mod partner;
 mod query;
@@ -263,6 +264,7 @@ impl Store for SqliteStore {
             container_id,
             may_skip_approval: role.may_skip_approval(access),
             scope: Scope { account_id, containers },
+            access_role: access,
         }))
     }
 
@@ -446,10 +448,10 @@ impl Store for SqliteStore {
         &self,
         contract_id: Id,
         kid: &str,
-        hmac_key: &[u8],
+        sealed_hmac_key: &[u8],
         now: OffsetDateTime,
     ) -> StoreResult<Id> {
-        partner::create_eab(&*self.conn()?, contract_id, kid, hmac_key, now).map_err(err)
+        partner::create_eab(&*self.conn()?, contract_id, kid, sealed_hmac_key, now).map_err(err)
     }
 
     fn eab_credentials(&self, contract_id: Id) -> StoreResult<Vec<EabCredential>> {
@@ -493,6 +495,22 @@ impl Store for SqliteStore {
 
     fn acme(&self) -> &dyn certkeep_core::acme::AcmeStore {
         self
+    }
+
+    fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64> {
+        self.write(|tx| partner::seal_clear_eab_keys(tx, seal))
+    }
+
+    fn record_audit(&self, event: &certkeep_core::lifecycle::AuditEvent) -> StoreResult<()> {
+        audit::insert(&*self.conn()?, event).map_err(err)
+    }
+
+    fn audit_events(
+        &self,
+        account_id: Option<Id>,
+        query: &certkeep_core::audit::AuditQuery,
+    ) -> StoreResult<certkeep_core::audit::AuditPage> {
+        audit::events(&*self.conn()?, account_id, query).map_err(err)
     }
 }
 
@@ -647,7 +665,7 @@ mod tests {
         store
             .transaction(&mut |tx| {
                 tx.insert_audit(&AuditEvent {
-                    account_id: account,
+                    account_id: Some(account),
                     user_id: Some(actor.user_id),
                     api_key_id: None,
                     action: "test".into(),
@@ -655,6 +673,7 @@ mod tests {
                     detail: String::new(),
                     source: actor.source.clone(),
                     at: NOW,
+                    refused: false,
                 })
                 .map_err(Into::into)
             })
@@ -664,6 +683,67 @@ mod tests {
         assert!(conn.execute("DELETE FROM audit_events", []).is_err());
         let n: i64 = conn.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn refused_writes_are_logged_and_read_back_per_account_newest_first() {
+        use certkeep_core::audit::AuditQuery;
+        let (_dir, store) = store();
+        let (account, _) = store.create_account("A", NOW).unwrap();
+        let event = |account_id, at| AuditEvent {
+            account_id,
+            user_id: None,
+            api_key_id: None,
+            action: "auth.refused".into(),
+            object: "POST /x".into(),
+            detail: "invalid key".into(),
+            source: "192.0.2.1".into(),
+            at,
+            refused: true,
+        };
+        store.record_audit(&event(Some(account), NOW)).unwrap();
+        store.record_audit(&event(None, NOW + time::Duration::hours(1))).unwrap();
+        let all = store.audit_events(None, &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(all.total, 2);
+        assert_eq!(all.records[0].event, event(None, NOW + time::Duration::hours(1)), "newest first");
+        let mine =
+            store.audit_events(Some(account), &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!((mine.total, mine.records[0].event.clone()), (1, event(Some(account), NOW)));
+        let since = AuditQuery { since: Some(NOW + time::Duration::minutes(1)), limit: 10, offset: 0 };
+        assert_eq!(store.audit_events(None, &since).unwrap().total, 1);
+        let paged = store.audit_events(None, &AuditQuery { limit: 1, offset: 1, since: None }).unwrap();
+        assert_eq!((paged.total, paged.records.len(), paged.records[0].id), (2, 1, all.records[1].id));
+    }
+
+    #[test]
+    fn the_audit_rebuild_keeps_old_events_and_stays_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let before = schema::MIGRATIONS.len() - 1;
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'A', 0); \
+             INSERT INTO audit_events (account_id, user_id, action, object, detail, source, at) \
+             VALUES (1, 2, 'order.create', 'order:100001', '', '10.0.0.1', 5);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let page =
+            store.audit_events(Some(1), &certkeep_core::audit::AuditQuery { limit: 5, ..Default::default() });
+        let record = &page.unwrap().records[0];
+        assert_eq!(
+            (record.event.action.as_str(), record.event.source.as_str()),
+            ("order.create", "10.0.0.1")
+        );
+        assert!(!record.event.refused);
+        let conn = store.conn().unwrap();
+        assert!(conn.execute("UPDATE audit_events SET action = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM audit_events", []).is_err());
     }
 
     #[test]
@@ -726,5 +806,49 @@ mod tests {
         assert!(!p.scope.allows_container(b) && !p.scope.allows_container(root));
         assert!(!p.may_skip_approval, "an orders key of a standard user needs approval");
         assert!(store.authenticate(&[8]).unwrap().is_none());
+    }
+
+    #[test]
+    fn eab_keys_stored_in_clear_by_older_versions_are_sealed_once() {
+        let (_dir, store) = store();
+        let (account, root) = store.create_account("a", NOW).unwrap();
+        let user = NewUser {
+            account_id: account,
+            container_id: root,
+            username: "u".into(),
+            contact: Contact::default(),
+            access_role: AccessRole::Administrator,
+        };
+        let user_id = store.create_user(&user, NOW).unwrap();
+        let contract = certkeep_core::partner::AcmeContract {
+            id: 0,
+            account_id: account,
+            container_id: root,
+            user_id,
+            product_name_id: "ssl_dv_geotrust".into(),
+            sans: vec!["example.com".into()],
+            organization_id: None,
+            auto_renew: false,
+            created_at: NOW,
+            valid_till: NOW,
+            date_canceled: None,
+        };
+        let contract_id = store.create_contract(&contract).unwrap();
+        store.create_eab(contract_id, "new", b"sealed-by-caller", NOW).unwrap();
+        // A row as the migration leaves those written before sealing: `sealed` defaults to 0.
+        store
+            .conn()
+            .unwrap()
+            .execute(
+                "INSERT INTO eab_credentials (contract_id, kid, hmac_key, active, created_at) \
+                 VALUES (?, 'old', x'0102', 1, 0)",
+                [contract_id],
+            )
+            .unwrap();
+        let seal = |kid: &str, key: &[u8]| [kid.as_bytes(), b":", key].concat();
+        assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 1);
+        assert_eq!(store.find_eab("old").unwrap().unwrap().0.sealed_hmac_key, b"old:\x01\x02");
+        assert_eq!(store.find_eab("new").unwrap().unwrap().0.sealed_hmac_key, b"sealed-by-caller");
+        assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 0, "sealed once");
     }
 }

@@ -35,7 +35,7 @@ fn credential(row: &Row) -> rusqlite::Result<EabCredential> {
     Ok(EabCredential {
         id: row.get(0)?,
         kid: row.get(1)?,
-        hmac_key: row.get(2)?,
+        sealed_hmac_key: row.get(2)?,
         active: row.get(3)?,
         created_at: rows::time_at(row, 4)?,
         contract_id: row.get(5)?,
@@ -136,14 +136,32 @@ pub fn create_eab(
     conn: &Connection,
     contract_id: Id,
     kid: &str,
-    key: &[u8],
+    sealed_key: &[u8],
     now: OffsetDateTime,
 ) -> rusqlite::Result<Id> {
     conn.execute(
-        "INSERT INTO eab_credentials (contract_id, kid, hmac_key, active, created_at) VALUES (?, ?, ?, 1, ?)",
-        params![contract_id, kid, key, now.unix_timestamp()],
+        "INSERT INTO eab_credentials (contract_id, kid, hmac_key, sealed, active, created_at) \
+         VALUES (?, ?, ?, 1, 1, ?)",
+        params![contract_id, kid, sealed_key, now.unix_timestamp()],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+pub fn seal_clear_eab_keys(
+    tx: &rusqlite::Transaction,
+    seal: &dyn Fn(&str, &[u8]) -> Vec<u8>,
+) -> rusqlite::Result<u64> {
+    let clear: Vec<(Id, String, Vec<u8>)> = tx
+        .prepare("SELECT id, kid, hmac_key FROM eab_credentials WHERE sealed = 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, kid, key) in &clear {
+        tx.execute(
+            "UPDATE eab_credentials SET hmac_key = ?, sealed = 1 WHERE id = ?",
+            params![seal(kid, key), id],
+        )?;
+    }
+    Ok(clear.len() as u64)
 }
 
 pub fn eab_credentials(conn: &Connection, contract_id: Id) -> rusqlite::Result<Vec<EabCredential>> {

@@ -207,25 +207,7 @@ impl Transaction for SqliteTransaction<'_> {
     }
 
     fn insert_audit(&mut self, e: &AuditEvent) -> R<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO audit_events (account_id, user_id, api_key_id, action, object, detail, source, at) \
-                 VALUES (?,?,?,?,?,?,?,?)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    e.account_id,
-                    e.user_id,
-                    e.api_key_id,
-                    e.action,
-                    e.object,
-                    e.detail,
-                    e.source,
-                    e.at.unix_timestamp()
-                ])
-            })
-            .map(drop)
-            .map_err(err)
+        super::audit::insert(self.0, e).map_err(err)
     }
 
     fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {
