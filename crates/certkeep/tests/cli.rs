@@ -514,5 +514,28 @@ async fn a_passphrase_protects_the_ca_key_files() {
     )
     .await;
     assert_eq!(list_total(&served, &key).await, 0);
+    // A write with a wrong key is refused and audited; `certkeep audit` shows it.
+    let refused = served
+        .client
+        .post(format!("{}/services/v2/domain", served.base))
+        .header("X-DC-DEVKEY", "WRONG")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
     terminate(served).await;
+    let audit = |args: &[&str]| {
+        let out =
+            std::process::Command::new(BIN).args(["audit", "--data-dir", data]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = audit(&["--json", "--limit", "1"]);
+    let event: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(event["action"], "certcentral.auth", "{event}");
+    assert_eq!(event["outcome"], "refused");
+    assert_eq!(event["object"], "POST /services/v2/domain");
+    assert_eq!((event["ip_address"].as_str(), event["account_id"].is_null()), (Some("127.0.0.1"), true));
+    assert!(audit(&[]).contains("REFUSED account=- user=- key=- from=127.0.0.1 certcentral.auth"));
+    assert_eq!(audit(&["--since", "2999-01-01T00:00:00Z"]), "");
 }
