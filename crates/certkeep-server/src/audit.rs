@@ -29,10 +29,46 @@ pub struct Caller {
     pub api_key_id: Option<Id>,
 }
 
-/// Appends a refused event for a write (any method but GET and HEAD) refused at the door:
-/// `action` names the door's check (`certcentral.auth`...), the object is the method and path.
-/// Best effort: the refusal is answered whether or not it could be recorded. The future does
-/// not borrow the request.
+/// A write refused at a door, to be recorded once the reason is known.
+pub struct Refusal(Option<AuditEvent>);
+
+impl Refusal {
+    /// The refusal of `request` by `caller` at the check `action` (`certcentral.auth`...):
+    /// recorded only for writes (any method but GET and HEAD); the object is the method and path.
+    pub fn of(state: &AppState, request: &Request, caller: Caller, action: &str) -> Self {
+        if matches!(*request.method(), Method::GET | Method::HEAD) {
+            return Self(None);
+        }
+        let path = request
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
+        Self(Some(AuditEvent {
+            account_id: caller.account_id,
+            user_id: caller.user_id,
+            api_key_id: caller.api_key_id,
+            action: action.to_owned(),
+            object: format!("{} {path}", request.method()),
+            detail: String::new(),
+            source: client_address(request.extensions()),
+            at: state.clock.now(),
+            refused: true,
+        }))
+    }
+
+    /// Records the refusal with `reason`. The future does not borrow the request.
+    pub fn record(self, state: &AppState, reason: &str) -> impl Future<Output = ()> + Send + 'static {
+        let event = self.0.map(|e| AuditEvent { detail: reason.to_owned(), ..e });
+        let state = state.clone();
+        async move {
+            if let Some(event) = event {
+                record(&state, event).await;
+            }
+        }
+    }
+}
+
+/// Records a refused write at once (see [`Refusal`]).
 pub fn refused_write(
     state: &AppState,
     request: &Request,
@@ -40,28 +76,13 @@ pub fn refused_write(
     action: &str,
     reason: &str,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let event = (!matches!(*request.method(), Method::GET | Method::HEAD)).then(|| {
-        let path = request
-            .extensions()
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
-        AuditEvent {
-            account_id: caller.account_id,
-            user_id: caller.user_id,
-            api_key_id: caller.api_key_id,
-            action: action.to_owned(),
-            object: format!("{} {path}", request.method()),
-            detail: reason.to_owned(),
-            source: client_address(request.extensions()),
-            at: state.clock.now(),
-            refused: true,
-        }
-    });
-    let state = state.clone();
-    async move {
-        let Some(event) = event else { return };
-        if let Err(e) = state.store(move |s| s.record_audit(&event)).await {
-            tracing::warn!(error = %e, "cannot record a refused write");
-        }
+    Refusal::of(state, request, caller, action).record(state, reason)
+}
+
+/// Appends a refused event. Best effort: the refusal is answered whether or not it could be
+/// recorded.
+pub async fn record(state: &AppState, event: AuditEvent) {
+    if let Err(e) = state.store(move |s| s.record_audit(&event)).await {
+        tracing::warn!(error = %e, "cannot record a refused write");
     }
 }

@@ -79,7 +79,26 @@ pub async fn new_account(State(state): State<AppState>, post: Post) -> Result<Re
     }
     let eab = req.external_account_binding.ok_or_else(Problem::external_account_required)?;
     let outer_jwk = signed.header.jwk.clone().unwrap_or_default();
-    let (eab_id, contract_id) = check_eab(&state, &eab, &signed.url, &outer_jwk).await?;
+    let (eab_id, contract_id) = match check_eab(&state, &eab, &signed.url, &outer_jwk).await {
+        Ok(ids) => ids,
+        Err(p) => {
+            if p.kind == "unauthorized" {
+                let event = certkeep_core::lifecycle::AuditEvent {
+                    account_id: None,
+                    user_id: None,
+                    api_key_id: None,
+                    action: "acme.eab".into(),
+                    object: "POST /acme/new-account".into(),
+                    detail: p.detail.clone(),
+                    source: signed.source.clone(),
+                    at: state.clock.now(),
+                    refused: true,
+                };
+                crate::audit::record(&state, event).await;
+            }
+            return Err(p);
+        }
+    };
     check_contacts(&req.contact)?;
     let mut account = AcmeAccount {
         id: 0,

@@ -18,7 +18,7 @@ use certkeep_core::{credentials::hash_api_key, partner::PartnerPrincipal};
 
 use crate::{
     AppState,
-    audit::{Caller, refused_write},
+    audit::{Caller, Refusal, refused_write},
     digicert::ApiError,
 };
 
@@ -69,8 +69,16 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if !state.rate_limiter.allow(&format!("partner:{}", principal.key_id), Instant::now()) {
         return ApiError::rate_limited().into_response();
     }
+    let caller =
+        Caller { account_id: Some(principal.account_id), user_id: None, api_key_id: Some(principal.key_id) };
+    let refusal = Refusal::of(&state, &request, caller, REFUSED);
     request.extensions_mut().insert(principal);
-    next.run(request).await
+    let response = next.run(request).await;
+    // The handlers answer 403 only for a key of the wrong kind (parent or subaccount).
+    if response.status() == axum::http::StatusCode::FORBIDDEN {
+        refusal.record(&state, "key of the wrong kind for this route").await;
+    }
+    response
 }
 
 /// 403 unless the key is a subaccount key (ACME contract operations).
