@@ -454,7 +454,7 @@ fn tls_certificate(
             let hosts = match (&args.tls_host, &file.tls.hosts) {
                 (flag, _) if !flag.is_empty() => flag.clone(),
                 (_, Some(configured)) => configured.clone(),
-                _ => tls::default_hosts(Some(public_url)),
+                _ => tls::default_hosts(public_url),
             };
             let own = tls::OwnCertificate::new(&layout.data_dir.join("tls"), &hosts)?;
             let (chain, key, _) = own.current(authority, OffsetDateTime::now_utc())?;

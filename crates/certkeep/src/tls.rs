@@ -22,11 +22,11 @@ pub const RENEWAL_CHECK: std::time::Duration = std::time::Duration::from_secs(6 
 
 /// The host names a certificate is issued for by default: loopback names and the host of the
 /// public URL.
-pub fn default_hosts(public_url: Option<&str>) -> Vec<String> {
+pub fn default_hosts(public_url: &str) -> Vec<String> {
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     // A wildcard listen address (0.0.0.0) is no name a client connects to.
     let reachable = |host: &String| host.parse::<IpAddr>().map_or(true, |ip| !ip.is_unspecified());
-    hosts.extend(public_url.and_then(url_host).filter(reachable));
+    hosts.extend(url_host(public_url).filter(reachable));
     hosts
 }
 
@@ -190,8 +190,8 @@ mod tests {
         assert_eq!(url_host("https://[::1]:8443").as_deref(), Some("::1"));
         assert_eq!(url_host("http://10.0.0.1").as_deref(), Some("10.0.0.1"));
         assert_eq!(url_host("https://"), None);
-        assert_eq!(default_hosts(Some("https://0.0.0.0:8443")), ["localhost", "127.0.0.1", "::1"]);
-        assert_eq!(default_hosts(Some("https://ca.test")).last().unwrap(), "ca.test");
+        assert_eq!(default_hosts("https://0.0.0.0:8443"), ["localhost", "127.0.0.1", "::1"]);
+        assert_eq!(default_hosts("https://ca.test").last().unwrap(), "ca.test");
     }
 
     #[test]
