@@ -44,7 +44,8 @@ impl Server {
     /// Serves `data_dir` (made by `certkeep generate`) on a free local port.
     pub async fn start(bin: &Path, data_dir: &Path) -> Result<Self, String> {
         let mut child = Command::new(bin)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            // Plain HTTP: the figures are the read path's, not TLS's.
+            .args(["serve", "--demo", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("CERTKEEP_LOG", "warn")
             .stdout(Stdio::piped())

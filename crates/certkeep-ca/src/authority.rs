@@ -6,18 +6,20 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, Issuer, KeyIdMethod, KeyPair, PublicKeyData};
+use rcgen::{BasicConstraints, Issuer, KeyIdMethod, KeyPair};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
-use crate::encoding::{self, CERTIFICATE_LABEL, PRIVATE_KEY_LABEL};
+use crate::encoding::{self, CERTIFICATE_LABEL};
 use crate::error::CaError;
+use crate::key_file;
 use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
 use crate::ocsp::{self, IssuerIdentity};
 use crate::profile::{self, LeafRequest};
 use crate::revocation::{self, OcspStatus, RevokedEntry};
+use crate::signer::{BoxedSigner, Signer};
 
 /// Root certificate file name.
 const ROOT_CERT_FILE: &str = "root.crt.pem";
@@ -69,7 +71,7 @@ pub struct CertificateAuthority {
     intermediate_key_id: KeyIdMethod,
     /// How OCSP CertIDs name the intermediate.
     ocsp_identity: IssuerIdentity,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, BoxedSigner>,
 }
 
 impl fmt::Debug for CertificateAuthority {
@@ -102,8 +104,8 @@ impl CaFile {
             .ok_or_else(|| CaError::corrupt(&self.path, format!("expected a PEM {label}")))
     }
 
-    fn key_pair(&self) -> Result<KeyPair, CaError> {
-        let der = self.der(PRIVATE_KEY_LABEL)?;
+    fn key_pair(&self, passphrase: Option<&[u8]>) -> Result<KeyPair, CaError> {
+        let der = key_file::decode(&self.path, &self.pem, passphrase)?;
         KeyPair::try_from(der).map_err(|e| CaError::corrupt(&self.path, e))
     }
 }
@@ -121,6 +123,18 @@ impl CertificateAuthority {
         alg: KeyAlgorithm,
         name: &str,
         not_before: OffsetDateTime,
+    ) -> Result<Self, CaError> {
+        Self::create_protected(dir, alg, name, not_before, None)
+    }
+
+    /// Like [`CertificateAuthority::create`], with the key files encrypted under `passphrase`
+    /// (encrypted PKCS#8) when there is one.
+    pub fn create_protected(
+        dir: &Path,
+        alg: KeyAlgorithm,
+        name: &str,
+        not_before: OffsetDateTime,
+        passphrase: Option<&[u8]>,
     ) -> Result<Self, CaError> {
         let name = name.trim();
         if name.is_empty() {
@@ -154,12 +168,12 @@ impl CertificateAuthority {
         .map_err(CaError::crypto)?;
 
         let files = [
-            (ROOT_CERT_FILE, CERTIFICATE_LABEL, root_cert.der().as_ref()),
-            (ROOT_KEY_FILE, PRIVATE_KEY_LABEL, root_issuer.key().serialized_der()),
-            (INTERMEDIATE_CERT_FILE, CERTIFICATE_LABEL, intermediate_cert.der().as_ref()),
-            (INTERMEDIATE_KEY_FILE, PRIVATE_KEY_LABEL, intermediate_key.serialized_der()),
+            (ROOT_CERT_FILE, encoding::encode_pem(CERTIFICATE_LABEL, root_cert.der())),
+            (ROOT_KEY_FILE, key_file::encode(root_issuer.key().serialized_der(), passphrase)?),
+            (INTERMEDIATE_CERT_FILE, encoding::encode_pem(CERTIFICATE_LABEL, intermediate_cert.der())),
+            (INTERMEDIATE_KEY_FILE, key_file::encode(intermediate_key.serialized_der(), passphrase)?),
         ]
-        .map(|(file, label, der)| CaFile { path: dir.join(file), pem: encoding::encode_pem(label, der) });
+        .map(|(file, pem)| CaFile { path: dir.join(file), pem });
 
         DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| CaError::io(dir, e))?;
         let [root_cert, root_key, intermediate_cert, intermediate_key_file] = &files;
@@ -167,7 +181,7 @@ impl CertificateAuthority {
         write_new_file(intermediate_key_file, 0o600)?;
         write_new_file(root_cert, 0o644)?;
         write_new_file(intermediate_cert, 0o644)?;
-        Self::from_parts(&files, root_issuer.key(), intermediate_key)
+        Self::from_parts(&files, root_issuer.key(), Box::new(intermediate_key))
     }
 
     /// Loads a CA written by [`CertificateAuthority::create`].
@@ -176,6 +190,11 @@ impl CertificateAuthority {
     /// the intermediate is not signed by the root, or if a key file is accessible by group
     /// or other users.
     pub fn load(dir: &Path) -> Result<Self, CaError> {
+        Self::load_protected(dir, None)
+    }
+
+    /// Like [`CertificateAuthority::load`], decrypting passphrase-protected key files.
+    pub fn load_protected(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self, CaError> {
         for key_file in [ROOT_KEY_FILE, INTERMEDIATE_KEY_FILE] {
             check_private(&dir.join(key_file))?;
         }
@@ -185,9 +204,9 @@ impl CertificateAuthority {
             CaFile::read(dir, INTERMEDIATE_CERT_FILE)?,
             CaFile::read(dir, INTERMEDIATE_KEY_FILE)?,
         ];
-        let root_key = files[1].key_pair()?;
-        let intermediate_key = files[3].key_pair()?;
-        Self::from_parts(&files, &root_key, intermediate_key)
+        let root_key = files[1].key_pair(passphrase)?;
+        let intermediate_key = files[3].key_pair(passphrase)?;
+        Self::from_parts(&files, &root_key, Box::new(intermediate_key))
     }
 
     /// True if `dir` holds any CA file, i.e. it should be loaded rather than created.
@@ -195,12 +214,13 @@ impl CertificateAuthority {
         CA_FILES.iter().any(|file| dir.join(file).exists())
     }
 
-    /// Builds the CA from its files (in [`CA_FILES`] order) and parsed keys, checking that
-    /// keys match certificates and that the root signed the intermediate.
+    /// Builds the CA from its files (in [`CA_FILES`] order), the root key and the signer of
+    /// the intermediate, checking that keys match certificates and that the root signed the
+    /// intermediate.
     fn from_parts(
         files: &[CaFile; 4],
-        root_key: &KeyPair,
-        intermediate_key: KeyPair,
+        root_key: &dyn Signer,
+        intermediate_key: Box<dyn Signer>,
     ) -> Result<Self, CaError> {
         let [root_file, root_key_file, intermediate_file, intermediate_key_file] = files;
         let root_der = root_file.der(CERTIFICATE_LABEL)?;
@@ -208,7 +228,7 @@ impl CertificateAuthority {
         let root = parse_certificate(&root_file.path, &root_der)?;
         let intermediate = parse_certificate(&intermediate_file.path, &intermediate_der)?;
         check_key_matches(&root_key_file.path, root_key, &root)?;
-        check_key_matches(&intermediate_key_file.path, &intermediate_key, &intermediate)?;
+        check_key_matches(&intermediate_key_file.path, &*intermediate_key, &intermediate)?;
 
         let corrupt = |reason: &str| CaError::corrupt(&intermediate_file.path, reason);
         root.verify_signature(None)
@@ -234,7 +254,7 @@ impl CertificateAuthority {
         let ocsp_identity = IssuerIdentity::of(&intermediate);
 
         let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
-        let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, intermediate_key)
+        let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, BoxedSigner(intermediate_key))
             .map_err(|e| CaError::corrupt(&intermediate_file.path, e))?;
         Ok(Self {
             root_pem: encoding::encode_pem(CERTIFICATE_LABEL, &root_der),
@@ -390,9 +410,9 @@ fn parse_certificate<'a>(path: &Path, der: &'a [u8]) -> Result<X509Certificate<'
 }
 
 /// Fails unless `key` is the private key of `cert`.
-fn check_key_matches(key_path: &Path, key: &KeyPair, cert: &X509Certificate<'_>) -> Result<(), CaError> {
+fn check_key_matches(key_path: &Path, key: &dyn Signer, cert: &X509Certificate<'_>) -> Result<(), CaError> {
     let cert_key: &[u8] = &cert.public_key().subject_public_key.data;
-    if key.der_bytes() != cert_key {
+    if key.public_key() != cert_key {
         return Err(CaError::corrupt(key_path, "private key does not match its certificate"));
     }
     Ok(())

@@ -12,10 +12,12 @@ mod csr;
 mod encoding;
 mod error;
 mod imported;
+mod key_file;
 mod keys;
 mod ocsp;
 mod profile;
 mod revocation;
+mod signer;
 
 pub use authority::{CertificateAuthority, IssuedCertificate};
 pub use csr::{Csr, CsrKey, generate_csr, parse_csr};
@@ -26,6 +28,7 @@ pub use imported::{
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
 pub use profile::{LeafRequest, SubjectOrganization, Validation};
 pub use revocation::{OcspStatus, RevocationReason, RevokedEntry, UnknownRevocationReason};
+pub use signer::Signer;
 
 /// A DER certificate as PEM, ending right after its `-----END CERTIFICATE-----` line.
 pub fn certificate_pem(der: &[u8]) -> String {

@@ -2,7 +2,7 @@
 //! `BasicOCSPResponse` signed directly by the issuing CA.
 
 use aws_lc_rs::digest::{self, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
-use rcgen::{KeyPair, SignatureAlgorithm, SigningKey};
+use rcgen::{SignatureAlgorithm, SigningKey};
 use time::{Duration, OffsetDateTime};
 use x509_parser::certificate::X509Certificate;
 use yasna::models::{GeneralizedTime, ObjectIdentifier};
@@ -101,7 +101,7 @@ struct SingleResponse {
 /// Answers a DER `OCSPRequest`; see [`crate::CertificateAuthority::ocsp_response`].
 pub(crate) fn respond(
     issuer: &IssuerIdentity,
-    key: &KeyPair,
+    key: &impl SigningKey,
     request_der: &[u8],
     now: OffsetDateTime,
     lookup: &mut dyn FnMut(&str) -> OcspStatus,
@@ -249,7 +249,7 @@ fn response(status: ResponseStatus, basic: Option<&[u8]>) -> Vec<u8> {
 /// or `None` if it cannot be produced (unencodable times, unsupported key, signing failure).
 fn basic_response(
     issuer: &IssuerIdentity,
-    key: &KeyPair,
+    key: &impl SigningKey,
     answers: &[SingleResponse],
     nonce: Option<&[u8]>,
     now: OffsetDateTime,
@@ -378,6 +378,8 @@ fn generalized_time(value: OffsetDateTime) -> Option<GeneralizedTime> {
 
 #[cfg(test)]
 mod tests {
+    use rcgen::KeyPair;
+
     use super::*;
 
     #[test]

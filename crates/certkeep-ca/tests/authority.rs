@@ -251,3 +251,38 @@ fn openssl_verifies_ecdsa_p384_chain_with_rsa_leaf() {
         CertificateAuthority::create(tmp.path(), KeyAlgorithm::EcdsaP384, "P", NOT_BEFORE).expect("create");
     assert_eq!(ca.signature_hash(), "sha384");
 }
+
+#[test]
+fn passphrase_protected_keys_are_encrypted_pkcs8_that_openssl_reads() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("ca");
+    let created = CertificateAuthority::create_protected(
+        &dir,
+        KeyAlgorithm::EcdsaP256,
+        "Locked",
+        NOT_BEFORE,
+        Some(b"correct horse"),
+    )
+    .expect("create");
+    for key in ["root.key.pem", "intermediate.key.pem"] {
+        let pem = fs::read_to_string(dir.join(key)).unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{key}: {pem}");
+        assert_eq!(mode(&dir.join(key)), 0o600);
+        fs::write(tmp.path().join("pass"), "correct horse").unwrap();
+        let out = Command::new("openssl")
+            .args(["pkey", "-noout", "-passin"])
+            .arg(format!("file:{}", tmp.path().join("pass").display()))
+            .arg("-in")
+            .arg(dir.join(key))
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let message = |e: CaError| e.to_string();
+    assert!(message(CertificateAuthority::load(&dir).unwrap_err()).contains("passphrase-protected"));
+    let wrong = CertificateAuthority::load_protected(&dir, Some(b"wrong")).unwrap_err();
+    assert!(message(wrong).contains("wrong CA passphrase"));
+    let loaded = CertificateAuthority::load_protected(&dir, Some(b"correct horse")).expect("load");
+    assert_eq!(loaded.intermediate_der(), created.intermediate_der());
+    issue_leaf(&loaded, KeyAlgorithm::EcdsaP256);
+}

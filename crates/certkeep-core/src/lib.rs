@@ -6,6 +6,7 @@
 //! wire formats to these types, and a [`Store`] persists them.
 
 pub mod acme;
+pub mod audit;
 pub mod certificate_list;
 pub mod clock;
 pub mod credentials;

@@ -30,8 +30,8 @@ pub struct Actor {
 /// One entry of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    /// Tenant.
-    pub account_id: Id,
+    /// Tenant; `None` for a refused write whose credential named none.
+    pub account_id: Option<Id>,
     /// Acting user.
     pub user_id: Option<Id>,
     /// Acting key.
@@ -46,6 +46,8 @@ pub struct AuditEvent {
     pub source: String,
     /// When.
     pub at: OffsetDateTime,
+    /// Whether the change was refused (and nothing changed).
+    pub refused: bool,
 }
 
 /// Why a lifecycle operation was refused.
@@ -96,6 +98,14 @@ impl fmt::Display for LifecycleError {
 }
 
 impl std::error::Error for LifecycleError {}
+
+impl LifecycleError {
+    /// A refusal of the request (not found, invalid, wrong state, not permitted), as opposed to
+    /// a failure of the CA or the store.
+    fn is_refusal(&self) -> bool {
+        matches!(self, Self::NotFound(_) | Self::Invalid(..) | Self::Conflict(..) | Self::Forbidden(..))
+    }
+}
 
 /// What the CA needs to sign one certificate.
 #[derive(Debug, Clone, Copy)]
@@ -361,7 +371,7 @@ fn audit(
     detail: String,
 ) -> AuditEvent {
     AuditEvent {
-        account_id: scope.account_id,
+        account_id: Some(scope.account_id),
         user_id: Some(actor.user_id),
         api_key_id: actor.api_key_id,
         action: action.into(),
@@ -369,6 +379,7 @@ fn audit(
         detail,
         source: actor.source.clone(),
         at: now,
+        refused: false,
     }
 }
 
@@ -444,8 +455,7 @@ impl Lifecycle<'_> {
             .map_err(LifecycleError::Issuance)
     }
 
-    /// Places an order; issues it at once when approval may be skipped.
-    pub fn place_order(
+    fn try_place_order(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -637,8 +647,7 @@ impl Lifecycle<'_> {
         Ok(facts)
     }
 
-    /// Approves or rejects a pending request; approving issues (or revokes) at once.
-    pub fn decide_request(
+    fn try_decide_request(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -719,8 +728,7 @@ impl Lifecycle<'_> {
         Ok(())
     }
 
-    /// Cancels an order that is not issued yet; a pending reissue is withdrawn instead.
-    pub fn cancel(
+    fn try_cancel(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -772,9 +780,7 @@ impl Lifecycle<'_> {
         }
     }
 
-    /// Requests a duplicate (kind `Duplicate`) or a reissue (kind `Reissue`) of an issued order.
-    /// Returns (request id, certificate id, DER when issued at once).
-    pub fn add_certificate(
+    fn try_add_certificate(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -882,9 +888,7 @@ impl Lifecycle<'_> {
         out.ok_or(LifecycleError::NotFound("order"))
     }
 
-    /// Revokes a certificate or a whole order, at once when approval may be skipped, else as a
-    /// pending request (returned).
-    pub fn revoke(
+    fn try_revoke(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -963,9 +967,7 @@ impl Lifecycle<'_> {
         out.ok_or(LifecycleError::NotFound("order"))
     }
 
-    /// Registers a domain as validated for the account. Only actors with administrator rights
-    /// may vouch for a domain; under [`DomainPolicy::TrustAll`] every name passes anyway.
-    pub fn add_domain(
+    fn try_add_domain(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -1039,5 +1041,113 @@ impl Lifecycle<'_> {
             ))
             .map_err(Into::into)
         })
+    }
+}
+
+/// The operations. Each one that is refused leaves a `refused` audit event of its own (the
+/// refused transaction rolled back with everything it wrote).
+impl Lifecycle<'_> {
+    /// Places an order; issues it at once when approval may be skipped.
+    pub fn place_order(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        req: &OrderRequest,
+    ) -> Result<Placed, LifecycleError> {
+        let object = format!("order:new {} {}", req.product.name_id, req.common_name);
+        self.recorded(scope, actor, "order.create", object, self.try_place_order(scope, actor, req))
+    }
+
+    /// Approves or rejects a pending request; approving issues (or revokes) at once.
+    pub fn decide_request(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        request_id: Id,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<(), LifecycleError> {
+        let result = self.try_decide_request(scope, actor, request_id, approve, comment);
+        let action = if approve { "request.approve" } else { "request.reject" };
+        self.recorded(scope, actor, action, format!("request:{request_id}"), result)
+    }
+
+    /// Cancels an order that is not issued yet; a pending reissue is withdrawn instead.
+    pub fn cancel(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        order_id: Id,
+        note: Option<&str>,
+    ) -> Result<(), LifecycleError> {
+        let result = self.try_cancel(scope, actor, order_id, note);
+        self.recorded(scope, actor, "order.cancel", format!("order:{order_id}"), result)
+    }
+
+    /// Requests a duplicate (kind `Duplicate`) or a reissue (kind `Reissue`) of an issued order.
+    /// Returns (request id, certificate id, DER when issued at once).
+    pub fn add_certificate(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        order_id: Id,
+        kind: CertificateKind,
+        req: &CertificateRequest,
+    ) -> Result<(Id, Id, Option<Vec<u8>>), LifecycleError> {
+        let result = self.try_add_certificate(scope, actor, order_id, kind, req);
+        let action = if kind == CertificateKind::Duplicate { "order.duplicate" } else { "order.reissue" };
+        self.recorded(scope, actor, action, format!("order:{order_id}"), result)
+    }
+
+    /// Revokes a certificate or a whole order, at once when approval may be skipped, else as a
+    /// pending request (returned).
+    pub fn revoke(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        target: &RevokeTarget,
+        reason: &str,
+        comment: Option<&str>,
+        skip_approval: bool,
+    ) -> Result<Option<Id>, LifecycleError> {
+        let result = self.try_revoke(scope, actor, target, reason, comment, skip_approval);
+        let object = match target {
+            RevokeTarget::Order(id) => format!("order:{id}"),
+            RevokeTarget::Certificate(CertificateRef::Id(id)) => format!("certificate:{id}"),
+            RevokeTarget::Certificate(CertificateRef::Serial(serial)) => format!("certificate:{serial}"),
+        };
+        self.recorded(scope, actor, "certificate.revoke", object, result)
+    }
+
+    /// Registers a domain as validated for the account. Only actors with administrator rights
+    /// may vouch for a domain; under [`DomainPolicy::TrustAll`] every name passes anyway.
+    pub fn add_domain(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        name: &str,
+        container_id: Id,
+        organization_id: Option<Id>,
+        dcv_method: &str,
+    ) -> Result<Id, LifecycleError> {
+        let result = self.try_add_domain(scope, actor, name, container_id, organization_id, dcv_method);
+        self.recorded(scope, actor, "domain.create", format!("domain:{name}"), result)
+    }
+
+    /// Hands `result` on, first appending a refused event when it is a refusal. The event is
+    /// best effort: a store that cannot write it is failing the operation anyway.
+    fn recorded<T>(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        action: &str,
+        object: String,
+        result: Result<T, LifecycleError>,
+    ) -> Result<T, LifecycleError> {
+        if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {
+            let event = audit(scope, actor, self.now, action, object, e.to_string());
+            let _ = self.store.record_audit(&AuditEvent { refused: true, ..event });
+        }
+        result
     }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::{Id, credentials::random_bytes, names};
+use crate::{Id, credentials::random_bytes, names, seal::SealingKey};
 
 /// An ACME contract: a product, the names it may cover, and how long it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +60,8 @@ pub struct EabCredential {
     pub id: Id,
     /// The key id ACME clients send (`kid`).
     pub kid: String,
-    /// The HMAC key (raw bytes; clients get it base64url-encoded).
-    pub hmac_key: Vec<u8>,
+    /// The HMAC key, sealed under the server key ([`seal_hmac_key`], [`open_hmac_key`]).
+    pub sealed_hmac_key: Vec<u8>,
     /// Whether it may still bind new ACME accounts.
     pub active: bool,
     /// Creation time.
@@ -92,6 +92,20 @@ impl PartnerPrincipal {
 /// DigiCert issues them). Returns (key id, raw key).
 pub fn new_eab_credential() -> (String, [u8; 32]) {
     (URL_SAFE_NO_PAD.encode(random_bytes::<32>()), random_bytes::<32>())
+}
+
+/// Seals an EAB HMAC key for storage, bound to its key id.
+pub fn seal_hmac_key(sealing_key: &SealingKey, kid: &str, hmac_key: &[u8]) -> Vec<u8> {
+    sealing_key.seal(hmac_key, &hmac_key_context(kid))
+}
+
+/// The HMAC key of a stored credential; `None` if it does not open under this server key.
+pub fn open_hmac_key(sealing_key: &SealingKey, credential: &EabCredential) -> Option<Vec<u8>> {
+    sealing_key.open(&credential.sealed_hmac_key, &hmac_key_context(&credential.kid))
+}
+
+fn hmac_key_context(kid: &str) -> Vec<u8> {
+    [b"eab:".as_slice(), kid.as_bytes()].concat()
 }
 
 /// The HMAC key as ACME clients take it: base64url without padding.

@@ -167,9 +167,14 @@ pub trait Store: Send + Sync {
     fn contracts(&self, account_id: Id) -> StoreResult<Vec<AcmeContract>>;
     /// Saves a contract's SANs, renewal setting and cancellation.
     fn update_contract(&self, contract: &AcmeContract) -> StoreResult<()>;
-    /// Adds an EAB credential to a contract; the key id must be new.
-    fn create_eab(&self, contract_id: Id, kid: &str, hmac_key: &[u8], now: OffsetDateTime)
-    -> StoreResult<Id>;
+    /// Adds an EAB credential (its HMAC key sealed) to a contract; the key id must be new.
+    fn create_eab(
+        &self,
+        contract_id: Id,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<Id>;
     /// The EAB credentials of a contract, newest first.
     fn eab_credentials(&self, contract_id: Id) -> StoreResult<Vec<EabCredential>>;
     /// Revokes a contract's EAB credentials, except `keep`.
@@ -205,4 +210,16 @@ pub trait Store: Send + Sync {
     /// every process on it shares them; `limits` are (requests, window in seconds). False, and
     /// nothing counted, when a limit is exceeded.
     fn count_request(&self, caller: &str, limits: &[(u32, u64)], now: OffsetDateTime) -> StoreResult<bool>;
+    /// Seals the EAB HMAC keys stored in clear by versions before sealing, in one transaction:
+    /// `seal(kid, key)` gives the sealed key. Returns how many it sealed.
+    fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64>;
+    /// Appends an audit event on its own, outside any lifecycle transaction (refused writes).
+    fn record_audit(&self, event: &crate::lifecycle::AuditEvent) -> StoreResult<()>;
+    /// The audit log, newest first: one account's events, or (`None`, the operator's view)
+    /// every event including refusals that named no account.
+    fn audit_events(
+        &self,
+        account_id: Option<Id>,
+        query: &crate::audit::AuditQuery,
+    ) -> StoreResult<crate::audit::AuditPage>;
 }

@@ -126,6 +126,8 @@ pub struct Principal {
     pub may_skip_approval: bool,
     /// What the key may see.
     pub scope: Scope,
+    /// The user's access role.
+    pub access_role: AccessRole,
 }
 
 /// Contact details as CertCentral's "contact details object".

@@ -4,6 +4,7 @@
 //! [`certkeep_core::Principal`], calls the store and renders the answer in its own dialect.
 
 pub mod acme;
+pub mod audit;
 mod authority;
 pub mod certcentral;
 pub mod digicert;
@@ -13,6 +14,7 @@ pub mod partner;
 mod pki;
 pub mod rate_limit;
 mod tenant;
+pub mod tls;
 mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -27,6 +29,7 @@ use tokio::net::TcpListener;
 
 pub use authority::{Authority, PkiUrls};
 pub use rate_limit::{RateLimit, RateLimiter};
+pub use tls::ServerCertificate;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -101,6 +104,22 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves `app` over TLS with `config` on `listener`, like [`serve`].
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // The no-op tap makes axum hand handlers the client address (`ConnectInfo<SocketAddr>`)
+    // as it does for plain TCP: it knows how to do that for any tapped listener.
+    let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

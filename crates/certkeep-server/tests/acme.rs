@@ -266,6 +266,13 @@ async fn account_creation_errors() {
     // Wrong MAC.
     let p = json!({"externalAccountBinding": server.eab(&key.jwk(), &url, Some(b"not the key"))});
     problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 403, "unauthorized");
+    let query = certkeep_core::audit::AuditQuery { limit: 1, ..Default::default() };
+    let refused = &certkeep_core::Store::audit_events(&*server.store, None, &query).unwrap().records[0].event;
+    assert_eq!((refused.action.as_str(), refused.refused), ("acme.eab", true));
+    assert_eq!(
+        (refused.detail.as_str(), refused.source.as_str()),
+        ("The external account binding MAC is wrong.", "127.0.0.1")
+    );
     // EAB over another URL.
     let p = json!({"externalAccountBinding": server.eab(&key.jwk(), "http://elsewhere/new-account", None)});
     let r = server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await;

@@ -10,19 +10,6 @@ use common::{NOW, TestServer, assert_error};
 use serde_json::{Value, json};
 
 impl TestServer {
-    async fn send(&self, method: reqwest::Method, key: &str, path: &str, body: Value) -> (u16, String) {
-        let resp = self
-            .client
-            .request(method, format!("{}/services/v2{path}", self.base))
-            .header("X-DC-DEVKEY", key)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
-    }
-
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let (status, text) = self.send(reqwest::Method::POST, &self.fx.admin_key.clone(), path, body).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

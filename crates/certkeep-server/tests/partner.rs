@@ -118,6 +118,27 @@ async fn keys_of_the_wrong_type_or_tenant_are_refused() {
     assert_eq!((status, code(&v)), (404, "not_found|acme_contract"));
     let (status, v) = p.call(get, Some(&sub_key), "/nothing/here", None).await;
     assert_eq!((status, code(&v)), (404, "not_found|route"));
+
+    // The refused writes are in the audit log with the key and the client address; reads not.
+    let query = certkeep_core::audit::AuditQuery { limit: 10, ..Default::default() };
+    let refused: Vec<_> = s
+        .store
+        .audit_events(None, &query)
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.event)
+        .filter(|e| e.action == "partner.auth")
+        .map(|e| (e.object, e.account_id.is_some(), e.refused, e.source))
+        .collect();
+    let local = "127.0.0.1".to_owned();
+    assert_eq!(
+        refused,
+        [
+            ("POST /partner-subscription/api/v1/account/subaccount".into(), true, true, local.clone()),
+            ("POST /partner-subscription/api/v1/acme".into(), true, true, local),
+        ]
+    );
 }
 
 #[tokio::test]

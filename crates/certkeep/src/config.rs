@@ -37,6 +37,23 @@ pub struct FileConfig {
     /// ACME challenge validation.
     #[serde(default)]
     pub acme: AcmeSection,
+    /// HTTPS.
+    #[serde(default)]
+    pub tls: TlsSection,
+}
+
+/// `[tls]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Certificate chain (PEM, leaf first); with `key`.
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Names of the certificate certkeep issues itself when no `cert` is given.
+    pub hosts: Option<Vec<String>>,
+    /// Serve plain HTTP.
+    pub plain_http: Option<bool>,
 }
 
 /// `[acme]`.
@@ -71,6 +88,8 @@ pub struct CaSection {
     pub key_algorithm: Option<String>,
     /// Name used in the CA subjects.
     pub name: Option<String>,
+    /// File holding the passphrase of the CA key files.
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// Log output format.

@@ -20,7 +20,8 @@ use certkeep_core::{
     NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Origin, PRODUCTS, Product, RequestStatus,
     RequestType, Store, ValidationType, Validity,
     credentials::hex_upper,
-    partner::{AcmeContract, encode_hmac_key, new_eab_credential},
+    partner::{AcmeContract, encode_hmac_key, new_eab_credential, seal_hmac_key},
+    seal::SealingKey,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -722,6 +723,7 @@ pub struct PartnerDemo {
 /// Makes the demo account a partner parent with one subaccount holding a DV ACME contract.
 pub fn populate_partner(
     store: &dyn Store,
+    sealing_key: &SealingKey,
     admin: &Admin,
     now: OffsetDateTime,
 ) -> Result<PartnerDemo, String> {
@@ -754,6 +756,8 @@ pub fn populate_partner(
     };
     let contract_id = store.create_contract(&contract).map_err(err)?;
     let (eab_kid, hmac) = new_eab_credential();
-    store.create_eab(contract_id, &eab_kid, &hmac, now).map_err(err)?;
+    store
+        .create_eab(contract_id, &eab_kid, &seal_hmac_key(sealing_key, &eab_kid, &hmac), now)
+        .map_err(err)?;
     Ok(PartnerDemo { parent_key, subaccount_key, contract_id, eab_kid, eab_hmac: encode_hmac_key(&hmac) })
 }

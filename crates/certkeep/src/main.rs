@@ -3,12 +3,13 @@
 mod config;
 mod demo;
 mod setup;
+mod tls;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate, acme::AcmeSettings};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,26 @@ enum Command {
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print the audit log (every change and every refused write), newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Only events at or after this RFC 3339 instant.
+    #[arg(long)]
+    since: Option<String>,
+    /// Events to print at most.
+    #[arg(long, default_value_t = 100)]
+    limit: u64,
+    /// Only this account's events (default: all, and refusals that named no account).
+    #[arg(long)]
+    account_id: Option<i64>,
+    /// One JSON object per event instead of aligned columns.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +113,10 @@ struct CommonArgs {
     /// CA key algorithm: ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096.
     #[arg(long, env = "CERTKEEP_CA_KEY_ALGORITHM")]
     ca_key_algorithm: Option<String>,
+    /// File holding the passphrase that protects the CA key files (encrypted PKCS#8): `init`
+    /// encrypts them with it, `serve` decrypts them.
+    #[arg(long, env = "CERTKEEP_CA_PASSPHRASE_FILE", visible_alias = "passphrase-file")]
+    ca_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -143,7 +168,8 @@ struct ServeArgs {
     #[arg(long, env = "CERTKEEP_DOMAIN_VALIDATION", value_enum)]
     domain_validation: Option<config::DomainValidation>,
     /// Base URL clients and relying parties reach this server at (placed in certificates for
-    /// the CRL, OCSP and the issuer certificate). Default: http://<listen address>.
+    /// the CRL, OCSP and the issuer certificate). Default: https://<listen address> (http://
+    /// with --plain-http).
     #[arg(long, env = "CERTKEEP_PUBLIC_URL")]
     public_url: Option<String>,
     /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
@@ -163,6 +189,21 @@ struct ServeArgs {
     /// Port ACME tls-alpn-01 validation connects to (default 443).
     #[arg(long, env = "CERTKEEP_ACME_TLS_ALPN01_PORT")]
     acme_tls_alpn01_port: Option<u16>,
+    /// Certificate chain (PEM, leaf first) to serve HTTPS with, together with --tls-key.
+    /// Default: a certificate issued by certkeep's own CA for --tls-host, kept in
+    /// <data dir>/tls and renewed before it expires.
+    #[arg(long, env = "CERTKEEP_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "CERTKEEP_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Host names and IP addresses of the certificate certkeep issues itself, comma-separated
+    /// (default: localhost, 127.0.0.1, ::1 and the public URL's host).
+    #[arg(long, env = "CERTKEEP_TLS_HOSTS", value_delimiter = ',')]
+    tls_host: Vec<String>,
+    /// Serve plain HTTP instead of HTTPS (behind a TLS-terminating proxy, or in tests).
+    #[arg(long, env = "CERTKEEP_PLAIN_HTTP", conflicts_with_all = ["tls_cert", "tls_key", "tls_host"])]
+    plain_http: bool,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -191,6 +232,7 @@ fn main() {
         Command::Generate(args) => run_generate(args),
         Command::Migrate(common) => run_migrate(common),
         Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
+        Command::Audit(args) => run_audit(args),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -260,12 +302,31 @@ fn init_options<'a>(
         common.ca_key_algorithm.as_deref().or(file.ca.key_algorithm.as_deref()).unwrap_or("ecdsa-p256");
     Ok(InitOptions {
         key_algorithm: config::key_algorithm(algorithm)?,
+        ca_passphrase: ca_passphrase(common, file)?,
         ca_name: file.ca.name.as_deref().unwrap_or("certkeep"),
         ca_not_before: now - backdate,
         account_name: "certkeep",
         admin_email: "admin@example.com",
         now,
     })
+}
+
+/// The CA passphrase, from the file `--ca-passphrase-file` (or `[ca] passphrase_file`) names;
+/// one trailing line break is not part of it.
+fn ca_passphrase(common: &CommonArgs, file: &FileConfig) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = common.ca_passphrase_file.as_ref().or(file.ca.passphrase_file.as_ref()) else {
+        return Ok(None);
+    };
+    let mut text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    for end in [b'\n', b'\r'] {
+        if text.last() == Some(&end) {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(format!("{} holds an empty passphrase", path.display()));
+    }
+    Ok(Some(text))
 }
 
 fn run_init(args: InitArgs) -> Result<(), String> {
@@ -296,7 +357,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     // Certificates name their CRL and OCSP URLs under the default address; serve it there (or
     // generate with CERTKEEP_PUBLIC_URL set to where it will be served).
     let public_url =
-        std::env::var("CERTKEEP_PUBLIC_URL").unwrap_or_else(|_| format!("http://{DEFAULT_LISTEN}"));
+        std::env::var("CERTKEEP_PUBLIC_URL").unwrap_or_else(|_| format!("https://{DEFAULT_LISTEN}"));
     let urls = PkiUrls::under(&public_url);
     let credentials = create_demo(&layout, &args.common, &file, OffsetDateTime::now_utc(), &demo, &urls)?;
     println!("Generated {}", layout.data_dir.display());
@@ -348,8 +409,10 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         .block_on(tokio::net::TcpListener::bind(listen))
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let plain_http = args.plain_http || file.tls.plain_http.unwrap_or(false);
+    let scheme = if plain_http { "http" } else { "https" };
     let public_url =
-        args.public_url.clone().or(file.public_url.clone()).unwrap_or_else(|| format!("http://{addr}"));
+        args.public_url.clone().or(file.public_url.clone()).unwrap_or_else(|| format!("{scheme}://{addr}"));
     let urls = PkiUrls::under(&public_url);
 
     let demo = if args.demo {
@@ -363,7 +426,9 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         ));
     };
     let store = setup::open_store(&layout)?;
-    let ca = setup::load_ca(&layout)?;
+    let sealing_key = setup::sealing_key(&layout)?;
+    setup::seal_clear_secrets(&*store, &sealing_key)?;
+    let ca = setup::load_ca(&layout, ca_passphrase(&args.common, &file)?.as_deref())?;
     let domains = match args.domain_validation.or(file.domain_validation) {
         Some(config::DomainValidation::Validated) => DomainPolicy::Validated,
         Some(config::DomainValidation::TrustAll) => DomainPolicy::TrustAll,
@@ -377,14 +442,20 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     } else {
         RateLimiter::shared(rate_limits, store.clone())
     });
+    let authority = Arc::new(Authority::new(ca, urls));
+    let https = if plain_http {
+        None
+    } else {
+        Some(tls_certificate(&args, &file, &layout, &public_url, &authority)?)
+    };
     let state = AppState {
         store,
         clock,
-        authority: Arc::new(Authority::new(ca, urls)),
+        authority: authority.clone(),
         rate_limiter,
         domains,
         public_url: public_url.clone(),
-        sealing_key: Arc::new(setup::sealing_key(&layout)?),
+        sealing_key: Arc::new(sealing_key),
         ncp_time_zone,
         acme: AcmeSettings {
             http01_port: args.acme_http01_port.or(file.acme.http01_port).unwrap_or(80),
@@ -396,14 +467,54 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let state_url = public_url;
 
     runtime.block_on(async move {
-        print_banner(&state_url, &layout, demo.as_ref());
-        tracing::info!(%addr, "serving");
-        certkeep_server::serve(listener, certkeep_server::app(state), shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())?;
+        print_banner(&state_url, &layout, demo.as_ref(), https.is_some());
+        tracing::info!(%addr, https = https.is_some(), "serving");
+        let app = certkeep_server::app(state);
+        match https {
+            None => certkeep_server::serve(listener, app, shutdown_signal()).await,
+            Some((certificate, own)) => {
+                if let Some(own) = own {
+                    tokio::spawn(tls::renew_forever(own, authority, certificate.clone()));
+                }
+                let config = certificate.server_config()?;
+                certkeep_server::serve_tls(listener, config, app, shutdown_signal()).await
+            }
+        }
+        .map_err(|e| e.to_string())?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// The HTTPS certificate: the configured files, or certkeep's own (with what renews it).
+fn tls_certificate(
+    args: &ServeArgs,
+    file: &FileConfig,
+    layout: &Layout,
+    public_url: &str,
+    authority: &Authority,
+) -> Result<(Arc<ServerCertificate>, Option<tls::OwnCertificate>), String> {
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    match (args.tls_cert.as_ref().or(file.tls.cert.as_ref()), args.tls_key.as_ref().or(file.tls.key.as_ref()))
+    {
+        (Some(cert), Some(key)) => {
+            let certificate = ServerCertificate::from_pem(&read(cert)?, &read(key)?)
+                .map_err(|e| format!("{}: {e}", cert.display()))?;
+            Ok((Arc::new(certificate), None))
+        }
+        (None, None) => {
+            let hosts = match (&args.tls_host, &file.tls.hosts) {
+                (flag, _) if !flag.is_empty() => flag.clone(),
+                (_, Some(configured)) => configured.clone(),
+                _ => tls::default_hosts(public_url),
+            };
+            let own = tls::OwnCertificate::new(&layout.data_dir.join("tls"), &hosts)?;
+            let (chain, key, _) = own.current(authority, OffsetDateTime::now_utc())?;
+            Ok((Arc::new(ServerCertificate::from_pem(&chain, &key)?), Some(own)))
+        }
+        _ => Err("a TLS certificate needs its key and a key its certificate (tls_cert and tls_key)".into()),
+    }
 }
 
 /// Initializes and fills a demo data directory on first use; reads its credentials after.
@@ -454,9 +565,10 @@ fn create_demo(
     let (store, ca, admin) = setup::init(layout, &options)?;
     let progress = demo.progress.then(demo::Progress::start);
     demo::populate(&*store, (&ca, urls), &admin, now, demo.orders, demo.seed, progress)?;
-    let partner = demo::populate_partner(&*store, &admin, now)?;
+    let sealing_key = setup::sealing_key(layout)?;
+    let partner = demo::populate_partner(&*store, &sealing_key, &admin, now)?;
     let (ncp_access_key, ncp_secret_key) =
-        setup::create_ncp_key(&*store, &setup::sealing_key(layout)?, admin.account_id, now)?;
+        setup::create_ncp_key(&*store, &sealing_key, admin.account_id, now)?;
     let credentials = DemoCredentials {
         certcentral_api_key: admin.api_key,
         partner_parent_key: partner.parent_key,
@@ -475,7 +587,7 @@ fn create_demo(
 
 /// Prints where to point tools. Written in one piece, and a closed stdout (a supervisor that
 /// stopped reading) is not an error worth stopping the server for.
-fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials>) {
+fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials>, tls: bool) {
     use std::fmt::Write as _;
     use std::io::Write as _;
     let base = public_url.trim_end_matches('/');
@@ -505,6 +617,9 @@ fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials
         None => line("X-DC-DEVKEY", "the key printed by `certkeep init`"),
     }
     line("CA chain", &layout.ca_dir().display().to_string());
+    if tls {
+        line("HTTPS trust root", &layout.ca_dir().join("root.crt.pem").display().to_string());
+    }
     line("data directory", &layout.data_dir.display().to_string());
     let banner = format!("certkeep is serving\n{b}");
     let mut out = std::io::stdout().lock();
@@ -537,6 +652,51 @@ fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
             }
             println!("NCP access key {access_key} revoked");
         }
+    }
+    Ok(())
+}
+
+fn run_audit(args: AuditArgs) -> Result<(), String> {
+    let file = file_config(&args.common)?;
+    let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let since = args.since.as_deref().map(config::instant).transpose()?;
+    let query = certkeep_core::audit::AuditQuery { since, offset: 0, limit: args.limit };
+    let page =
+        setup::open_store(&layout)?.audit_events(args.account_id, &query).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    for record in &page.records {
+        let e = &record.event;
+        let at = e.at.format(&time::format_description::well_known::Rfc3339).map_err(|e| e.to_string())?;
+        let line = if args.json {
+            serde_json::json!({
+                "id": record.id, "date": at, "account_id": e.account_id, "user_id": e.user_id,
+                "api_key_id": e.api_key_id, "action": e.action, "object": e.object, "detail": e.detail,
+                "outcome": if e.refused { "refused" } else { "success" }, "ip_address": e.source,
+            })
+            .to_string()
+        } else {
+            let id = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+            format!(
+                "{:>8} {at} {:<7} account={} user={} key={} from={} {} {} {}",
+                record.id,
+                if e.refused { "REFUSED" } else { "ok" },
+                id(e.account_id),
+                id(e.user_id),
+                id(e.api_key_id),
+                e.source,
+                e.action,
+                e.object,
+                e.detail
+            )
+        };
+        use std::io::Write as _;
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    if !args.json && page.total > page.records.len() as u64 {
+        eprintln!("({} of {} events; --limit for more)", page.records.len(), page.total);
     }
     Ok(())
 }

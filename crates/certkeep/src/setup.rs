@@ -53,6 +53,8 @@ pub struct Admin {
 pub struct InitOptions<'a> {
     /// CA key algorithm.
     pub key_algorithm: KeyAlgorithm,
+    /// Passphrase encrypting the CA key files.
+    pub ca_passphrase: Option<Vec<u8>>,
     /// Name in the CA subjects.
     pub ca_name: &'a str,
     /// CA certificates are valid from this instant.
@@ -83,8 +85,15 @@ pub fn init(
         return Err(format!("{} is already initialized", layout.data_dir.display()));
     }
     create_private_dir(&layout.data_dir)?;
-    let ca = CertificateAuthority::create(&layout.ca_dir(), o.key_algorithm, o.ca_name, o.ca_not_before)
-        .map_err(|e| format!("cannot create the CA: {e}"))?;
+    let passphrase = o.ca_passphrase.as_deref();
+    let ca = CertificateAuthority::create_protected(
+        &layout.ca_dir(),
+        o.key_algorithm,
+        o.ca_name,
+        o.ca_not_before,
+        passphrase,
+    )
+    .map_err(|e| format!("cannot create the CA: {e}"))?;
     let store = open_store(layout)?;
     let admin = create_account(&*store, o.account_name, o.admin_email, o.now)?;
     Ok((store, ca, admin))
@@ -140,9 +149,10 @@ pub fn open_store(layout: &Layout) -> Result<Arc<dyn Store>, String> {
     certkeep_store::open(&layout.database_url).map_err(|e| format!("cannot open the database: {e}"))
 }
 
-/// Loads the CA.
-pub fn load_ca(layout: &Layout) -> Result<CertificateAuthority, String> {
-    CertificateAuthority::load(&layout.ca_dir()).map_err(|e| format!("cannot load the CA: {e}"))
+/// Loads the CA, decrypting its key files with `passphrase` when they are protected.
+pub fn load_ca(layout: &Layout, passphrase: Option<&[u8]>) -> Result<CertificateAuthority, String> {
+    CertificateAuthority::load_protected(&layout.ca_dir(), passphrase)
+        .map_err(|e| format!("cannot load the CA: {e}"))
 }
 
 /// Writes a file readable by its owner only.
@@ -162,6 +172,16 @@ pub fn sealing_key(layout: &Layout) -> Result<SealingKey, String> {
     let path = layout.data_dir.join("sealing.key");
     SealingKey::load_or_create(&path)
         .map_err(|e| format!("cannot load the sealing key {}: {e}", path.display()))
+}
+
+/// Seals the secrets an older version stored in clear (EAB HMAC keys).
+pub fn seal_clear_secrets(store: &dyn Store, sealing_key: &SealingKey) -> Result<(), String> {
+    let seal = |kid: &str, key: &[u8]| certkeep_core::partner::seal_hmac_key(sealing_key, kid, key);
+    let sealed = store.seal_clear_eab_keys(&seal).map_err(|e| e.to_string())?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed EAB HMAC keys stored in clear");
+    }
+    Ok(())
 }
 
 /// Creates an NCP access key / secret key pair for an account; returns both in clear.

@@ -14,6 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_certkeep");
 async fn start(data: &str) -> (Child, String, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--demo", "--demo-orders", "20", "--listen", "127.0.0.1:0", "--data-dir", data])
+        .arg("--plain-http")
         .env("CERTKEEP_LOG", "error")
         .stdout(Stdio::piped())
         .kill_on_drop(true)

@@ -10,6 +10,7 @@ use axum::{
 use certkeep_core::{
     Id,
     acme::{AcmeAccount, AcmeStatus},
+    partner::open_hmac_key,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -78,7 +79,26 @@ pub async fn new_account(State(state): State<AppState>, post: Post) -> Result<Re
     }
     let eab = req.external_account_binding.ok_or_else(Problem::external_account_required)?;
     let outer_jwk = signed.header.jwk.clone().unwrap_or_default();
-    let (eab_id, contract_id) = check_eab(&state, &eab, &signed.url, &outer_jwk).await?;
+    let (eab_id, contract_id) = match check_eab(&state, &eab, &signed.url, &outer_jwk).await {
+        Ok(ids) => ids,
+        Err(p) => {
+            if p.kind == "unauthorized" {
+                let event = certkeep_core::lifecycle::AuditEvent {
+                    account_id: None,
+                    user_id: None,
+                    api_key_id: None,
+                    action: "acme.eab".into(),
+                    object: "POST /acme/new-account".into(),
+                    detail: p.detail.clone(),
+                    source: signed.source.clone(),
+                    at: state.clock.now(),
+                    refused: true,
+                };
+                crate::audit::record(&state, event).await;
+            }
+            return Err(p);
+        }
+    };
     check_contacts(&req.contact)?;
     let mut account = AcmeAccount {
         id: 0,
@@ -122,7 +142,9 @@ async fn check_eab(state: &AppState, eab: &Value, url: &str, outer_jwk: &Value) 
         .store(move |s| s.find_eab(&lookup))
         .await?
         .ok_or_else(|| Problem::unauthorized(format!("Unknown external account key id {kid:?}.")))?;
-    if !verify_hs256(&credential.hmac_key, &jws.signing_input(), &jws.signature()?) {
+    // A key that does not open (another server key) verifies nothing, like a wrong MAC.
+    let hmac_key = open_hmac_key(&state.sealing_key, &credential).unwrap_or_default();
+    if hmac_key.is_empty() || !verify_hs256(&hmac_key, &jws.signing_input(), &jws.signature()?) {
         return Err(Problem::unauthorized("The external account binding MAC is wrong."));
     }
     if !credential.active {

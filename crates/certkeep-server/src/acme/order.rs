@@ -357,7 +357,7 @@ pub async fn finalize(
         return Err(Problem::order_not_ready("The order is already being finalized."));
     }
     let contract = contract_of(&state, signed.account()).await?;
-    match issue(&state, &contract, &order, &csr).await {
+    match issue(&state, (&contract, &signed.source), &order, &csr).await {
         Ok((inventory_order_id, certificate_id, serial)) => {
             order.status = AcmeStatus::Valid;
             order.inventory_order_id = Some(inventory_order_id);
@@ -375,14 +375,15 @@ pub async fn finalize(
 }
 
 /// The actor of everything done over ACME: the contract's user, through the directory URL as
-/// an `acme_url` key. The contract is the authorisation, so approval is skipped.
-pub fn actor(state: &AppState, contract: &AcmeContract) -> Actor {
+/// an `acme_url` key, from the client's address. The contract is the authorisation, so approval
+/// is skipped.
+pub fn actor(state: &AppState, contract: &AcmeContract, source: &str) -> Actor {
     Actor {
         user_id: contract.user_id,
         api_key_id: None,
         api_key: Some((super::directory_url(state), "acme_url".into())),
         may_skip_approval: true,
-        source: "acme".into(),
+        source: source.to_owned(),
     }
 }
 
@@ -394,7 +395,7 @@ pub fn scope(contract: &AcmeContract) -> Scope {
 /// Places and issues the inventory order; returns (order id, certificate id, serial).
 async fn issue(
     state: &AppState,
-    contract: &AcmeContract,
+    (contract, source): (&AcmeContract, &str),
     order: &AcmeOrder,
     csr: &certkeep_ca::Csr,
 ) -> Result<(Id, Id, String), Problem> {
@@ -427,7 +428,7 @@ async fn issue(
         public_id: generate_api_key()[..32].to_owned(),
         acme_contract_id: Some(contract.id),
     };
-    let (scope, actor) = (scope(contract), actor(state, contract));
+    let (scope, actor) = (scope(contract), actor(state, contract, source));
     let placed = state
         .lifecycle(move |l| {
             // The challenges proved control of every name, so the account's validated-domain

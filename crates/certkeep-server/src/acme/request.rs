@@ -25,6 +25,7 @@ use crate::AppState;
 pub struct Post {
     url: String,
     body: Bytes,
+    source: String,
 }
 
 impl FromRequest<AppState> for Post {
@@ -45,10 +46,11 @@ impl FromRequest<AppState> for Post {
             .path_and_query()
             .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
         let path = path.strip_prefix("/acme").unwrap_or(&path).to_owned();
+        let source = crate::audit::client_address(req.extensions());
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|_| Problem::malformed("The request body could not be read."))?;
-        Ok(Self { url: url(state, &path), body })
+        Ok(Self { url: url(state, &path), body, source })
     }
 }
 
@@ -75,6 +77,8 @@ pub struct Signed {
     pub jwk: Jwk,
     /// The account, when signed with `kid`.
     pub account: Option<AcmeAccount>,
+    /// The client's address (for the audit log).
+    pub source: String,
 }
 
 impl Signed {
@@ -154,5 +158,5 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
     }
     nonce::consume(state, header.nonce.clone()).await?;
     let payload = jws.payload()?;
-    Ok(Signed { url: post.url, header, payload, jwk, account })
+    Ok(Signed { url: post.url, header, payload, jwk, account, source: post.source })
 }

@@ -68,7 +68,7 @@ pub async fn revoke_cert(State(state): State<AppState>, post: Post) -> Result<St
     if record.status == CertificateStatus::Revoked {
         return Err(Problem::already_revoked());
     }
-    let (scope, actor) = (scope(&contract), actor(&state, &contract));
+    let (scope, actor) = (scope(&contract), actor(&state, &contract, &signed.source));
     state
         .lifecycle(move |l| {
             l.revoke(

@@ -11,25 +11,38 @@ use axum::{
 use certkeep_core::credentials::hash_api_key;
 
 use crate::AppState;
+use crate::audit::{Caller, refused_write};
 use crate::digicert::ApiError;
+
+/// The audit action of writes refused here.
+const REFUSED: &str = "certcentral.auth";
 
 /// Resolves the key to a [`certkeep_core::Principal`] (added to the request's extensions),
 /// refuses writes by view-only keys and enforces the rate limit.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     // Header names are case-insensitive; `http` normalises them.
-    let Some(key) = request.headers().get("x-dc-devkey").and_then(|v| v.to_str().ok()).map(str::trim) else {
+    let key = request.headers().get("x-dc-devkey").and_then(|v| v.to_str().ok()).map(str::trim);
+    let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else {
+        refused_write(&state, &request, Caller::default(), REFUSED, "no valid X-DC-DEVKEY").await;
         return ApiError::invalid_key().into_response();
     };
-    if key.is_empty() || key.len() > 256 {
-        return ApiError::invalid_key().into_response();
-    }
     let hash = hash_api_key(key);
     let principal = match state.store(move |s| s.authenticate(&hash)).await {
         Ok(Some(p)) => p,
-        Ok(None) => return ApiError::invalid_key().into_response(),
+        Ok(None) => {
+            refused_write(&state, &request, Caller::default(), REFUSED, "unknown or revoked X-DC-DEVKEY")
+                .await;
+            return ApiError::invalid_key().into_response();
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !principal.role.can_write() && !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let caller = Caller {
+            account_id: Some(principal.scope.account_id),
+            user_id: Some(principal.user_id),
+            api_key_id: Some(principal.api_key_id),
+        };
+        refused_write(&state, &request, caller, REFUSED, "view-only key").await;
         return ApiError::missing_permission().into_response();
     }
     if !state.rate_limiter.allow(&format!("certcentral:{}", principal.api_key_id), Instant::now()) {

@@ -1,8 +1,6 @@
 //! Request bodies and the caller as an audit actor.
 
-use std::net::SocketAddr;
-
-use axum::{extract::ConnectInfo, http::Extensions};
+use axum::http::Extensions;
 use certkeep_core::{Principal, lifecycle::Actor};
 use serde::Deserialize;
 
@@ -17,9 +15,7 @@ pub struct IdRef {
 
 /// The caller as the audit log records it.
 pub fn actor(principal: &Principal, extensions: &Extensions) -> Actor {
-    let source = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string());
+    let source = crate::audit::client_address(extensions);
     Actor {
         user_id: principal.user_id,
         api_key_id: Some(principal.api_key_id),

@@ -2,6 +2,7 @@
 //! endpoints of seeds 001-003.
 
 mod account;
+mod audit_log;
 mod auth;
 mod body;
 pub(crate) mod csr;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/user/me", get(account::me))
         .route("/account", get(account::account))
         .route("/domain", get(account::domains).post(account::add_domain))
+        .route("/audit-log", get(audit_log::list))
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

@@ -196,7 +196,7 @@ fn parse_sort(value: &str) -> Result<Vec<SortKey>, ApiError> {
 }
 
 /// One end of a range: an instant, and whether the client gave only a date.
-fn parse_instant(s: &str) -> Option<(OffsetDateTime, bool)> {
+pub fn parse_instant(s: &str) -> Option<(OffsetDateTime, bool)> {
     let s = s.trim();
     // A raw `+` in an offset arrives decoded as a space.
     if let Ok(t) = OffsetDateTime::parse(&s.replace(' ', "+"), &Rfc3339) {

@@ -7,7 +7,7 @@ use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     Id, Product, Scope,
     ncp::NcpAcmeAccount,
-    partner::{AcmeContract, encode_hmac_key, new_eab_credential},
+    partner::{AcmeContract, encode_hmac_key, new_eab_credential, open_hmac_key, seal_hmac_key},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,6 +101,7 @@ pub async fn create(
     let now = state.clock.now();
     let (kid, key) = new_eab_credential();
     let stored_kid = kid.clone();
+    let sealed = seal_hmac_key(&state.sealing_key, &kid, &key);
     let contract_id = state
         .store(move |s| {
             if let Some(org) = organization_id
@@ -130,7 +131,7 @@ pub async fn create(
                 date_canceled: None,
             };
             let contract_id = s.create_contract(&contract)?;
-            s.create_eab(contract_id, &stored_kid, &key, now)?;
+            s.create_eab(contract_id, &stored_kid, &sealed, now)?;
             s.create_ncp_acme_account(&NcpAcmeAccount {
                 contract_id,
                 account_id: scope.account_id,
@@ -198,6 +199,7 @@ pub async fn list(
 ) -> Result<Response, NcpError> {
     let account_id = scope.account_id;
     let zone = state.ncp_time_zone;
+    let sealing_key = state.sealing_key.clone();
     let accounts = state
         .store(move |s| {
             let organizations = s.list_organizations(&scope)?;
@@ -220,7 +222,10 @@ pub async fn list(
                     organization_name,
                     created_at: ymd_hms_zoned(contract.created_at, zone),
                     eab_kid: credential.as_ref().map(|c| c.kid.clone()),
-                    eab_hmac_key: credential.as_ref().map(|c| masked(&encode_hmac_key(&c.hmac_key))),
+                    eab_hmac_key: credential
+                        .as_ref()
+                        .and_then(|c| open_hmac_key(&sealing_key, c))
+                        .map(|key| masked(&encode_hmac_key(&key))),
                     eab_active: credential.is_some_and(|c| c.active),
                 });
             }

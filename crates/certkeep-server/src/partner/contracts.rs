@@ -9,7 +9,9 @@ use axum::{
 };
 use certkeep_core::{
     Id, NewOrganization, OrderStatus, OrderSummary, Product,
-    partner::{AcmeContract, PartnerPrincipal, encode_hmac_key, new_eab_credential, normalize_sans},
+    partner::{
+        AcmeContract, PartnerPrincipal, encode_hmac_key, new_eab_credential, normalize_sans, seal_hmac_key,
+    },
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -124,7 +126,8 @@ async fn new_credential(state: &AppState, contract_id: Id) -> Result<EabSet, Api
     let (key_id, key) = new_eab_credential();
     let now = state.clock.now();
     let stored_kid = key_id.clone();
-    let credential_id = state.store(move |s| s.create_eab(contract_id, &stored_kid, &key, now)).await?;
+    let sealed = seal_hmac_key(&state.sealing_key, &key_id, &key);
+    let credential_id = state.store(move |s| s.create_eab(contract_id, &stored_kid, &sealed, now)).await?;
     Ok(EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) })
 }
 

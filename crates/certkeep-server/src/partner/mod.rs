@@ -16,7 +16,14 @@ use axum::{
 };
 use certkeep_core::{credentials::hash_api_key, partner::PartnerPrincipal};
 
-use crate::{AppState, digicert::ApiError};
+use crate::{
+    AppState,
+    audit::{Caller, Refusal, refused_write},
+    digicert::ApiError,
+};
+
+/// The audit action of writes refused here.
+const REFUSED: &str = "partner.auth";
 
 /// The `/partner-subscription/api/v1` router.
 pub fn router(state: AppState) -> Router {
@@ -46,19 +53,32 @@ async fn route_not_found() -> ApiError {
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let key = request.headers().get("x-partner-apikey").and_then(|v| v.to_str().ok()).map(str::trim);
     let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else {
+        refused_write(&state, &request, Caller::default(), REFUSED, "no valid X-PARTNER-APIKEY").await;
         return ApiError::invalid_key().into_response();
     };
     let hash = hash_api_key(key);
     let principal = match state.store(move |s| s.authenticate_partner(&hash)).await {
         Ok(Some(p)) => p,
-        Ok(None) => return ApiError::invalid_key().into_response(),
+        Ok(None) => {
+            let reason = "unknown or revoked X-PARTNER-APIKEY";
+            refused_write(&state, &request, Caller::default(), REFUSED, reason).await;
+            return ApiError::invalid_key().into_response();
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !state.rate_limiter.allow(&format!("partner:{}", principal.key_id), Instant::now()) {
         return ApiError::rate_limited().into_response();
     }
+    let caller =
+        Caller { account_id: Some(principal.account_id), user_id: None, api_key_id: Some(principal.key_id) };
+    let refusal = Refusal::of(&state, &request, caller, REFUSED);
     request.extensions_mut().insert(principal);
-    next.run(request).await
+    let response = next.run(request).await;
+    // The handlers answer 403 only for a key of the wrong kind (parent or subaccount).
+    if response.status() == axum::http::StatusCode::FORBIDDEN {
+        refusal.record(&state, "key of the wrong kind for this route").await;
+    }
+    response
 }
 
 /// 403 unless the key is a subaccount key (ACME contract operations).

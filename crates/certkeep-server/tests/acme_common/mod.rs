@@ -22,7 +22,8 @@ use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store, SystemClock,
     credentials::{generate_api_key, hash_api_key},
     lifecycle::DomainPolicy,
-    partner::AcmeContract,
+    partner::{AcmeContract, seal_hmac_key},
+    seal::SealingKey,
 };
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
 use serde_json::{Value, json};
@@ -134,7 +135,10 @@ impl AcmeServer {
         contract.id = store.create_contract(&contract).unwrap();
         let eab_kid = b64(&generate_api_key().as_bytes()[..32]);
         let eab_hmac = generate_api_key().into_bytes();
-        store.create_eab(contract.id, &eab_kid, &eab_hmac, now).unwrap();
+        let sealing_key = SealingKey::generate();
+        store
+            .create_eab(contract.id, &eab_kid, &seal_hmac_key(&sealing_key, &eab_kid, &eab_hmac), now)
+            .unwrap();
 
         let responder = Responder::default();
         let (own_http_port, dns) =
@@ -152,7 +156,7 @@ impl AcmeServer {
             rate_limiter: Arc::new(RateLimiter::new(vec![])),
             domains: DomainPolicy::Validated,
             public_url: base.clone(),
-            sealing_key: Arc::new(certkeep_core::seal::SealingKey::generate()),
+            sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
         };

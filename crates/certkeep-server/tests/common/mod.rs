@@ -454,6 +454,16 @@ impl TestServer {
 
     /// Starts a server with the fixture and the given per-key rate limits.
     pub async fn start_with(limits: Vec<RateLimit>) -> Self {
+        Self::launch(limits, false).await
+    }
+
+    /// Starts a server with the fixture speaking HTTPS with a certificate of the test CA for
+    /// 127.0.0.1; its client trusts the test CA's root alone.
+    pub async fn start_tls() -> Self {
+        Self::launch(vec![], true).await
+    }
+
+    async fn launch(limits: Vec<RateLimit>, tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let ca = CertificateAuthority::create(
@@ -470,7 +480,8 @@ impl TestServer {
         (fx.other_ncp_access_key, fx.other_ncp_secret_key) = ncp_key(&*store, &sealing_key, fx.other_account);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let urls = PkiUrls::under(&format!("http://{addr}"));
+        let base = format!("{}://{addr}", if tls { "https" } else { "http" });
+        let urls = PkiUrls::under(&base);
         let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let ca_id = authority.id().to_owned();
         let state = AppState {
@@ -479,14 +490,39 @@ impl TestServer {
             authority,
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
-            public_url: format!("http://{addr}"),
+            public_url: base.clone(),
             sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
             acme: Default::default(),
         };
-        tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
-        let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
-        Self { base: format!("http://{addr}"), client, fx, store, ca_dir, ca_id, _dir: dir }
+        let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
+        let app = certkeep_server::app(state);
+        let client = if tls {
+            let (chain, key) = server_certificate(&ca);
+            let config = Arc::new(certkeep_server::ServerCertificate::from_pem(&chain, &key).unwrap());
+            let config = config.server_config().unwrap();
+            tokio::spawn(certkeep_server::serve_tls(listener, config, app, std::future::pending()));
+            let root = reqwest::Certificate::from_pem(ca.root_pem().as_bytes()).unwrap();
+            client.tls_certs_only([root])
+        } else {
+            tokio::spawn(certkeep_server::serve(listener, app, std::future::pending()));
+            client
+        };
+        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, _dir: dir }
+    }
+
+    /// Sends a JSON `body` to `path` (relative to /services/v2) with `key`; returns status and body.
+    pub async fn send(&self, method: reqwest::Method, key: &str, path: &str, body: Value) -> (u16, String) {
+        let resp = self
+            .client
+            .request(method, format!("{}/services/v2{path}", self.base))
+            .header("X-DC-DEVKEY", key)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
     /// GET `path` (relative to /services/v2) with `key`; returns status, headers and body.
@@ -523,6 +559,27 @@ impl TestServer {
         s.read_to_end(&mut out).await.unwrap();
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// A certificate chain and key (PEM) for 127.0.0.1 issued by `ca`.
+fn server_certificate(ca: &CertificateAuthority) -> (String, String) {
+    let (key, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, "127.0.0.1", &[]).unwrap();
+    let csr = certkeep_ca::parse_csr(&csr).unwrap();
+    let leaf = ca
+        .issue(&LeafRequest {
+            public_key: &csr.public_key,
+            common_name: "127.0.0.1",
+            dns_names: &[],
+            organization: None,
+            validation: Validation::Dv,
+            not_before: OffsetDateTime::now_utc() - Duration::hours(1),
+            not_after: OffsetDateTime::now_utc() + Duration::days(1),
+            crl_url: None,
+            ocsp_url: None,
+            ca_issuers_url: None,
+        })
+        .unwrap();
+    (format!("{}{}", leaf.pem(), ca.intermediate_pem()), key)
 }
 
 /// Asserts a CertCentral error: status, exact body and exact content type.

@@ -419,6 +419,16 @@ CREATE TABLE rate_counters (
     PRIMARY KEY (caller, window_ms, window_start)
 );
 "#,
+    r#"
+-- EAB HMAC keys are sealed under the server key; older rows until the next start seals them.
+ALTER TABLE eab_credentials ADD COLUMN sealed BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
+    r#"
+-- the audit log also records refused writes, some of which name no account
+ALTER TABLE audit_events ALTER COLUMN account_id DROP NOT NULL;
+ALTER TABLE audit_events ADD COLUMN refused BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX audit_events_at ON audit_events(at);
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

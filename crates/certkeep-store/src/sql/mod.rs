@@ -3,6 +3,7 @@
 //! PostgreSQL) only supplies connections, transactions and its schema.
 
 mod acme;
+mod audit;
 pub mod copy;
 pub mod db;
 mod ncp;
@@ -271,6 +272,7 @@ impl<E: Engine> Store for SqlStore<E> {
             container_id,
             may_skip_approval: role.may_skip_approval(access),
             scope: Scope { account_id, containers },
+            access_role: access,
         }))
     }
 
@@ -522,6 +524,22 @@ impl<E: Engine> Store for SqlStore<E> {
         let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         self.run(Mode::Write, |db| rate::count_request(db, caller, limits, now_ms))
     }
+
+    fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64> {
+        self.run(Mode::Write, |db| partner::seal_clear_eab_keys(db, seal))
+    }
+
+    fn record_audit(&self, event: &certkeep_core::lifecycle::AuditEvent) -> StoreResult<()> {
+        self.run(Mode::Write, |db| audit::insert(db, event))
+    }
+
+    fn audit_events(
+        &self,
+        account_id: Option<Id>,
+        query: &certkeep_core::audit::AuditQuery,
+    ) -> StoreResult<certkeep_core::audit::AuditPage> {
+        self.run(Mode::Snapshot, |db| audit::events(db, account_id, query))
+    }
 }
 
 /// Loads the full order-info view of one order.
@@ -661,8 +679,80 @@ mod tests {
         a_failed_transaction_leaves_nothing_behind,
         a_panicking_transaction_leaves_nothing_behind,
         request_counts_slide_and_spare_other_callers,
-        container_scopes_cover_the_subtree
+        container_scopes_cover_the_subtree,
+        refused_writes_are_logged_and_read_back_per_account_newest_first,
+        eab_keys_stored_in_clear_by_older_versions_are_sealed_once
     );
+
+    fn refused_writes_are_logged_and_read_back_per_account_newest_first<E: Engine>(store: &SqlStore<E>) {
+        use certkeep_core::audit::AuditQuery;
+        let (account, _) = store.create_account("A", NOW).unwrap();
+        let event = |account_id, at| AuditEvent {
+            account_id,
+            user_id: None,
+            api_key_id: None,
+            action: "auth.refused".into(),
+            object: "POST /x".into(),
+            detail: "invalid key".into(),
+            source: "192.0.2.1".into(),
+            at,
+            refused: true,
+        };
+        store.record_audit(&event(Some(account), NOW)).unwrap();
+        store.record_audit(&event(None, NOW + time::Duration::hours(1))).unwrap();
+        let all = store.audit_events(None, &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(all.total, 2);
+        assert_eq!(all.records[0].event, event(None, NOW + time::Duration::hours(1)), "newest first");
+        let mine =
+            store.audit_events(Some(account), &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!((mine.total, mine.records[0].event.clone()), (1, event(Some(account), NOW)));
+        let since = AuditQuery { since: Some(NOW + time::Duration::minutes(1)), limit: 10, offset: 0 };
+        assert_eq!(store.audit_events(None, &since).unwrap().total, 1);
+        let paged = store.audit_events(None, &AuditQuery { limit: 1, offset: 1, since: None }).unwrap();
+        assert_eq!((paged.total, paged.records.len(), paged.records[0].id), (2, 1, all.records[1].id));
+    }
+
+    fn eab_keys_stored_in_clear_by_older_versions_are_sealed_once<E: Engine>(store: &SqlStore<E>) {
+        let (account, root) = store.create_account("a", NOW).unwrap();
+        let user = NewUser {
+            account_id: account,
+            container_id: root,
+            username: "u".into(),
+            contact: Contact::default(),
+            access_role: AccessRole::Administrator,
+        };
+        let user_id = store.create_user(&user, NOW).unwrap();
+        let contract = certkeep_core::partner::AcmeContract {
+            id: 0,
+            account_id: account,
+            container_id: root,
+            user_id,
+            product_name_id: "ssl_dv_geotrust".into(),
+            sans: vec!["example.com".into()],
+            organization_id: None,
+            auto_renew: false,
+            created_at: NOW,
+            valid_till: NOW,
+            date_canceled: None,
+        };
+        let contract_id = store.create_contract(&contract).unwrap();
+        store.create_eab(contract_id, "new", b"sealed-by-caller", NOW).unwrap();
+        // A row as the migration leaves those written before sealing: `sealed` defaults to false.
+        store
+            .run(Mode::Write, |db| {
+                db.execute(
+                    "INSERT INTO eab_credentials (contract_id, kid, hmac_key, active, created_at) \
+                     VALUES (?, 'old', ?, TRUE, 0)",
+                    params![contract_id, vec![1u8, 2]],
+                )
+            })
+            .unwrap();
+        let seal = |kid: &str, key: &[u8]| [kid.as_bytes(), b":", key].concat();
+        assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 1);
+        assert_eq!(store.find_eab("old").unwrap().unwrap().0.sealed_hmac_key, b"old:\x01\x02");
+        assert_eq!(store.find_eab("new").unwrap().unwrap().0.sealed_hmac_key, b"sealed-by-caller");
+        assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 0, "sealed once");
+    }
 
     fn audit_events_are_append_only<E: Engine>(store: &SqlStore<E>) {
         let (account, _) = store.create_account("A", NOW).unwrap();
@@ -676,7 +766,7 @@ mod tests {
         store
             .transaction(&mut |tx| {
                 tx.insert_audit(&AuditEvent {
-                    account_id: account,
+                    account_id: Some(account),
                     user_id: Some(actor.user_id),
                     api_key_id: None,
                     action: "test".into(),
@@ -684,6 +774,7 @@ mod tests {
                     detail: String::new(),
                     source: actor.source.clone(),
                     at: NOW,
+                    refused: false,
                 })
                 .map_err(Into::into)
             })

@@ -186,6 +186,7 @@ pub fn acme_accounts(db: &mut dyn Db, account_id: Id) -> DbResult<Vec<NcpAcmeAcc
 
 /// Deletes a domain of an account.
 pub fn delete_domain(db: &mut dyn Db, account_id: Id, domain_id: Id) -> DbResult<bool> {
-    let deleted = db.execute("DELETE FROM domains WHERE id = ? AND account_id = ?", params![domain_id, account_id])?;
+    let deleted =
+        db.execute("DELETE FROM domains WHERE id = ? AND account_id = ?", params![domain_id, account_id])?;
     Ok(deleted == 1)
 }

@@ -32,7 +32,7 @@ fn credential(row: &Row) -> DbResult<EabCredential> {
     Ok(EabCredential {
         id: row.get(0)?,
         kid: row.get(1)?,
-        hmac_key: row.get(2)?,
+        sealed_hmac_key: row.get(2)?,
         active: row.get(3)?,
         created_at: rows::time_at(row, 4)?,
         contract_id: row.get(5)?,
@@ -124,13 +124,29 @@ pub fn create_eab(
     db: &mut dyn Db,
     contract_id: Id,
     kid: &str,
-    key: &[u8],
+    sealed_key: &[u8],
     now: OffsetDateTime,
 ) -> DbResult<Id> {
     db.insert_one(
-        "INSERT INTO eab_credentials (contract_id, kid, hmac_key, active, created_at) VALUES (?, ?, ?, TRUE, ?)",
-        params![contract_id, kid, key, now.unix_timestamp()],
+        "INSERT INTO eab_credentials (contract_id, kid, hmac_key, sealed, active, created_at) \
+         VALUES (?, ?, ?, TRUE, TRUE, ?)",
+        params![contract_id, kid, sealed_key, now.unix_timestamp()],
     )
+}
+
+/// Seals the keys stored in clear by versions before sealing; returns how many.
+pub fn seal_clear_eab_keys(db: &mut dyn Db, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> DbResult<u64> {
+    let clear: Vec<(Id, String, Vec<u8>)> =
+        db.rows("SELECT id, kid, hmac_key FROM eab_credentials WHERE sealed = FALSE", params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    for (id, kid, key) in &clear {
+        db.execute(
+            "UPDATE eab_credentials SET hmac_key = ?, sealed = TRUE WHERE id = ?",
+            params![seal(kid, key), id],
+        )?;
+    }
+    Ok(clear.len() as u64)
 }
 
 pub fn eab_credentials(db: &mut dyn Db, contract_id: Id) -> DbResult<Vec<EabCredential>> {

@@ -184,20 +184,7 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn insert_audit(&mut self, e: &AuditEvent) -> R<()> {
-        self.execute(
-            "INSERT INTO audit_events (account_id, user_id, api_key_id, action, object, detail, source, at) \
-                 VALUES (?,?,?,?,?,?,?,?)",
-            params![
-                e.account_id,
-                e.user_id,
-                e.api_key_id,
-                e.action,
-                e.object,
-                e.detail,
-                e.source,
-                e.at.unix_timestamp()
-            ],
-        )
+        Ok(super::audit::insert(self.0, e)?)
     }
 
     fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {

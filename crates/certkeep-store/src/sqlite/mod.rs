@@ -94,6 +94,8 @@ impl Engine for Sqlite {
 
 #[cfg(test)]
 mod tests {
+    use certkeep_core::Store;
+
     use super::*;
 
     fn version(store: &SqliteStore) -> usize {
@@ -116,5 +118,39 @@ mod tests {
         }
         // Reopening changes nothing.
         assert_eq!(version(&SqliteStore::open(&path).unwrap()), schema::MIGRATIONS.len());
+    }
+
+    #[test]
+    fn the_audit_rebuild_keeps_old_events_and_stays_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let rebuild = schema::MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE audit_events_v2"))
+            .expect("the audit rebuild migration");
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..rebuild] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", rebuild as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'A', 0); \
+             INSERT INTO audit_events (account_id, user_id, action, object, detail, source, at) \
+             VALUES (1, 2, 'order.create', 'order:100001', '', '10.0.0.1', 5);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let page =
+            store.audit_events(Some(1), &certkeep_core::audit::AuditQuery { limit: 5, ..Default::default() });
+        let record = &page.unwrap().records[0];
+        assert_eq!(
+            (record.event.action.as_str(), record.event.source.as_str()),
+            ("order.create", "10.0.0.1")
+        );
+        assert!(!record.event.refused);
+        let conn = store.engine().pool.get().unwrap();
+        assert!(conn.execute("UPDATE audit_events SET action = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM audit_events", []).is_err());
     }
 }

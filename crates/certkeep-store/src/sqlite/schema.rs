@@ -426,6 +426,38 @@ CREATE TABLE rate_counters (
     PRIMARY KEY (caller, window_ms, window_start)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- EAB HMAC keys are sealed (AES-256-GCM under the server key) like NCP secrets. Rows written
+-- before hold the key in clear (sealed = 0) until the server seals them at its next start
+-- (Store::seal_clear_eab_keys: SQL cannot, the key lives outside the database).
+ALTER TABLE eab_credentials ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- the audit log also records refused writes: those whose credential named no account have no
+-- account (SQLite cannot relax NOT NULL in place: the table is rebuilt, ids and triggers kept)
+CREATE TABLE audit_events_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER REFERENCES accounts(id),
+    user_id INTEGER,
+    api_key_id INTEGER,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    refused INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO audit_events_v2 (id, account_id, user_id, api_key_id, action, object, detail, source, at)
+    SELECT id, account_id, user_id, api_key_id, action, object, detail, source, at FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_v2 RENAME TO audit_events;
+CREATE INDEX audit_events_account ON audit_events(account_id, id);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
