@@ -45,7 +45,16 @@ struct Replica {
 /// Starts `certkeep serve --demo` (killed when the returned child is dropped).
 async fn serve(data: &Path, database: &str, extra: &[&str]) -> (Child, Replica) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--demo-orders", "20", "--acme-always-valid", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--demo-orders",
+            "20",
+            "--acme-always-valid",
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .args(extra)
         .arg("--data-dir")
         .arg(data)
