@@ -121,7 +121,7 @@ fn authz(conn: &Connection, id: Id) -> rusqlite::Result<Option<AcmeAuthz>> {
 impl AcmeStore for SqliteStore {
     fn use_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool> {
         // One transaction: of two concurrent uses, exactly one inserts the row.
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.prepare_cached("DELETE FROM acme_nonces WHERE expires <= ?")?
                 .execute([now.unix_timestamp()])?;
             tx.prepare_cached("INSERT OR IGNORE INTO acme_nonces (nonce, expires) VALUES (?, ?)")?
@@ -174,7 +174,7 @@ impl AcmeStore for SqliteStore {
     }
 
     fn create_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<Id> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.execute(
                 "INSERT INTO acme_orders (account_id, status, expires, identifiers, created_at) VALUES (?, ?, ?, ?, ?)",
                 params![
@@ -255,7 +255,7 @@ impl AcmeStore for SqliteStore {
     }
 
     fn transition_acme_order(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.execute(
                 "UPDATE acme_orders SET status = ? WHERE id = ? AND status = ?",
                 params![to.as_str(), id, from.as_str()],
@@ -269,7 +269,7 @@ impl AcmeStore for SqliteStore {
     }
 
     fn set_acme_authz_status(&self, id: Id, status: AcmeStatus) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id])
                 .map(drop)
         })
@@ -283,7 +283,7 @@ impl AcmeStore for SqliteStore {
     }
 
     fn update_acme_challenge(&self, c: &AcmeChallenge) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.execute(
                 "UPDATE acme_challenges SET status = ?, validated = ?, error = ? WHERE id = ?",
                 params![c.status.as_str(), c.validated.map(|t| t.unix_timestamp()), c.error, c.id],
@@ -293,7 +293,7 @@ impl AcmeStore for SqliteStore {
     }
 
     fn transition_acme_challenge(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.execute(
                 "UPDATE acme_challenges SET status = ? WHERE id = ? AND status = ?",
                 params![to.as_str(), id, from.as_str()],
