@@ -79,6 +79,10 @@ impl Directory {
     }
 }
 
+/// How long one issuance may take before it counts as an error (a server that stops answering
+/// must not hang the run).
+const ISSUANCE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Polls every 2 ms (then 1.5x longer), for 30 s at most: the same for every server.
 fn retry() -> RetryPolicy {
     RetryPolicy::new().initial_delay(Duration::from_millis(2)).backoff(1.5).timeout(Duration::from_secs(30))
@@ -140,7 +144,8 @@ pub async fn run(
             while Instant::now() < deadline {
                 let name = format!("i{}.{domain}", names.fetch_add(1, Ordering::Relaxed));
                 let started = Instant::now();
-                match issue(&account, &key, name).await {
+                let outcome = tokio::time::timeout(ISSUANCE_TIMEOUT, issue(&account, &key, name)).await;
+                match outcome.unwrap_or_else(|_| Err(format!("no answer within {ISSUANCE_TIMEOUT:?}"))) {
                     Ok(()) => m.latencies.push(started.elapsed()),
                     Err(err) => {
                         if m.errors == 0 {
