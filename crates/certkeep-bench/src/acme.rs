@@ -131,7 +131,8 @@ pub async fn run(
 ) -> Result<Measured, String> {
     let mut accounts = Vec::new();
     for _ in 0..clients {
-        accounts.push(directory.account().await?);
+        let account = tokio::time::timeout(ISSUANCE_TIMEOUT, directory.account()).await;
+        accounts.push(account.map_err(|_| format!("no new account within {ISSUANCE_TIMEOUT:?}"))??);
     }
     let start = Instant::now();
     let deadline = start + duration;
