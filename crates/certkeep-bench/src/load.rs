@@ -7,25 +7,35 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::{Request, body::Bytes};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// One request to send: a path with its query, and whether to ask for CSV.
+/// One request to send: a path with its query, whether to ask for CSV, and a JSON body to
+/// POST (answered 201) instead of a GET (answered 200).
 #[derive(Clone)]
 pub struct Target {
     /// Path and query, e.g. `/services/v2/order/certificate?limit=100`.
     pub path: String,
     /// Send `Accept: text/csv`.
     pub csv: bool,
+    /// POST this JSON.
+    pub body: Option<String>,
+}
+
+impl Target {
+    /// A GET of `path`.
+    pub fn get(path: String) -> Self {
+        Self { path, csv: false, body: None }
+    }
 }
 
 /// What one run measured.
 pub struct Measured {
     /// Latency of every request, sorted.
     pub latencies: Vec<Duration>,
-    /// Requests that did not answer 200.
+    /// Requests that did not answer 200 (201 for a POST).
     pub errors: u64,
     /// Wall time of the measured part.
     pub elapsed: Duration,
@@ -109,15 +119,26 @@ async fn connection(
         }
         let target = &targets[i % targets.len()];
         i += 1;
-        let mut request =
-            Request::get(target.path.as_str()).header("host", host.as_str()).header("x-dc-devkey", key);
+        let method = if target.body.is_some() { "POST" } else { "GET" };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(target.path.as_str())
+            .header("host", host.as_str())
+            .header("x-dc-devkey", key);
         if target.csv {
             request = request.header("accept", "text/csv");
         }
-        let request = request.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
+        let request = match &target.body {
+            Some(json) => request
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(json.clone())))
+                .map_err(|e| e.to_string())?,
+            None => request.body(Full::new(Bytes::new())).map_err(|e| e.to_string())?,
+        };
         sender.ready().await.map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let ok = response.status() == 200;
+        let expected = if target.body.is_some() { 201 } else { 200 };
+        let ok = response.status() == expected;
         let mut body = response.into_body();
         let mut bytes = 0;
         while let Some(frame) = body.frame().await {
@@ -135,15 +156,30 @@ async fn connection(
 
 /// One GET on a fresh connection; returns the status and the body.
 pub async fn get(addr: SocketAddr, key: &str, path: &str) -> Result<(u16, Bytes), String> {
+    request(addr, "GET", path, &[("x-dc-devkey", key)], None).await
+}
+
+/// One request on a fresh connection, with a JSON body if any; returns the status and the body.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<String>,
+) -> Result<(u16, Bytes), String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let request = Request::get(path)
-        .header("host", addr.to_string())
-        .header("x-dc-devkey", key)
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
+    let mut request = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if json.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request =
+        request.body(Full::new(Bytes::from(json.unwrap_or_default()))).map_err(|e| e.to_string())?;
     let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();

@@ -1,16 +1,26 @@
-//! `certkeep-bench`: measures certkeep's read path over real HTTP.
+//! `certkeep-bench`: measures certkeep over real HTTP, next to the goals of issue 8.
 //!
-//! Generates an inventory with `certkeep generate` (unless the data directory holds one),
-//! starts `certkeep serve` on it, drives it with a closed-loop load generator and prints a
-//! Markdown table: throughput, p50/p99 latency and the server's peak RSS per scenario, next
-//! to the goals of issue 8. Smoke run: `--orders 2000 --duration 0.2 --warmup 0`.
+//! Suites (`--suite`, all by default):
+//! - `read`: generates an inventory with `certkeep generate` (unless the data directory holds
+//!   one), starts `certkeep serve` on it, drives it with a closed-loop load generator and prints
+//!   throughput, p50/p99 latency and the server's peak RSS per scenario;
+//! - `issuance`: CertCentral orders with `skip_approval` against a P-256 and an RSA-2048 CA,
+//!   next to the raw signing rate of the same key ([`issuance`]);
+//! - `acme`: full ACME issuances per second with 1, 10 and 50 clients, certkeep next to Pebble
+//!   ([`acme`], [`pebble`]).
+//!
+//! Smoke run: `--orders 2000 --duration 0.2 --warmup 0 --csv-runs 1`.
 
+mod acme;
+mod issuance;
 mod load;
+mod pebble;
 mod server;
 
 use std::{
     collections::{BTreeSet, HashMap},
-    path::PathBuf,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::AtomicU64},
     time::Duration,
 };
 
@@ -47,6 +57,25 @@ struct Cli {
     /// Run only the scenarios whose name contains this text.
     #[arg(long)]
     only: Option<String>,
+    /// Suites to run: read, issuance, acme.
+    #[arg(long, value_delimiter = ',', default_value = "read,issuance,acme")]
+    suite: Vec<Suite>,
+    /// Requests in flight in the issuance suite.
+    #[arg(long, default_value_t = 8)]
+    issue_concurrency: usize,
+    /// Client counts of the ACME suite.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
+    acme_clients: Vec<usize>,
+    /// The Pebble binary the ACME suite compares with (skipped, saying so, when missing).
+    #[arg(long, default_value = "pebble")]
+    pebble: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Suite {
+    Read,
+    Issuance,
+    Acme,
 }
 
 /// What issue 8 asks of a scenario.
@@ -91,7 +120,7 @@ struct Scenario {
 const ORDERS: &str = "/services/v2/order/certificate";
 
 fn list(query: &str) -> Target {
-    Target { path: format!("{ORDERS}?{query}"), csv: false }
+    Target::get(format!("{ORDERS}?{query}"))
 }
 
 /// What the scenarios pick their ids, fingerprints and search terms from.
@@ -103,6 +132,17 @@ struct Sample {
     container: i64,
     /// `.brand123.com`: a registrable domain with its dot, found in a few dozen orders.
     rare_terms: Vec<String>,
+}
+
+/// A value of the demo's `demo-credentials.toml` in `data_dir`.
+fn credential(data_dir: &Path, name: &str) -> Result<String, String> {
+    let path = data_dir.join("demo-credentials.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let prefix = format!("{name} = ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map(|k| k.trim().trim_matches('"').to_owned())
+        .ok_or_else(|| format!("no {name} in {}", path.display()))
 }
 
 async fn json(server: &Server, key: &str, path: &str) -> Result<Value, String> {
@@ -152,9 +192,8 @@ fn scenarios(s: &Sample, concurrency: usize, csv_runs: usize) -> Vec<Scenario> {
     let today = today.format(ymd).unwrap_or_default();
     let deep = s.total * 9 / 10;
     let pages = |query: &dyn Fn(u64) -> String| (0..10).map(|p| list(&query(p * 100))).collect::<Vec<_>>();
-    let info = |keys: &[String]| {
-        keys.iter().take(5000).map(|k| Target { path: format!("{ORDERS}/{k}"), csv: false }).collect()
-    };
+    let info =
+        |keys: &[String]| keys.iter().take(5000).map(|k| Target::get(format!("{ORDERS}/{k}"))).collect();
     let list_goal = Goal::P99(10.0);
     let search_goal = Goal::P99(20.0);
     let info_goal = Goal::P99AndRate(10.0, 10_000.0);
@@ -209,7 +248,7 @@ fn scenarios(s: &Sample, concurrency: usize, csv_runs: usize) -> Vec<Scenario> {
         scenario("order info by serial", info(&s.serials), info_goal),
         Scenario {
             name: "CSV export, whole inventory".into(),
-            targets: vec![Target { path: ORDERS.into(), csv: true }],
+            targets: vec![Target { path: ORDERS.into(), csv: true, body: None }],
             concurrency: 1,
             goal: Goal::Export(5.0, 100.0),
             max_requests: Some(csv_runs),
@@ -229,14 +268,195 @@ fn ms(d: Duration) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let bin = match cli.bin {
-        Some(bin) => bin,
+    let bin = match &cli.bin {
+        Some(bin) => bin.clone(),
         None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("certkeep"),
     };
+    if cli.suite.contains(&Suite::Read) {
+        read_suite(&cli, &bin).await?;
+    }
+    if cli.suite.contains(&Suite::Issuance) {
+        issuance_suite(&cli, &bin).await?;
+    }
+    if cli.suite.contains(&Suite::Acme) {
+        acme_suite(&cli, &bin).await?;
+    }
+    Ok(())
+}
+
+async fn issuance_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
+    let (duration, warmup) = (Duration::from_secs_f64(cli.duration), Duration::from_secs_f64(cli.warmup));
+    println!();
+    println!(
+        "Issuance: POST /services/v2/order/certificate/ssl_basic with skip_approval, {} in flight, {} s \
+         after {} s of warm-up; load average at start {}",
+        cli.issue_concurrency,
+        cli.duration,
+        cli.warmup,
+        load_average()
+    );
+    println!();
+    println!(
+        "| CA key | orders | errors | certificates/s | p50 ms | p99 ms | server CPU (cores) | raw signatures/s, 1 thread | raw signatures/s, all cores | certificates / raw (all cores) | goal | met |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    for algorithm in ["ecdsa-p256", "rsa-2048"] {
+        let r = issuance::run(bin, algorithm, cli.issue_concurrency, duration, warmup).await?;
+        let rate = r.measured.throughput();
+        let goal = (algorithm == "ecdsa-p256").then_some(3000.0);
+        println!(
+            "| {algorithm} | {} | {} | {rate:.0} | {} | {} | {:.2} | {:.0} | {:.0} ({} threads) | {:.3} | {} | {} |",
+            r.measured.latencies.len(),
+            r.measured.errors,
+            ms(r.measured.percentile(50)),
+            ms(r.measured.percentile(99)),
+            r.server_cores,
+            r.signs_one_thread,
+            r.signs_all_threads,
+            r.threads,
+            rate / r.signs_all_threads.max(1e-9),
+            goal.map_or("-".into(), |g| format!(">= {g} /s")),
+            match goal {
+                Some(g) if rate >= g => "yes",
+                Some(_) => "**no**",
+                None => "-",
+            },
+        );
+    }
+    Ok(())
+}
+
+/// One side of an ACME row: issuances per second, latency, errors, CPU of the server.
+fn acme_cells(m: &load::Measured, cores: f64) -> String {
+    format!(
+        "{:.0} | {} | {} | {} | {cores:.2}",
+        m.throughput(),
+        ms(m.percentile(50)),
+        ms(m.percentile(99)),
+        m.errors
+    )
+}
+
+async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
+    let (duration, warmup) = (Duration::from_secs_f64(cli.duration), Duration::from_secs_f64(cli.warmup));
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = dir.path().join("data");
+    let server = Server::start_with(bin, &data, &["--demo-orders", "0", "--acme-always-valid"]).await?;
+    // Fresh names per issuance, so that no authorization is reused: the demo contract gets a
+    // wildcard SAN.
+    let contract = credential(&data, "acme_contract_id")?;
+    let partner_key = credential(&data, "partner_subaccount_key")?;
+    let (status, body) = load::request(
+        server.addr,
+        "PUT",
+        &format!("/partner-subscription/api/v1/acme/{contract}/sans"),
+        &[("x-partner-apikey", &partner_key)],
+        Some(serde_json::json!({"sans": ["*.bench.test"]}).to_string()),
+    )
+    .await?;
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "adding *.bench.test to the contract: {status} {}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    let hmac = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        credential(&data, "eab_hmac_key")?,
+    )
+    .map_err(|e| format!("eab_hmac_key: {e}"))?;
+    let certkeep = acme::Directory {
+        url: format!("http://{}/acme/directory", server.addr),
+        eab: Some((credential(&data, "eab_kid")?, hmac)),
+        root: None,
+        domain: "bench.test".into(),
+    };
+    let with_pebble = pebble::available(&cli.pebble);
+    if !with_pebble {
+        println!();
+        println!(
+            "NOTE: `{}` is not installed (apt-get install pebble): the ACME suite runs without Pebble.",
+            cli.pebble.display()
+        );
+    }
+    println!();
+    println!(
+        "ACME: full issuances (newOrder, authorization, http-01 challenge, finalize, download), always-valid, \
+         {} s per row after {} s of warm-up; load average at start {}",
+        cli.duration,
+        cli.warmup,
+        load_average()
+    );
+    println!();
+    println!(
+        "| clients | certkeep issuances/s | p50 ms | p99 ms | errors | server CPU (cores) | Pebble issuances/s | p50 ms | p99 ms | errors | Pebble CPU (cores) | certkeep / Pebble | goal | met |"
+    );
+    println!(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    );
+    let names = Arc::new(AtomicU64::new(0));
+    for &clients in &cli.acme_clients {
+        if !warmup.is_zero() {
+            acme::run(&certkeep, clients, warmup, &names).await?;
+        }
+        let before = server.cpu_seconds()?;
+        let ours = acme::run(&certkeep, clients, duration, &names).await?;
+        let our_cores = (server.cpu_seconds()? - before) / ours.elapsed.as_secs_f64();
+        // A fresh Pebble per row: Debian's 2.4.0 stops answering some requests under concurrent
+        // load (see BENCHMARKS.md), which must not spill into the next row.
+        let theirs = if with_pebble {
+            Some(pebble_row(&cli.pebble, clients, duration, warmup, &names).await)
+        } else {
+            None
+        };
+        let rate = ours.throughput();
+        let (peer, ratio, met) = match &theirs {
+            Some(Ok((m, cores))) => {
+                let ratio = rate / m.throughput().max(1e-9);
+                (acme_cells(m, *cores), format!("{ratio:.1}x"), rate >= 1500.0 && ratio >= 10.0)
+            }
+            Some(Err(e)) => (format!("stopped answering ({e}) | - | - | - | -"), "-".into(), false),
+            None => ("- | - | - | - | -".into(), "-".into(), false),
+        };
+        println!(
+            "| {clients} | {} | {peer} | {ratio} | >= 1500 /s, >= 10x Pebble | {} |",
+            acme_cells(&ours, our_cores),
+            if met { "yes" } else { "**no**" }
+        );
+    }
+    Ok(())
+}
+
+/// Pebble's side of an ACME row, on a fresh Pebble: Debian's 2.4.0 stops answering some
+/// requests under concurrent load (see BENCHMARKS.md), which must not spill into the next row.
+async fn pebble_row(
+    bin: &Path,
+    clients: usize,
+    duration: Duration,
+    warmup: Duration,
+    names: &Arc<AtomicU64>,
+) -> Result<(load::Measured, f64), String> {
+    let p = pebble::Pebble::start(bin).await?;
+    let directory = acme::Directory {
+        url: p.directory.clone(),
+        eab: None,
+        root: Some(p.root.clone()),
+        domain: "bench.test".into(),
+    };
+    if !warmup.is_zero() {
+        acme::run(&directory, clients, warmup, names).await?;
+    }
+    let before = p.cpu_seconds()?;
+    let m = acme::run(&directory, clients, duration, names).await?;
+    let cores = (p.cpu_seconds()? - before) / m.elapsed.as_secs_f64();
+    Ok((m, cores))
+}
+
+async fn read_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let credentials = cli.data_dir.join("demo-credentials.toml");
     if !credentials.exists() {
         eprintln!("generating {} orders in {}", cli.orders, cli.data_dir.display());
-        let took = server::generate(&bin, &cli.data_dir, cli.orders).await?;
+        let took = server::generate(bin, &cli.data_dir, cli.orders).await?;
         println!(
             "Generated {} orders in {:.1} s (load average {})",
             cli.orders,
@@ -244,15 +464,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             load_average()
         );
     }
-    let text =
-        std::fs::read_to_string(&credentials).map_err(|e| format!("{}: {e}", credentials.display()))?;
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("certcentral_api_key = "))
-        .map(|k| k.trim().trim_matches('"').to_owned())
-        .ok_or_else(|| format!("no certcentral_api_key in {}", credentials.display()))?;
-
-    let server = Server::start(&bin, &cli.data_dir).await?;
+    let key = credential(&cli.data_dir, "certcentral_api_key")?;
+    let server = Server::start(bin, &cli.data_dir).await?;
     let sample = sample(&server, &key).await?;
     drop(server);
     println!();
@@ -273,7 +486,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             continue;
         }
         // A fresh server per scenario: its peak RSS is this scenario's (after the warm-up).
-        let server = Server::start(&bin, &cli.data_dir).await?;
+        let server = Server::start(bin, &cli.data_dir).await?;
         let export = s.max_requests.is_some();
         let load = Load {
             concurrency: s.concurrency,

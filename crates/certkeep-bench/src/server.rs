@@ -43,10 +43,16 @@ pub struct Server {
 impl Server {
     /// Serves `data_dir` (made by `certkeep generate`) on a free local port.
     pub async fn start(bin: &Path, data_dir: &Path) -> Result<Self, String> {
+        Self::start_with(bin, data_dir, &[]).await
+    }
+
+    /// Like [`Self::start`] with more `serve` options (a fresh `data_dir` becomes a demo).
+    pub async fn start_with(bin: &Path, data_dir: &Path, options: &[&str]) -> Result<Self, String> {
         let mut child = Command::new(bin)
             // Plain HTTP: the figures are the read path's, not TLS's.
             .args(["serve", "--demo", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(options)
             .env("CERTKEEP_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -80,6 +86,11 @@ impl Server {
         self.child.id().ok_or_else(|| "the server has exited".to_owned())
     }
 
+    /// CPU seconds (user + system) the server has used so far.
+    pub fn cpu_seconds(&self) -> Result<f64, String> {
+        cpu_seconds(&format!("/proc/{}/stat", self.pid()?))
+    }
+
     /// Restarts the peak-RSS count (`VmHWM`) from the current RSS.
     pub fn reset_peak_rss(&self) -> Result<(), String> {
         let path = format!("/proc/{}/clear_refs", self.pid()?);
@@ -97,4 +108,16 @@ impl Server {
             .map(|kib| kib * 1024)
             .ok_or_else(|| format!("no VmHWM in {path}"))
     }
+}
+
+/// CPU seconds (user + system) of the process whose `/proc/.../stat` is `path` (`/proc/self/stat`
+/// for this one).
+pub fn cpu_seconds(path: &str) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or(format!("bad {path}"));
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; 100 ticks/s.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }

@@ -203,6 +203,7 @@ impl Engine for Postgres {
             Mode::Read => return work(&mut PgDb { conn: &mut conn, retry: false }),
             Mode::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Mode::Write => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            Mode::Relaxed => "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL synchronous_commit = off",
         };
         let mut attempt = 1;
         loop {

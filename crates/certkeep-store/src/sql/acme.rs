@@ -109,7 +109,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     fn use_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool> {
         // One insert under the primary key: of two concurrent uses (on any replica), exactly
         // one inserts the row.
-        self.run(Mode::Read, |db| {
+        self.run(Mode::Relaxed, |db| {
             db.execute("DELETE FROM acme_nonces WHERE expires <= ?", params![now.unix_timestamp()])?;
             db.execute(
                 "INSERT INTO acme_nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -158,7 +158,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn create_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<Id> {
-        self.run(Mode::Write, |db| {
+        self.run(Mode::Relaxed, |db| {
             let order_id = db.insert_one(
                 "INSERT INTO acme_orders (account_id, status, expires, identifiers, created_at) VALUES (?, ?, ?, ?, ?)",
                 params![
@@ -240,7 +240,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn transition_acme_order(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
-        self.run(Mode::Write, |db| {
+        self.run(Mode::Relaxed, |db| {
             db.execute(
                 "UPDATE acme_orders SET status = ? WHERE id = ? AND status = ?",
                 params![to.as_str(), id, from.as_str()],
@@ -254,7 +254,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn set_acme_authz_status(&self, id: Id, status: AcmeStatus) -> StoreResult<()> {
-        self.run(Mode::Write, |db| {
+        self.run(Mode::Relaxed, |db| {
             db.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id])
                 .map(drop)
         })
@@ -267,7 +267,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn update_acme_challenge(&self, c: &AcmeChallenge) -> StoreResult<()> {
-        self.run(Mode::Write, |db| {
+        self.run(Mode::Relaxed, |db| {
             db.execute(
                 "UPDATE acme_challenges SET status = ?, validated = ?, error = ? WHERE id = ?",
                 params![c.status.as_str(), c.validated.map(|t| t.unix_timestamp()), c.error, c.id],
@@ -277,7 +277,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn transition_acme_challenge(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
-        self.run(Mode::Write, |db| {
+        self.run(Mode::Relaxed, |db| {
             db.execute(
                 "UPDATE acme_challenges SET status = ? WHERE id = ? AND status = ?",
                 params![to.as_str(), id, from.as_str()],

@@ -43,6 +43,12 @@ pub enum Mode {
     /// A write transaction, serializable with every other one (on any replica): committed when
     /// the work succeeds, rolled back when it fails.
     Write,
+    /// A [`Mode::Write`] whose commit does not wait for the disk, for bookkeeping a client redoes
+    /// if lost (ACME nonce uses and object states): SQLite commits it with `synchronous =
+    /// NORMAL`, PostgreSQL with `synchronous_commit = off`. Both logs are written in order, so
+    /// the next ordinary commit makes it durable too; a power loss before then forgets it, a
+    /// crash of the process does not, and neither corrupts.
+    Relaxed,
 }
 
 /// A database engine: hands out connections in the requested [`Mode`].
