@@ -12,9 +12,10 @@ mod ops;
 pub mod partner;
 mod pki;
 pub mod rate_limit;
+mod routes;
 mod wire;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use axum::Router;
 use certkeep_core::{
@@ -25,7 +26,9 @@ use certkeep_core::{
 use tokio::net::TcpListener;
 
 pub use authority::{Authority, PkiUrls};
+pub use ops::Limits;
 pub use rate_limit::{RateLimit, RateLimiter};
+pub use routes::{FrontDoor, Route};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -85,22 +88,83 @@ impl AppState {
 /// The whole application: every front door and the operations endpoints.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .nest("/services/v2", certcentral::router(state.clone()))
-        .nest("/partner-subscription/api/v1", partner::router(state.clone()))
-        .nest("/acme", acme::router(state.clone()))
+        .nest(FrontDoor::CertCentral.prefix(), certcentral::router(state.clone()))
+        .nest(FrontDoor::Partner.prefix(), partner::router(state.clone()))
+        .nest(FrontDoor::Acme.prefix(), acme::router(state.clone()))
         .merge(pki::router(state.clone()))
-        .nest("/api", ncp::router(state.clone()))
+        .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Every route [`app`] serves, from the same tables it is built from.
+pub fn routes() -> Vec<Route> {
+    use FrontDoor as D;
+    routes::describe(D::CertCentral, certcentral::table())
+        .chain(routes::describe(D::Partner, partner::table()))
+        .chain(routes::describe(D::Acme, acme::table()))
+        .chain(routes::describe(D::Pki, pki::table()))
+        .chain(routes::describe(D::Ncp, ncp::table()))
+        .chain(routes::describe(D::Ops, ops::table()))
+        .collect()
+}
+
+/// Serves `app` on `listener` with the default [`Limits`] until `shutdown` resolves, then
+/// finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, Limits::default(), shutdown).await
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then finishes
+/// in-flight requests. Each request sees the client's address as `ConnectInfo<SocketAddr>`.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    use tower::ServiceExt;
+
+    let app = ops::limit(app, limits);
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            request
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

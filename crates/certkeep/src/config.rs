@@ -37,6 +37,23 @@ pub struct FileConfig {
     /// ACME challenge validation.
     #[serde(default)]
     pub acme: AcmeSection,
+    /// Connection and request limits.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[limits]`: what slow or numerous clients may take (defaults: [`certkeep_server::Limits`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Seconds a client has to send a request's headers.
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body.
+    pub body_read_timeout: Option<u64>,
+    /// Largest request body in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Requests handled at once (more get 503).
+    pub max_concurrent_requests: Option<usize>,
 }
 
 /// `[acme]`.

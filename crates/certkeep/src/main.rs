@@ -4,11 +4,11 @@ mod config;
 mod demo;
 mod setup;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration as StdDuration};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, Store, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, acme::AcmeSettings};
+use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimiter, acme::AcmeSettings};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -140,6 +140,18 @@ struct ServeArgs {
     /// PEBBLE_VA_ALWAYS_VALID).
     #[arg(long, env = "CERTKEEP_ACME_ALWAYS_VALID")]
     acme_always_valid: bool,
+    /// Seconds a client has to send a request's headers (default 10).
+    #[arg(long, env = "CERTKEEP_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body (default 30).
+    #[arg(long, env = "CERTKEEP_BODY_READ_TIMEOUT")]
+    body_read_timeout: Option<u64>,
+    /// Largest request body in bytes (default 2 MiB).
+    #[arg(long, env = "CERTKEEP_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Requests handled at once; more are refused with 503 (default 512).
+    #[arg(long, env = "CERTKEEP_MAX_CONCURRENT_REQUESTS")]
+    max_concurrent_requests: Option<usize>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -341,11 +353,33 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         },
     };
     let state_url = public_url;
+    let defaults = Limits::default();
+    let seconds = |flag: Option<u64>, file: Option<u64>, default: StdDuration| {
+        flag.or(file).map_or(default, StdDuration::from_secs)
+    };
+    let limits = Limits {
+        header_read_timeout: seconds(
+            args.header_read_timeout,
+            file.limits.header_read_timeout,
+            defaults.header_read_timeout,
+        ),
+        body_read_timeout: seconds(
+            args.body_read_timeout,
+            file.limits.body_read_timeout,
+            defaults.body_read_timeout,
+        ),
+        max_body_bytes: args.max_body_bytes.or(file.limits.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+        max_concurrent_requests: args
+            .max_concurrent_requests
+            .or(file.limits.max_concurrent_requests)
+            .unwrap_or(defaults.max_concurrent_requests)
+            .max(1),
+    };
 
     runtime.block_on(async move {
         print_banner(&state_url, &layout, demo.as_ref());
         tracing::info!(%addr, "serving");
-        certkeep_server::serve(listener, certkeep_server::app(state), shutdown_signal())
+        certkeep_server::serve_with(listener, certkeep_server::app(state), limits, shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!("stopped");

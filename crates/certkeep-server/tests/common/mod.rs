@@ -16,7 +16,7 @@ use certkeep_core::{
     ncp::{NewNcpKey, generate_ncp_key_pair},
     seal::SealingKey,
 };
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimit, RateLimiter};
+use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter};
 use certkeep_store::SqliteStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -455,6 +455,11 @@ impl TestServer {
 
     /// Starts a server with the fixture and the given per-key rate limits.
     pub async fn start_with(limits: Vec<RateLimit>) -> Self {
+        Self::start_within(limits, Limits::default()).await
+    }
+
+    /// Starts a server with the fixture, per-key rate limits and connection limits.
+    pub async fn start_within(limits: Vec<RateLimit>, connection_limits: Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let ca = CertificateAuthority::create(
@@ -485,7 +490,8 @@ impl TestServer {
             ncp_time_zone: time::macros::offset!(+9),
             acme: Default::default(),
         };
-        tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
+        let app = certkeep_server::app(state);
+        tokio::spawn(certkeep_server::serve_with(listener, app, connection_limits, std::future::pending()));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
         Self { base: format!("http://{addr}"), client, fx, store, ca_dir, ca_id, _dir: dir }
     }
