@@ -68,9 +68,15 @@ fn wants_zip(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with("application/zip")))
 }
 
-/// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`.
+/// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`; anything
+/// but ASCII letters and digits becomes `_`, so the name is safe in a ZIP entry and in
+/// `Content-Disposition` (found by the `download` fuzz target).
 fn file_stem(common_name: &str) -> String {
-    common_name.replace('*', "star").replace(['.', '-'], "_")
+    common_name
+        .replace('*', "star")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
