@@ -13,6 +13,7 @@ mod ops;
 pub mod partner;
 mod pki;
 pub mod rate_limit;
+mod routes;
 mod tenant;
 pub mod tls;
 mod wire;
@@ -28,7 +29,9 @@ use certkeep_core::{
 use tokio::net::TcpListener;
 
 pub use authority::{Authority, PkiUrls};
+pub use ops::Limits;
 pub use rate_limit::{RateLimit, RateLimiter};
+pub use routes::{FrontDoor, Route};
 pub use tls::ServerCertificate;
 
 /// What every handler shares.
@@ -89,38 +92,91 @@ impl AppState {
 /// The whole application: every front door and the operations endpoints.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .nest("/services/v2", certcentral::router(state.clone()))
-        .nest("/partner-subscription/api/v1", partner::router(state.clone()))
-        .nest("/acme", acme::router(state.clone()))
+        .nest(FrontDoor::CertCentral.prefix(), certcentral::router(state.clone()))
+        .nest(FrontDoor::Partner.prefix(), partner::router(state.clone()))
+        .nest(FrontDoor::Acme.prefix(), acme::router(state.clone()))
         .merge(pki::router(state.clone()))
-        .nest("/api", ncp::router(state.clone()))
+        .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Every route [`app`] serves, from the same tables it is built from.
+pub fn routes() -> Vec<Route> {
+    use FrontDoor as D;
+    routes::describe(D::CertCentral, certcentral::table())
+        .chain(routes::describe(D::Partner, partner::table()))
+        .chain(routes::describe(D::Acme, acme::table()))
+        .chain(routes::describe(D::Pki, pki::table()))
+        .chain(routes::describe(D::Ncp, ncp::table()))
+        .chain(routes::describe(D::Ops, ops::table()))
+        .collect()
+}
+
+/// Serves `app` on `listener` with the default [`Limits`] until `shutdown` resolves, then
+/// finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, Limits::default(), shutdown).await
 }
 
-/// Serves `app` over TLS with `config` on `listener`, like [`serve`].
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then finishes
+/// in-flight requests. Each request sees the client's address as `ConnectInfo<SocketAddr>`.
+pub async fn serve_with<L>(
+    mut listener: L,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    use tower::ServiceExt;
+
+    let app = ops::limit(app, limits);
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        // The listener retries failed accepts itself (after a pause: out of file descriptors).
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            request
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Serves `app` over TLS with `config` on `listener` within `limits`, like [`serve_with`]; the
+/// handshake has its own deadline (`tls::HANDSHAKE_TIMEOUT`) before the header timeout starts.
 pub async fn serve_tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     app: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // The no-op tap makes axum hand handlers the client address (`ConnectInfo<SocketAddr>`)
-    // as it does for plain TCP: it knows how to do that for any tapped listener.
-    let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(tls::TlsListener::new(listener, config)?, app, limits, shutdown).await
 }

@@ -1,21 +1,37 @@
-//! Operations endpoints (`/healthz`) and request logging.
+//! Operations endpoints (`/healthz`), request logging and the connection and request limits.
 
-use std::time::Instant;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json, Router,
+    body::Body,
     extract::{Request, State},
-    http::StatusCode,
-    middleware::Next,
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde_json::json;
+use tokio::sync::Semaphore;
 
-use crate::AppState;
+use crate::{
+    AppState, FrontDoor,
+    acme::problem::Problem,
+    digicert::ApiError,
+    ncp::error::NcpError,
+    routes::{self, Entry, at},
+};
+
+/// Every operations route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![at(M::GET, "/healthz", healthz)]
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    routes::router(table()).with_state(state)
 }
 
 /// 200 when the database answers, 503 otherwise.
@@ -44,4 +60,82 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         tracing::debug!(%method, %path, status, micros, "request");
     }
     response
+}
+
+/// Limits that keep slow or numerous clients from tying up the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time a client has to send a request's line and headers; the connection is closed after.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body (408 after).
+    pub body_read_timeout: Duration,
+    /// Largest request body (413 above).
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more are refused at once with 503.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_body_bytes: 2 * 1024 * 1024,
+            max_concurrent_requests: 512,
+        }
+    }
+}
+
+/// `app` with the body timeout, body size and concurrency limits applied.
+pub fn limit(app: Router, limits: Limits) -> Router {
+    let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+    app.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let permits = permits.clone();
+        async move {
+            let Ok(_permit) = permits.try_acquire_owned() else {
+                let mut busy = refuse(request.uri().path(), StatusCode::SERVICE_UNAVAILABLE);
+                busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return busy;
+            };
+            let path = request.uri().path().to_owned();
+            let (parts, body) = request.into_parts();
+            let read = axum::body::to_bytes(body, limits.max_body_bytes);
+            match tokio::time::timeout(limits.body_read_timeout, read).await {
+                Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+                Ok(Err(e)) if is_too_large(&e) => refuse(&path, StatusCode::PAYLOAD_TOO_LARGE),
+                Ok(Err(_)) => refuse(&path, StatusCode::BAD_REQUEST),
+                Err(_) => refuse(&path, StatusCode::REQUEST_TIMEOUT),
+            }
+        }
+    }))
+}
+
+fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// A refusal by the limits, in the dialect of the front door serving `path`.
+fn refuse(path: &str, status: StatusCode) -> Response {
+    let (code, message, ncp_code) = match status {
+        StatusCode::SERVICE_UNAVAILABLE => ("server_busy", "The server is busy; retry shortly.", "500"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request body was not sent in time.", "510"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("request_too_large", "The request body is too large.", "400"),
+        _ => ("bad_request_format", "The request body could not be read.", "400"),
+    };
+    match FrontDoor::of(path) {
+        FrontDoor::CertCentral | FrontDoor::Partner => ApiError::new(status, code, message).into_response(),
+        FrontDoor::Ncp => NcpError::gateway(status, ncp_code, "Request Refused", message).into_response(),
+        FrontDoor::Acme if status == StatusCode::SERVICE_UNAVAILABLE => {
+            Problem::new("serverInternal", status, message).into_response()
+        }
+        FrontDoor::Acme => Problem::new("malformed", status, message).into_response(),
+        FrontDoor::Pki | FrontDoor::Ops => (status, format!("{message}\n")).into_response(),
+    }
 }

@@ -6,15 +6,17 @@ use axum::{
     Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use certkeep_ca::{OcspStatus, RevocationReason, RevokedEntry};
 use certkeep_core::{CertificateStatus, Revocation};
 use time::Duration;
 
-use crate::AppState;
+use crate::{
+    AppState,
+    routes::{self, Entry, at},
+};
 
 /// Path of the CRL (DER).
 pub const CRL_PATH: &str = "/pki/crl";
@@ -26,14 +28,20 @@ pub const INTERMEDIATE_PATH: &str = "/pki/intermediate.crt";
 /// Largest OCSP request accepted (a request for a handful of certificates is a few hundred bytes).
 const MAX_OCSP_REQUEST: usize = 16 * 1024;
 
+/// Every PKI route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![
+        at(M::GET, CRL_PATH, crl),
+        at(M::POST, OCSP_PATH, ocsp_post),
+        at(M::GET, "/pki/ocsp/{request}", ocsp_get),
+        at(M::GET, INTERMEDIATE_PATH, intermediate),
+        at(M::GET, "/pki/root.crt", root),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(CRL_PATH, get(crl))
-        .route(OCSP_PATH, axum::routing::post(ocsp_post))
-        .route(&format!("{OCSP_PATH}/{{request}}"), get(ocsp_get))
-        .route(INTERMEDIATE_PATH, get(intermediate))
-        .route("/pki/root.crt", get(root))
-        .with_state(state)
+    routes::router(table()).with_state(state)
 }
 
 fn binary(content_type: &'static str, body: Vec<u8>) -> Response {

@@ -40,6 +40,9 @@ pub struct FileConfig {
     /// HTTPS.
     #[serde(default)]
     pub tls: TlsSection,
+    /// Connection and request limits.
+    #[serde(default)]
+    pub limits: LimitsSection,
 }
 
 /// `[tls]`.
@@ -54,6 +57,20 @@ pub struct TlsSection {
     pub hosts: Option<Vec<String>>,
     /// Serve plain HTTP.
     pub plain_http: Option<bool>,
+}
+
+/// `[limits]`: what slow or numerous clients may take (defaults: [`certkeep_server::Limits`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Seconds a client has to send a request's headers.
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body.
+    pub body_read_timeout: Option<u64>,
+    /// Largest request body in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Requests handled at once (more get 503).
+    pub max_concurrent_requests: Option<usize>,
 }
 
 /// `[acme]`.

@@ -5,11 +5,13 @@ mod demo;
 mod setup;
 mod tls;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration as StdDuration};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate, acme::AcmeSettings};
+use certkeep_server::{
+    AppState, Authority, Limits, PkiUrls, RateLimiter, ServerCertificate, acme::AcmeSettings,
+};
 use clap::{Args, Parser, Subcommand};
 use config::{FileConfig, LogFormat};
 use serde::{Deserialize, Serialize};
@@ -27,8 +29,8 @@ struct Cli {
 enum Command {
     /// Create the CA, the database and an administrator; prints the administrator's API key once.
     Init(InitArgs),
-    /// Serve every front door (CertCentral API, NCP Certificate Manager API, health checks).
-    Serve(ServeArgs),
+    /// Serve every front door (CertCentral, Partner and NCP APIs, ACME, PKI, health checks).
+    Serve(Box<ServeArgs>),
     /// Create or revoke NCP (NAVER Cloud) access keys.
     #[command(subcommand)]
     NcpKey(NcpKeyCommand),
@@ -204,6 +206,18 @@ struct ServeArgs {
     /// Serve plain HTTP instead of HTTPS (behind a TLS-terminating proxy, or in tests).
     #[arg(long, env = "CERTKEEP_PLAIN_HTTP", conflicts_with_all = ["tls_cert", "tls_key", "tls_host"])]
     plain_http: bool,
+    /// Seconds a client has to send a request's headers (default 10).
+    #[arg(long, env = "CERTKEEP_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body (default 30).
+    #[arg(long, env = "CERTKEEP_BODY_READ_TIMEOUT")]
+    body_read_timeout: Option<u64>,
+    /// Largest request body in bytes (default 2 MiB).
+    #[arg(long, env = "CERTKEEP_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Requests handled at once; more are refused with 503 (default 512).
+    #[arg(long, env = "CERTKEEP_MAX_CONCURRENT_REQUESTS")]
+    max_concurrent_requests: Option<usize>,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -227,7 +241,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(args) => run_init(args),
-        Command::Serve(args) => run_serve(args),
+        Command::Serve(args) => run_serve(*args),
         Command::NcpKey(command) => run_ncp_key(command),
         Command::Generate(args) => run_generate(args),
         Command::Migrate(common) => run_migrate(common),
@@ -465,19 +479,41 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         },
     };
     let state_url = public_url;
+    let defaults = Limits::default();
+    let seconds = |flag: Option<u64>, file: Option<u64>, default: StdDuration| {
+        flag.or(file).map_or(default, StdDuration::from_secs)
+    };
+    let limits = Limits {
+        header_read_timeout: seconds(
+            args.header_read_timeout,
+            file.limits.header_read_timeout,
+            defaults.header_read_timeout,
+        ),
+        body_read_timeout: seconds(
+            args.body_read_timeout,
+            file.limits.body_read_timeout,
+            defaults.body_read_timeout,
+        ),
+        max_body_bytes: args.max_body_bytes.or(file.limits.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+        max_concurrent_requests: args
+            .max_concurrent_requests
+            .or(file.limits.max_concurrent_requests)
+            .unwrap_or(defaults.max_concurrent_requests)
+            .max(1),
+    };
 
     runtime.block_on(async move {
         print_banner(&state_url, &layout, demo.as_ref(), https.is_some());
         tracing::info!(%addr, https = https.is_some(), "serving");
         let app = certkeep_server::app(state);
         match https {
-            None => certkeep_server::serve(listener, app, shutdown_signal()).await,
+            None => certkeep_server::serve_with(listener, app, limits, shutdown_signal()).await,
             Some((certificate, own)) => {
                 if let Some(own) = own {
                     tokio::spawn(tls::renew_forever(own, authority, certificate.clone()));
                 }
                 let config = certificate.server_config()?;
-                certkeep_server::serve_tls(listener, config, app, shutdown_signal()).await
+                certkeep_server::serve_tls(listener, config, app, limits, shutdown_signal()).await
             }
         }
         .map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -15,6 +15,7 @@ use certkeep_core::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::request::Path;
 use super::{
     jws::{Flattened, Jwk, verify_hs256},
     problem::Problem,

@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -14,6 +14,7 @@ use certkeep_core::{
 };
 use serde_json::{Value, json};
 
+use super::request::Path;
 use super::{
     order::{self, owned_authz, rfc3339},
     problem::Problem,

@@ -29,14 +29,16 @@ use std::net::SocketAddr;
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderValue, header},
+    http::{HeaderValue, Method, header},
     middleware::{self, Next},
     response::Response,
-    routing::{get, post},
 };
 use serde_json::json;
 
-use crate::AppState;
+use crate::{
+    AppState,
+    routes::{self, Entry, at},
+};
 use problem::Problem;
 
 /// How the ACME server validates challenges.
@@ -73,24 +75,32 @@ pub fn directory_url(state: &AppState) -> String {
     url(state, "/directory")
 }
 
+/// Every ACME route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![
+        at(M::GET, "/directory", directory),
+        at(M::GET, "/directory/", directory),
+        at(M::GET, "/new-nonce", nonce::get),
+        at(M::HEAD, "/new-nonce", nonce::head),
+        at(M::POST, "/new-account", account::new_account),
+        at(M::POST, "/account/{id}", account::account),
+        at(M::POST, "/account/{id}/orders", account::orders),
+        at(M::POST, "/key-change", account::key_change),
+        at(M::POST, "/new-order", order::new_order),
+        at(M::POST, "/order/{id}", order::order),
+        at(M::POST, "/order/{id}/finalize", order::finalize),
+        at(M::POST, "/certificate/{id}", order::certificate),
+        at(M::POST, "/authz/{id}", order::authorization),
+        at(M::POST, "/challenge/{id}", challenge::challenge),
+        at(M::POST, "/revoke-cert", revoke::revoke_cert),
+        at(M::GET, "/renewal-info/{id}", renewal::renewal_info),
+    ]
+}
+
 /// The `/acme` router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/directory", get(directory))
-        .route("/directory/", get(directory))
-        .route("/new-nonce", get(nonce::get).head(nonce::head))
-        .route("/new-account", post(account::new_account))
-        .route("/account/{id}", post(account::account))
-        .route("/account/{id}/orders", post(account::orders))
-        .route("/key-change", post(account::key_change))
-        .route("/new-order", post(order::new_order))
-        .route("/order/{id}", post(order::order))
-        .route("/order/{id}/finalize", post(order::finalize))
-        .route("/certificate/{id}", post(order::certificate))
-        .route("/authz/{id}", post(order::authorization))
-        .route("/challenge/{id}", post(challenge::challenge))
-        .route("/revoke-cert", post(revoke::revoke_cert))
-        .route("/renewal-info/{id}", get(renewal::renewal_info))
+    routes::router(table())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), headers))

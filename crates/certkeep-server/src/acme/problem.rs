@@ -22,7 +22,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(kind: &'static str, status: StatusCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: &'static str, status: StatusCode, detail: impl Into<String>) -> Self {
         Self { kind, detail: detail.into(), status, extra: None }
     }
 

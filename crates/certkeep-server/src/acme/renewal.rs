@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -11,6 +11,7 @@ use serde_json::json;
 use time::Duration;
 use x509_parser::extensions::ParsedExtension;
 
+use super::request::Path;
 use super::{jws::unb64, order::rfc3339, problem::Problem};
 use crate::AppState;
 

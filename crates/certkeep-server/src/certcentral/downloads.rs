@@ -66,9 +66,15 @@ fn wants_zip(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with("application/zip")))
 }
 
-/// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`.
+/// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`; anything
+/// but ASCII letters and digits becomes `_`, so the name is safe in a ZIP entry and in
+/// `Content-Disposition` (found by the `download` fuzz target).
 fn file_stem(common_name: &str) -> String {
-    common_name.replace('*', "star").replace(['.', '-'], "_")
+    common_name
+        .replace('*', "star")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
@@ -76,26 +82,45 @@ fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "zip_failed", e.to_string()))
 }
 
-fn respond(content_type: &'static str, body: Vec<u8>, file_name: Option<String>) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
+fn respond(download: Download) -> Response {
+    let mut response = (StatusCode::OK, download.body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Some(name) =
-        file_name.and_then(|n| HeaderValue::from_str(&format!("attachment; filename={n}")).ok())
-    {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(download.content_type));
+    if let Ok(name) = HeaderValue::from_str(&format!("attachment; filename={}", download.file_name)) {
         headers.insert(header::CONTENT_DISPOSITION, name);
     }
     response
 }
 
-/// Packs a certificate and the CA chain in `format_name`.
-fn render(
-    state: &AppState,
-    cert: &CertificateRecord,
-    der: &[u8],
+/// A packed download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The bytes.
+    pub body: Vec<u8>,
+    /// The suggested file name.
+    pub file_name: String,
+}
+
+/// The CA certificates a download may include, each as (DER, PEM).
+#[derive(Debug, Clone, Copy)]
+pub struct CaChain<'a> {
+    /// The issuing intermediate.
+    pub intermediate: (&'a [u8], &'a str),
+    /// The root.
+    pub root: (&'a [u8], &'a str),
+}
+
+/// Packs the leaf `der` of a certificate for `common_name` and the CA `chain` in
+/// `format_name`; `zip_wanted` (the client accepts `application/zip`) zips the PEM formats.
+pub fn package(
     format_name: &str,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+    common_name: &str,
+    der: &[u8],
+    chain: CaChain<'_>,
+    zip_wanted: bool,
+) -> Result<Download, ApiError> {
     let ((leaf, intermediate, root), packing) = format(format_name).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -103,47 +128,58 @@ fn render(
             format!("No certificate format {format_name:?}."),
         )
     })?;
-    let [(_, intermediate_pem), (_, root_pem)] = state.authority.chain();
-    let stem = file_stem(&cert.common_name);
-    let mut parts: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let stem = file_stem(common_name);
+    let mut parts: Vec<(String, String, &[u8])> = Vec::new();
     if leaf {
-        parts.push((stem.clone(), pem(der), der.to_vec()));
+        parts.push((stem.clone(), pem(der), der));
     }
     if intermediate {
-        parts.push((
-            "IntermediateCA".into(),
-            intermediate_pem.into(),
-            state.authority.ca().intermediate_der().into(),
-        ));
+        parts.push(("IntermediateCA".into(), chain.intermediate.1.into(), chain.intermediate.0));
     }
     if root {
-        parts.push(("TrustedRoot".into(), root_pem.into(), state.authority.ca().root_der().into()));
+        parts.push(("TrustedRoot".into(), chain.root.1.into(), chain.root.0));
     }
     let packing = match packing {
-        Packing::Pem if wants_zip(headers) => Packing::Zip("pem"),
+        Packing::Pem if zip_wanted => Packing::Zip("pem"),
         p => p,
     };
-    Ok(match packing {
+    let (content_type, body, file_name) = match packing {
         Packing::Pem => {
             let text: String = parts.iter().map(|(_, p, _)| p.as_str()).collect();
-            respond("application/x-pem-file", text.into_bytes(), Some(format!("{stem}.pem")))
+            ("application/x-pem-file", text.into_bytes(), format!("{stem}.pem"))
         }
         Packing::Pkcs7 => {
             // Root first, as DigiCert's bundles are ordered; order inside a SET does not matter.
-            let ders: Vec<&[u8]> = parts.iter().rev().map(|(_, _, d)| d.as_slice()).collect();
+            let ders: Vec<&[u8]> = parts.iter().rev().map(|(_, _, d)| *d).collect();
             let ext = if format_name == "cer" { "cer" } else { "p7b" };
-            respond(
+            (
                 "application/x-pkcs7-certificates",
                 certkeep_ca::pkcs7_pem(&ders).into_bytes(),
-                Some(format!("{stem}.{ext}")),
+                format!("{stem}.{ext}"),
             )
         }
         Packing::Zip(ext) => {
             let files: Vec<(String, Vec<u8>)> =
                 parts.into_iter().map(|(name, pem, _)| (format!("{name}.{ext}"), pem.into_bytes())).collect();
-            respond("application/zip", zip(&files)?, Some(format!("{stem}.zip")))
+            ("application/zip", zip(&files)?, format!("{stem}.zip"))
         }
-    })
+    };
+    Ok(Download { content_type, body, file_name })
+}
+
+/// Packs a certificate and this server's CA chain in `format_name`.
+fn render(
+    state: &AppState,
+    cert: &CertificateRecord,
+    der: &[u8],
+    format_name: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let [(_, intermediate_pem), (_, root_pem)] = state.authority.chain();
+    let ca = state.authority.ca();
+    let chain =
+        CaChain { intermediate: (ca.intermediate_der(), intermediate_pem), root: (ca.root_der(), root_pem) };
+    package(format_name, &cert.common_name, der, chain, wants_zip(headers)).map(respond)
 }
 
 /// A certificate reference in a path: an id, or a serial number.

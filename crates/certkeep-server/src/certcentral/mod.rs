@@ -5,54 +5,66 @@ mod account;
 mod audit_log;
 mod auth;
 mod body;
-pub(crate) mod csr;
+pub mod csr;
 mod csv;
-mod downloads;
+pub mod downloads;
 mod order_writes;
 mod orders;
-mod params;
+pub mod params;
 mod platforms;
 mod requests;
 mod revoke;
 mod views;
 
-use axum::{
-    Router, middleware,
-    routing::{get, put},
+use axum::{Router, http::Method, middleware};
+
+use crate::{
+    AppState,
+    digicert::ApiError,
+    routes::{self, Entry, at},
 };
 
-use crate::{AppState, digicert::ApiError};
+/// Every CertCentral route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![
+        at(M::GET, "/order/certificate", orders::list),
+        at(M::GET, "/order/certificate/status-changes", account::status_changes),
+        at(M::GET, "/order/certificate/{order}", orders::info),
+        at(M::POST, "/order/certificate/{order}", order_writes::place),
+        at(M::PUT, "/order/certificate/{order}/status", order_writes::update_status),
+        at(M::GET, "/order/certificate/{order}/duplicate", orders::duplicates),
+        at(M::POST, "/order/certificate/{order}/duplicate", order_writes::duplicate),
+        at(M::GET, "/order/certificate/{order}/reissue", orders::reissues),
+        at(M::POST, "/order/certificate/{order}/reissue", order_writes::reissue),
+        at(M::PUT, "/order/certificate/{order}/revoke", revoke::order),
+        at(M::PUT, "/certificate/{certificate}/revoke", revoke::certificate),
+        at(M::GET, "/request", requests::list),
+        at(M::GET, "/request/{request}", requests::info),
+        at(M::PUT, "/request/{request}/status", requests::decide),
+        at(M::GET, "/certificate/{certificate}", downloads::describe),
+        at(M::GET, "/certificate/{certificate}/chain", downloads::chain),
+        at(M::GET, "/certificate/{certificate}/download/format/{format}", downloads::by_format),
+        at(M::GET, "/certificate/{certificate}/download/platform", downloads::by_own_platform),
+        at(M::GET, "/certificate/{certificate}/download/platform/{platform}", downloads::by_platform),
+        at(M::GET, "/certificate/download/order/{order}", downloads::by_order),
+        at(M::GET, "/certificate/download/order/{order}/format/{format}", downloads::by_order_format),
+        at(M::GET, "/product", account::products),
+        at(M::GET, "/product/{product}", account::product),
+        at(M::GET, "/organization", account::organizations),
+        at(M::GET, "/container", account::containers),
+        at(M::GET, "/user", account::users),
+        at(M::GET, "/user/me", account::me),
+        at(M::GET, "/account", account::account),
+        at(M::GET, "/domain", account::domains),
+        at(M::POST, "/domain", account::add_domain),
+        at(M::GET, "/audit-log", audit_log::list),
+    ]
+}
 
 /// The `/services/v2` router. Every request, known route or not, is authenticated first.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/order/certificate", get(orders::list))
-        .route("/order/certificate/status-changes", get(account::status_changes))
-        .route("/order/certificate/{order}", get(orders::info).post(order_writes::place))
-        .route("/order/certificate/{order}/status", put(order_writes::update_status))
-        .route("/order/certificate/{order}/duplicate", get(orders::duplicates).post(order_writes::duplicate))
-        .route("/order/certificate/{order}/reissue", get(orders::reissues).post(order_writes::reissue))
-        .route("/order/certificate/{order}/revoke", put(revoke::order))
-        .route("/certificate/{certificate}/revoke", put(revoke::certificate))
-        .route("/request", get(requests::list))
-        .route("/request/{request}", get(requests::info))
-        .route("/request/{request}/status", put(requests::decide))
-        .route("/certificate/{certificate}", get(downloads::describe))
-        .route("/certificate/{certificate}/chain", get(downloads::chain))
-        .route("/certificate/{certificate}/download/format/{format}", get(downloads::by_format))
-        .route("/certificate/{certificate}/download/platform", get(downloads::by_own_platform))
-        .route("/certificate/{certificate}/download/platform/{platform}", get(downloads::by_platform))
-        .route("/certificate/download/order/{order}", get(downloads::by_order))
-        .route("/certificate/download/order/{order}/format/{format}", get(downloads::by_order_format))
-        .route("/product", get(account::products))
-        .route("/product/{product}", get(account::product))
-        .route("/organization", get(account::organizations))
-        .route("/container", get(account::containers))
-        .route("/user", get(account::users))
-        .route("/user/me", get(account::me))
-        .route("/account", get(account::account))
-        .route("/domain", get(account::domains).post(account::add_domain))
-        .route("/audit-log", get(audit_log::list))
+    routes::router(table())
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

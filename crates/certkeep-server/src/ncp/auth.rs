@@ -54,39 +54,66 @@ fn refuse(reason: &'static str, error: NcpError) -> Response {
     error.into_response()
 }
 
+/// The signature headers of a request whose timestamp is within the allowed skew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    /// `x-ncp-apigw-timestamp`, milliseconds since the epoch.
+    pub timestamp: String,
+    /// `x-ncp-iam-access-key`.
+    pub access_key: String,
+    /// `x-ncp-apigw-signature-v2` (or `-v1`), Base64.
+    pub signature: String,
+}
+
+impl SignedHeaders {
+    /// Reads the signature headers and checks the timestamp against `now_ms`; the error says
+    /// why (for the debug log) and what the caller sees.
+    pub fn read(headers: &HeaderMap, now_ms: i128) -> Result<Self, (&'static str, NcpError)> {
+        let found = (|| {
+            Ok::<_, NcpError>((
+                header(headers, "x-ncp-apigw-timestamp")?,
+                header(headers, "x-ncp-iam-access-key")?,
+                match header(headers, "x-ncp-apigw-signature-v2")? {
+                    Some(s) => Some(s),
+                    None => header(headers, "x-ncp-apigw-signature-v1")?,
+                },
+            ))
+        })();
+        let (timestamp, access_key, signature) = match found {
+            Ok((Some(t), Some(a), Some(s))) => (t.to_owned(), a.to_owned(), s.to_owned()),
+            Ok(_) => return Err(("missing header", NcpError::credentials_missing())),
+            Err(e) => return Err(("header is not visible ASCII", e)),
+        };
+        let sent_ms = match timestamp.parse::<i64>() {
+            Ok(ms) if timestamp.bytes().all(|b| b.is_ascii_digit()) => i128::from(ms),
+            _ => return Err(("timestamp is not milliseconds", NcpError::credentials_invalid())),
+        };
+        if (now_ms - sent_ms).abs() >= MAX_SKEW_MS {
+            return Err(("timestamp too far from the server clock", NcpError::credentials_invalid()));
+        }
+        if access_key.len() > MAX_ACCESS_KEY_LEN {
+            return Err(("access key too long", NcpError::credentials_invalid()));
+        }
+        Ok(Self { timestamp, access_key, signature })
+    }
+
+    /// Whether the signature is the access key's `secret` over `method` and the request
+    /// `target` (path and query as received).
+    pub fn signed_by(&self, secret: &[u8], method: &str, target: &str) -> bool {
+        let message = string_to_sign(method, target, &self.timestamp, &self.access_key);
+        signature_matches(secret, &message, &self.signature)
+    }
+}
+
 /// Checks the signature headers, then adds the key's [`Scope`] (its whole account) to the
 /// request and enforces the rate limit.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let found = (|| {
-        Ok::<_, NcpError>((
-            header(headers, "x-ncp-apigw-timestamp")?,
-            header(headers, "x-ncp-iam-access-key")?,
-            match header(headers, "x-ncp-apigw-signature-v2")? {
-                Some(s) => Some(s),
-                None => header(headers, "x-ncp-apigw-signature-v1")?,
-            },
-        ))
-    })();
-    let (timestamp, access_key, signature) = match found {
-        Ok((Some(t), Some(a), Some(s))) => (t.to_owned(), a.to_owned(), s.to_owned()),
-        Ok(_) => return refuse("missing header", NcpError::credentials_missing()),
-        Err(e) => return refuse("header is not visible ASCII", e),
-    };
-
-    let sent_ms = match timestamp.parse::<i64>() {
-        Ok(ms) if timestamp.bytes().all(|b| b.is_ascii_digit()) => i128::from(ms),
-        _ => return refuse("timestamp is not milliseconds", NcpError::credentials_invalid()),
-    };
     let now_ms = state.clock.now().unix_timestamp_nanos() / 1_000_000;
-    if (now_ms - sent_ms).abs() >= MAX_SKEW_MS {
-        return refuse("timestamp too far from the server clock", NcpError::credentials_invalid());
-    }
-    if access_key.len() > MAX_ACCESS_KEY_LEN {
-        return refuse("access key too long", NcpError::credentials_invalid());
-    }
-
-    let lookup = access_key.clone();
+    let signed = match SignedHeaders::read(request.headers(), now_ms) {
+        Ok(signed) => signed,
+        Err((reason, error)) => return refuse(reason, error),
+    };
+    let lookup = signed.access_key.clone();
     let key = match state.store(move |s| s.find_ncp_key(&lookup)).await {
         Ok(Some(key)) => key,
         Ok(None) => return refuse("unknown or revoked access key", NcpError::credentials_invalid()),
@@ -103,8 +130,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     // The request-target as received: nesting strips the `/api` prefix from `request.uri()`.
     let uri = request.extensions().get::<OriginalUri>().map_or_else(|| request.uri(), |o| &o.0);
     let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let message = string_to_sign(request.method().as_str(), target, &timestamp, &access_key);
-    if !signature_matches(&secret, &message, &signature) {
+    if !signed.signed_by(&secret, request.method().as_str(), target) {
         return refuse("signature mismatch", NcpError::credentials_invalid());
     }
 
@@ -112,7 +138,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return NcpError::rate_limited().into_response();
     }
     request.extensions_mut().insert(Scope { account_id: key.account_id, containers: None });
-    request.extensions_mut().insert(NcpCaller { access_key });
+    request.extensions_mut().insert(NcpCaller { access_key: signed.access_key });
     next.run(request).await
 }
 

@@ -55,7 +55,12 @@ pub enum NcpError {
 }
 
 impl NcpError {
-    fn gateway(status: StatusCode, code: &'static str, message: &'static str, details: &'static str) -> Self {
+    pub(crate) fn gateway(
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+        details: &'static str,
+    ) -> Self {
         Self::Gateway { status, code, message, details }
     }
 

@@ -3,7 +3,7 @@
 //! lifecycle, acted by the account's administrator for the access key.
 
 mod acting;
-mod auth;
+pub mod auth;
 mod catalog;
 mod certificates;
 mod changes;
@@ -20,43 +20,49 @@ mod params;
 mod settings;
 mod views;
 
-use axum::{
-    Router, middleware,
-    routing::{delete, get, post},
-};
+use axum::{Router, http::Method, middleware};
 
-use crate::AppState;
+use crate::{
+    AppState,
+    routes::{self, Entry, at},
+};
 use error::NcpError;
+
+/// Every NCP route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![
+        at(M::GET, "/v2/certificate/getPaidCertificates", certificates::paid),
+        at(M::GET, "/v2/certificate/certificates", lists::certificates),
+        at(M::GET, "/v2/certificate/getCertificates", lists::cloud_certificates),
+        at(M::GET, "/v2/certificate/certificateTypes", catalog::types),
+        at(M::GET, "/v2/certificate/exportCertificate/{certificate}/chain", catalog::chain),
+        at(M::POST, "/v2/certificate/exportCertificate/{certificate}", download::download),
+        at(M::POST, "/v2/certificate/requestPaidCertificateIssuance", issuance::request),
+        at(M::POST, "/v2/certificate/{certificate}/reissue", issuance::reissue),
+        at(M::POST, "/v2/certificate/revoke", issuance::revoke),
+        at(M::POST, "/v2/certificate/setCertificateRenewal", settings::renewal),
+        at(M::POST, "/v2/certificate/registPrivateKey", settings::private_key),
+        at(M::GET, "/v2/certificate/orders", orders::list),
+        at(M::GET, "/v2/certificate/orders/{order}", orders::detail),
+        at(M::GET, "/v2/certificate/recentChanges", changes::recent),
+        at(M::POST, "/v2/certificate/withExternal", external::import),
+        at(M::GET, "/v2/domain/domains", domains::list),
+        at(M::POST, "/v2/domain/domains", domains::register),
+        at(M::DELETE, "/v2/domain/domains/{domain}", domains::delete),
+        at(M::GET, "/v2/acme/accounts", eab::list),
+        at(M::POST, "/v2/acme/account", eab::create),
+        at(M::POST, "/v2/acme/account/{account}/deactivate", eab::deactivate),
+        at(M::GET, "/v1/certificates", lists::v1_certificates),
+        at(M::POST, "/v1/certificate/withExternal", external::import),
+        at(M::DELETE, "/v1/certificate/{certificate}", external::delete),
+    ]
+}
 
 /// The router nested at `/api`. Like NCP's gateway, it matches the route before it checks
 /// the signature: unknown routes are 404 `300` with or without credentials.
 pub fn router(state: AppState) -> Router {
-    const CERTIFICATE: &str = "/v2/certificate";
-    let v2 = |path: &str| format!("{CERTIFICATE}{path}");
-    Router::new()
-        .route(&v2("/getPaidCertificates"), get(certificates::paid))
-        .route(&v2("/certificates"), get(lists::certificates))
-        .route(&v2("/getCertificates"), get(lists::cloud_certificates))
-        .route(&v2("/certificateTypes"), get(catalog::types))
-        .route(&v2("/exportCertificate/{certificate}/chain"), get(catalog::chain))
-        .route(&v2("/exportCertificate/{certificate}"), post(download::download))
-        .route(&v2("/requestPaidCertificateIssuance"), post(issuance::request))
-        .route(&v2("/{certificate}/reissue"), post(issuance::reissue))
-        .route(&v2("/revoke"), post(issuance::revoke))
-        .route(&v2("/setCertificateRenewal"), post(settings::renewal))
-        .route(&v2("/registPrivateKey"), post(settings::private_key))
-        .route(&v2("/orders"), get(orders::list))
-        .route(&v2("/orders/{order}"), get(orders::detail))
-        .route(&v2("/recentChanges"), get(changes::recent))
-        .route(&v2("/withExternal"), post(external::import))
-        .route("/v2/domain/domains", get(domains::list).post(domains::register))
-        .route("/v2/domain/domains/{domain}", delete(domains::delete))
-        .route("/v2/acme/accounts", get(eab::list))
-        .route("/v2/acme/account", post(eab::create))
-        .route("/v2/acme/account/{account}/deactivate", post(eab::deactivate))
-        .route("/v1/certificates", get(lists::v1_certificates))
-        .route("/v1/certificate/withExternal", post(external::import))
-        .route("/v1/certificate/{certificate}", delete(external::delete))
+    routes::router(table())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)

@@ -10,9 +10,9 @@ use std::time::Instant;
 use axum::{
     Router,
     extract::{Request, State},
+    http::Method,
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post, put},
 };
 use certkeep_core::{credentials::hash_api_key, partner::PartnerPrincipal};
 
@@ -20,25 +20,34 @@ use crate::{
     AppState,
     audit::{Caller, Refusal, refused_write},
     digicert::ApiError,
+    routes::{self, Entry, at},
 };
 
 /// The audit action of writes refused here.
 const REFUSED: &str = "partner.auth";
 
+/// Every Partner API route.
+pub(crate) fn table() -> Vec<Entry<AppState>> {
+    use Method as M;
+    vec![
+        at(M::POST, "/acme", contracts::create),
+        at(M::GET, "/acme/{contract}", contracts::details),
+        at(M::PUT, "/acme/{contract}", contracts::replace),
+        at(M::PATCH, "/acme/{contract}", contracts::patch),
+        at(M::DELETE, "/acme/{contract}", contracts::cancel),
+        at(M::PUT, "/acme/{contract}/sans", contracts::add_sans),
+        at(M::DELETE, "/acme/{contract}/sans", contracts::remove_sans),
+        at(M::GET, "/acme/{contract}/certificates", contracts::certificates),
+        at(M::GET, "/acme/{contract}/credentials", contracts::credentials),
+        at(M::POST, "/acme/{contract}/credentials/regenerate", contracts::regenerate),
+        at(M::POST, "/account/subaccount", accounts::create_subaccount),
+        at(M::GET, "/account/reporting", accounts::reporting),
+    ]
+}
+
 /// The `/partner-subscription/api/v1` router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/acme", post(contracts::create))
-        .route(
-            "/acme/{contract}",
-            get(contracts::details).put(contracts::replace).patch(contracts::patch).delete(contracts::cancel),
-        )
-        .route("/acme/{contract}/sans", put(contracts::add_sans).delete(contracts::remove_sans))
-        .route("/acme/{contract}/certificates", get(contracts::certificates))
-        .route("/acme/{contract}/credentials", get(contracts::credentials))
-        .route("/acme/{contract}/credentials/regenerate", post(contracts::regenerate))
-        .route("/account/subaccount", post(accounts::create_subaccount))
-        .route("/account/reporting", get(accounts::reporting))
+    routes::router(table())
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))

@@ -16,7 +16,7 @@ use certkeep_core::{
     ncp::{NewNcpKey, generate_ncp_key_pair},
     seal::SealingKey,
 };
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimit, RateLimiter};
+use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -454,16 +454,21 @@ impl TestServer {
 
     /// Starts a server with the fixture and the given per-key rate limits.
     pub async fn start_with(limits: Vec<RateLimit>) -> Self {
-        Self::launch(limits, false).await
+        Self::launch(limits, Limits::default(), false).await
+    }
+
+    /// Starts a server with the fixture, per-key rate limits and connection limits.
+    pub async fn start_within(limits: Vec<RateLimit>, connection_limits: Limits) -> Self {
+        Self::launch(limits, connection_limits, false).await
     }
 
     /// Starts a server with the fixture speaking HTTPS with a certificate of the test CA for
     /// 127.0.0.1; its client trusts the test CA's root alone.
     pub async fn start_tls() -> Self {
-        Self::launch(vec![], true).await
+        Self::launch(vec![], Limits::default(), true).await
     }
 
-    async fn launch(limits: Vec<RateLimit>, tls: bool) -> Self {
+    async fn launch(limits: Vec<RateLimit>, connection_limits: Limits, tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let ca = CertificateAuthority::create(
@@ -501,11 +506,22 @@ impl TestServer {
             let (chain, key) = server_certificate(&ca);
             let config = Arc::new(certkeep_server::ServerCertificate::from_pem(&chain, &key).unwrap());
             let config = config.server_config().unwrap();
-            tokio::spawn(certkeep_server::serve_tls(listener, config, app, std::future::pending()));
+            tokio::spawn(certkeep_server::serve_tls(
+                listener,
+                config,
+                app,
+                connection_limits,
+                std::future::pending(),
+            ));
             let root = reqwest::Certificate::from_pem(ca.root_pem().as_bytes()).unwrap();
             client.tls_certs_only([root])
         } else {
-            tokio::spawn(certkeep_server::serve(listener, app, std::future::pending()));
+            tokio::spawn(certkeep_server::serve_with(
+                listener,
+                app,
+                connection_limits,
+                std::future::pending(),
+            ));
             client
         };
         Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, _dir: dir }

@@ -1,0 +1,93 @@
+//! The route table. Each front door lists its routes once, as (method, path, handler); its
+//! router is built from that list and [`crate::routes`] publishes the same list, so tests that
+//! walk every route cannot drift from what is served.
+
+use axum::{
+    Router,
+    handler::Handler,
+    http::Method,
+    routing::{MethodFilter, MethodRouter, on},
+};
+
+/// The API a route belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrontDoor {
+    /// DigiCert CertCentral Services API v2.
+    CertCentral,
+    /// DigiCert Partner Subscriptions ACME-contract API.
+    Partner,
+    /// ACME (RFC 8555).
+    Acme,
+    /// NAVER Cloud Certificate Manager.
+    Ncp,
+    /// CRL, OCSP and CA certificates (public by design).
+    Pki,
+    /// Health checks (public by design).
+    Ops,
+}
+
+impl FrontDoor {
+    /// The path prefix the front door is nested under ("" for absolute paths).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::CertCentral => "/services/v2",
+            Self::Partner => "/partner-subscription/api/v1",
+            Self::Acme => "/acme",
+            Self::Ncp => "/api",
+            Self::Pki | Self::Ops => "",
+        }
+    }
+
+    /// The front door serving `path`.
+    pub fn of(path: &str) -> Self {
+        let under =
+            |prefix: &str| path.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/'));
+        [Self::CertCentral, Self::Partner, Self::Acme, Self::Ncp]
+            .into_iter()
+            .find(|d| under(d.prefix()))
+            .unwrap_or(if under("/pki") { Self::Pki } else { Self::Ops })
+    }
+}
+
+/// One served route: its front door, method and full path template (`/acme/order/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The API it belongs to.
+    pub door: FrontDoor,
+    /// The method.
+    pub method: Method,
+    /// The path template, prefix included.
+    pub path: String,
+}
+
+/// A route table row: method, path relative to the front door, handler.
+pub(crate) struct Entry<S> {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<S>,
+}
+
+/// A table row serving `method path` with `handler`.
+pub(crate) fn at<H, T, S>(method: Method, path: &'static str, handler: H) -> Entry<S>
+where
+    H: Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("route table methods are routable");
+    Entry { method, path, handler: on(filter, handler) }
+}
+
+/// The router serving every row of `table`.
+pub(crate) fn router<S: Clone + Send + Sync + 'static>(table: Vec<Entry<S>>) -> Router<S> {
+    table.into_iter().fold(Router::new(), |router, e| router.route(e.path, e.handler))
+}
+
+/// The rows of `table` as published routes of `door`.
+pub(crate) fn describe<S>(door: FrontDoor, table: Vec<Entry<S>>) -> impl Iterator<Item = Route> {
+    table.into_iter().map(move |e| Route {
+        door,
+        method: e.method,
+        path: format!("{}{}", door.prefix(), e.path),
+    })
+}
