@@ -131,6 +131,7 @@ fn refuse(path: &str, status: StatusCode) -> Response {
     };
     match FrontDoor::of(path) {
         FrontDoor::CertCentral | FrontDoor::Partner => ApiError::new(status, code, message).into_response(),
+        FrontDoor::Ncp if status == StatusCode::PAYLOAD_TOO_LARGE => NcpError::too_large().into_response(),
         FrontDoor::Ncp => NcpError::gateway(status, ncp_code, "Request Refused", message).into_response(),
         FrontDoor::Acme if status == StatusCode::SERVICE_UNAVAILABLE => {
             Problem::new("serverInternal", status, message).into_response()

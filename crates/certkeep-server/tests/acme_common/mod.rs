@@ -56,6 +56,8 @@ pub struct AcmeServer {
     /// Address of the in-test DNS server.
     pub dns: SocketAddr,
     pub client: reqwest::Client,
+    /// The server key EAB HMAC keys are sealed under.
+    pub sealing_key: Arc<SealingKey>,
     _dir: tempfile::TempDir,
 }
 
@@ -135,7 +137,7 @@ impl AcmeServer {
         contract.id = store.create_contract(&contract).unwrap();
         let eab_kid = b64(&generate_api_key().as_bytes()[..32]);
         let eab_hmac = generate_api_key().into_bytes();
-        let sealing_key = SealingKey::generate();
+        let sealing_key = Arc::new(SealingKey::generate());
         store
             .create_eab(contract.id, &eab_kid, &seal_hmac_key(&sealing_key, &eab_kid, &eab_hmac), now)
             .unwrap();
@@ -156,7 +158,7 @@ impl AcmeServer {
             rate_limiter: Arc::new(RateLimiter::new(vec![])),
             domains: DomainPolicy::Validated,
             public_url: base.clone(),
-            sealing_key: Arc::new(sealing_key),
+            sealing_key: sealing_key.clone(),
             ncp_time_zone: time::macros::offset!(+9),
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
         };
@@ -173,6 +175,7 @@ impl AcmeServer {
             certcentral_key,
             responder,
             http01_port,
+            sealing_key,
             dns,
             client,
             _dir: dir,
