@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     credential, json,
     load::{self, Load, Measured, Target},
-    server::Server,
+    server::{self, Server},
 };
 
 /// One issuance measurement.
@@ -71,9 +71,11 @@ fn signing_rate(key_pem: &str, threads: usize, duration: Duration) -> Result<f64
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Runs the issuance scenario with a CA of `algorithm` (`ecdsa-p256`, `rsa-2048`).
+/// Runs the issuance scenario with a CA of `algorithm` (`ecdsa-p256`, `rsa-2048`), on a new
+/// database of the PostgreSQL server `database` (SQLite without).
 pub async fn run(
     bin: &Path,
+    database: Option<&str>,
     algorithm: &str,
     concurrency: usize,
     duration: Duration,
@@ -81,8 +83,9 @@ pub async fn run(
 ) -> Result<Issuance, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("data");
-    let server =
-        Server::start_with(bin, &data, &["--demo-orders", "0", "--ca-key-algorithm", algorithm]).await?;
+    let database = server::database_options(database, "issuance")?;
+    let options = ["--demo-orders", "0", "--ca-key-algorithm", algorithm];
+    let server = Server::start(bin, &data, database.iter().map(String::as_str).chain(options)).await?;
     let key = credential(&data, "certcentral_api_key")?;
     let orgs = json(&server, &key, "/services/v2/organization").await?;
     let organization =

@@ -69,6 +69,20 @@ struct Cli {
     /// The Pebble binary the ACME suite compares with (skipped, saying so, when missing).
     #[arg(long, default_value = "pebble")]
     pebble: PathBuf,
+    /// A PostgreSQL server (`postgres://user@host` or `host=/run/postgresql user=postgres`) to
+    /// run every suite on: each makes its own database there. Default: SQLite files.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+/// The file of a data directory generated on PostgreSQL that names its database.
+const DATABASE_URL_FILE: &str = "database-url";
+
+impl Cli {
+    /// The engine the suites run on, for the tables' headers.
+    fn engine(&self) -> &'static str {
+        if self.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -288,8 +302,9 @@ async fn issuance_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let (duration, warmup) = (Duration::from_secs_f64(cli.duration), Duration::from_secs_f64(cli.warmup));
     println!();
     println!(
-        "Issuance: POST /services/v2/order/certificate/ssl_basic with skip_approval, {} in flight, {} s \
-         after {} s of warm-up; load average at start {}",
+        "Issuance on {}: POST /services/v2/order/certificate/ssl_basic with skip_approval, {} in flight, \
+         {} s after {} s of warm-up; load average at start {}",
+        cli.engine(),
         cli.issue_concurrency,
         cli.duration,
         cli.warmup,
@@ -301,7 +316,15 @@ async fn issuance_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
     for algorithm in ["ecdsa-p256", "rsa-2048"] {
-        let r = issuance::run(bin, algorithm, cli.issue_concurrency, duration, warmup).await?;
+        let r = issuance::run(
+            bin,
+            cli.database_url.as_deref(),
+            algorithm,
+            cli.issue_concurrency,
+            duration,
+            warmup,
+        )
+        .await?;
         let rate = r.measured.throughput();
         let goal = (algorithm == "ecdsa-p256").then_some(3000.0);
         println!(
@@ -341,7 +364,9 @@ async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let (duration, warmup) = (Duration::from_secs_f64(cli.duration), Duration::from_secs_f64(cli.warmup));
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("data");
-    let server = Server::start_with(bin, &data, &["--demo-orders", "0", "--acme-always-valid"]).await?;
+    let database = server::database_options(cli.database_url.as_deref(), "acme")?;
+    let options = ["--demo-orders", "0", "--acme-always-valid"];
+    let server = Server::start(bin, &data, database.iter().map(String::as_str).chain(options)).await?;
     // Fresh names per issuance, so that no authorization is reused: the demo contract gets a
     // wildcard SAN.
     let contract = credential(&data, "acme_contract_id")?;
@@ -381,8 +406,9 @@ async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     }
     println!();
     println!(
-        "ACME: full issuances (newOrder, authorization, http-01 challenge, finalize, download), always-valid, \
-         {} s per row after {} s of warm-up; load average at start {}",
+        "ACME on {}: full issuances (newOrder, authorization, http-01 challenge, finalize, download), \
+         always-valid, {} s per row after {} s of warm-up; load average at start {}",
+        cli.engine(),
         cli.duration,
         cli.warmup,
         load_average()
@@ -454,24 +480,43 @@ async fn pebble_row(
 
 async fn read_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let credentials = cli.data_dir.join("demo-credentials.toml");
+    let url_file = cli.data_dir.join(DATABASE_URL_FILE);
     if !credentials.exists() {
-        eprintln!("generating {} orders in {}", cli.orders, cli.data_dir.display());
-        let took = server::generate(bin, &cli.data_dir, cli.orders).await?;
+        eprintln!("generating {} orders in {} on {}", cli.orders, cli.data_dir.display(), cli.engine());
+        let database = server::database_options(cli.database_url.as_deref(), "read")?;
+        let took = server::generate(bin, &cli.data_dir, cli.orders, &database).await?;
+        if let Some(url) = database.get(1) {
+            std::fs::write(&url_file, url).map_err(|e| format!("{}: {e}", url_file.display()))?;
+        }
         println!(
-            "Generated {} orders in {:.1} s (load average {})",
+            "Generated {} orders on {} in {:.1} s (load average {})",
             cli.orders,
+            cli.engine(),
             took.as_secs_f64(),
             load_average()
         );
     }
+    // The inventory stays on the engine it was generated on.
+    let database = match std::fs::read_to_string(&url_file) {
+        Ok(url) => vec!["--database-url".to_owned(), url.trim().to_owned()],
+        Err(_) if cli.database_url.is_some() => {
+            return Err(format!(
+                "{} holds a SQLite inventory: give --database-url an empty --data-dir",
+                cli.data_dir.display()
+            ));
+        }
+        Err(_) => Vec::new(),
+    };
     let key = credential(&cli.data_dir, "certcentral_api_key")?;
-    let server = Server::start(bin, &cli.data_dir).await?;
+    let server = Server::start(bin, &cli.data_dir, &database).await?;
     let sample = sample(&server, &key).await?;
     drop(server);
     println!();
     println!(
-        "{} orders visible to the admin key; {} s per scenario after {} s of warm-up; load average at start {}",
+        "{} orders on {} visible to the admin key; {} s per scenario after {} s of warm-up; load average \
+         at start {}",
         sample.total,
+        if database.is_empty() { "SQLite" } else { "PostgreSQL" },
         cli.duration,
         cli.warmup,
         load_average()
@@ -486,7 +531,7 @@ async fn read_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
             continue;
         }
         // A fresh server per scenario: its peak RSS is this scenario's (after the warm-up).
-        let server = Server::start(bin, &cli.data_dir).await?;
+        let server = Server::start(bin, &cli.data_dir, &database).await?;
         let export = s.max_requests.is_some();
         let load = Load {
             concurrency: s.concurrency,

@@ -1,10 +1,11 @@
 //! The server under test: the real `certkeep` binary, started on a generated data directory.
 
 use std::{
+    ffi::OsStr,
     net::SocketAddr,
     path::Path,
     process::Stdio,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use tokio::{
@@ -12,9 +13,26 @@ use tokio::{
     process::{Child, Command},
 };
 
-/// Creates `data_dir` with `orders` orders by running `certkeep generate`; returns how long
-/// it took.
-pub async fn generate(bin: &Path, data_dir: &Path, orders: usize) -> Result<Duration, String> {
+/// `serve`/`generate` options naming a new, empty database (named after `purpose`) on the
+/// PostgreSQL server `server` (a URL or connection string); none, so SQLite in the data
+/// directory, without a server.
+pub fn database_options(server: Option<&str>, purpose: &str) -> Result<Vec<String>, String> {
+    let Some(server) = server else { return Ok(Vec::new()) };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let name = format!("bench_{purpose}_{}_{nanos}", std::process::id());
+    let url = certkeep_store::create_database(server, &name)
+        .map_err(|e| format!("cannot create the database {name}: {e}"))?;
+    Ok(vec!["--database-url".into(), url])
+}
+
+/// Creates `data_dir` with `orders` orders by running `certkeep generate` with `options` (a
+/// database); returns how long it took.
+pub async fn generate(
+    bin: &Path,
+    data_dir: &Path,
+    orders: usize,
+    options: &[String],
+) -> Result<Duration, String> {
     let started = Instant::now();
     let status = Command::new(bin)
         .arg("generate")
@@ -22,6 +40,7 @@ pub async fn generate(bin: &Path, data_dir: &Path, orders: usize) -> Result<Dura
         .arg(data_dir)
         .arg("--orders")
         .arg(orders.to_string())
+        .args(options)
         .env("CERTKEEP_LOG", "warn")
         .stdout(Stdio::null())
         .status()
@@ -41,13 +60,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `data_dir` (made by `certkeep generate`) on a free local port.
-    pub async fn start(bin: &Path, data_dir: &Path) -> Result<Self, String> {
-        Self::start_with(bin, data_dir, &[]).await
-    }
-
-    /// Like [`Self::start`] with more `serve` options (a fresh `data_dir` becomes a demo).
-    pub async fn start_with(bin: &Path, data_dir: &Path, options: &[&str]) -> Result<Self, String> {
+    /// Serves `data_dir` (made by `certkeep generate`) with `serve` options (a fresh `data_dir`
+    /// becomes a demo) on a free local port.
+    pub async fn start<S: AsRef<OsStr>>(
+        bin: &Path,
+        data_dir: &Path,
+        options: impl IntoIterator<Item = S>,
+    ) -> Result<Self, String> {
         let mut child = Command::new(bin)
             // Plain HTTP: the figures are the read path's, not TLS's.
             .args(["serve", "--demo", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir"])

@@ -429,6 +429,17 @@ ALTER TABLE audit_events ALTER COLUMN account_id DROP NOT NULL;
 ALTER TABLE audit_events ADD COLUMN refused BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX audit_events_at ON audit_events(at);
 "#,
+    r#"
+-- list pages pick ids in id order: PostgreSQL's B-tree entries do not end with the row id as
+-- SQLite's do, so an (account_id) index made it walk the primary key and filter (deep offset
+-- 171 ms -> 29 ms, status=pending 5.1 ms -> 0.2 ms at 250,000 orders, BENCHMARKS.md)
+DROP INDEX orders_account;
+CREATE INDEX orders_account ON orders(account_id, id);
+DROP INDEX orders_status;
+CREATE INDEX orders_status ON orders(account_id, status, id);
+DROP INDEX orders_container;
+CREATE INDEX orders_container ON orders(account_id, container_id, id);
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

@@ -458,6 +458,10 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
     BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 "#,
+    r#"
+-- PostgreSQL's migration here ends its order indexes with the id; SQLite's already end with the rowid
+SELECT 1;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
