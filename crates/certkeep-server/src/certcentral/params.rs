@@ -35,6 +35,10 @@ pub fn parse_list(raw: &str, max_limit: Option<u64>) -> Result<ListParams, ApiEr
         if let Some(rest) = key.strip_prefix("filters[") {
             // filters[name] or filters[name][n]
             let name = rest.split(']').next().unwrap_or_default();
+            // No inventory text holds a NUL (PostgreSQL text cannot): refused on both engines.
+            if value.contains('\0') {
+                return Err(invalid_value(name, &value));
+            }
             filters.entry(name.to_owned()).or_default().push(value.into_owned());
             continue;
         }
@@ -264,6 +268,12 @@ mod tests {
     fn encoded_and_raw_keys_agree() {
         assert_eq!(filters("filters%5Bstatus%5D=issued"), filters("filters[status]=issued"));
         assert_eq!(filters("filters[status]=issued"), vec![OrderFilter::Status(vec![OrderStatus::Issued])]);
+    }
+
+    #[test]
+    fn a_nul_in_a_filter_value_is_refused() {
+        let e = parse_list("filters[search]=%25a%00b", Some(MAX_LIMIT)).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
     }
 
     #[test]
