@@ -437,8 +437,10 @@ async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
         };
         let rate = ours.throughput();
         let (peer, ratio, met) = match &theirs {
+            // A Pebble that issued nothing in the window has no ratio to show.
+            Some(Ok((m, cores))) if m.throughput() == 0.0 => (acme_cells(m, *cores), "-".into(), false),
             Some(Ok((m, cores))) => {
-                let ratio = rate / m.throughput().max(1e-9);
+                let ratio = rate / m.throughput();
                 (acme_cells(m, *cores), format!("{ratio:.1}x"), rate >= 1500.0 && ratio >= 10.0)
             }
             Some(Err(e)) => (format!("stopped answering ({e}) | - | - | - | -"), "-".into(), false),
