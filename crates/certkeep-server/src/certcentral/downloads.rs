@@ -68,8 +68,12 @@ fn wants_zip(headers: &HeaderMap) -> bool {
 
 /// `www.example.com` -> `www_example_com`, `*.example.com` -> `star_example_com`; anything
 /// but ASCII letters and digits becomes `_`, so the name is safe in a ZIP entry and in
-/// `Content-Disposition` (found by the `download` fuzz target).
+/// `Content-Disposition`; no common name gives `certificate`, not a hidden `.pem` (both found
+/// by the `download` fuzz target).
 fn file_stem(common_name: &str) -> String {
+    if common_name.is_empty() {
+        return "certificate".into();
+    }
     common_name
         .replace('*', "star")
         .chars()
@@ -367,4 +371,16 @@ pub async fn chain(
             .map(|(cn, p)| ChainItem { subject_common_name: cn, pem: p.to_owned() }),
     );
     Ok(json_response(StatusCode::OK, &Chain { intermediates }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn file_stems_are_plain_and_never_empty() {
+        assert_eq!(file_stem(""), "certificate");
+        assert_eq!(file_stem("*.example.com"), "star_example_com");
+        assert_eq!(file_stem("a\"/;.b"), "a____b");
+    }
 }
