@@ -74,11 +74,13 @@ fn file_stem(common_name: &str) -> String {
     if common_name.is_empty() {
         return "certificate".into();
     }
-    common_name
+    let stem: String = common_name
         .replace('*', "star")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+        .collect();
+    // A leaf named like a chain file would collide with it inside a ZIP (fuzz target again).
+    if ["IntermediateCA", "TrustedRoot"].contains(&stem.as_str()) { format!("{stem}_leaf") } else { stem }
 }
 
 fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ApiError> {
@@ -382,5 +384,6 @@ mod tests {
         assert_eq!(file_stem(""), "certificate");
         assert_eq!(file_stem("*.example.com"), "star_example_com");
         assert_eq!(file_stem("a\"/;.b"), "a____b");
+        assert_eq!(file_stem("IntermediateCA"), "IntermediateCA_leaf");
     }
 }
