@@ -185,8 +185,9 @@ pub trait AcmeStore: Send + Sync {
     fn acme_order_by_serial(&self, serial: &str) -> StoreResult<Option<AcmeOrder>>;
     /// Ids of an account's orders above `after`, oldest first, at most `limit` (a page).
     fn acme_order_ids(&self, account_id: Id, after: Id, limit: usize) -> StoreResult<Vec<Id>>;
-    /// Saves an order's status, error and issuance facts.
-    fn update_acme_order(&self, order: &AcmeOrder) -> StoreResult<()>;
+    /// Moves a `ready` order to `invalid` with the problem (JSON) that ended it; false when it is
+    /// no longer `ready`. (Success is recorded by the issuing transaction itself.)
+    fn invalidate_acme_order(&self, id: Id, error: &str) -> StoreResult<bool>;
     /// Moves an order from `from` to `to` unless someone else moved it first; true if it moved.
     fn transition_acme_order(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool>;
     /// An authorization with its challenges.

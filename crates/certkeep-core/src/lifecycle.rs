@@ -236,6 +236,15 @@ pub trait Transaction {
     fn insert_domain(&mut self, domain: &NewDomain) -> Result<Option<Id>, StoreError>;
     /// Deletes a domain of the account; false when it has none with this id.
     fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> Result<bool, StoreError>;
+    /// Marks a `ready` ACME order `valid` with the inventory order and certificate that issued
+    /// it; false when the order is not `ready`.
+    fn finalize_acme_order(
+        &mut self,
+        acme_order_id: Id,
+        order_id: Id,
+        certificate_id: Id,
+        serial: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A domain to record as validated.
@@ -307,6 +316,46 @@ pub struct OrderRequest {
     pub public_id: String,
     /// The ACME contract the order is placed under, if any.
     pub acme_contract_id: Option<Id>,
+    /// The ACME order this placement finalizes: it turns `valid` in the same transaction, or the
+    /// placement is refused when that order is no longer `ready`.
+    pub acme_order_id: Option<Id>,
+}
+
+impl OrderRequest {
+    /// An order a machine front door (ACME, NCP) places for `names` (common name first) with a
+    /// checked CSR: issued at once, no approval comment, paid from the balance, renewal
+    /// notifications on, valid for the product's longest term. Callers override the rest with
+    /// struct-update syntax.
+    pub fn automated(
+        product: &'static Product,
+        container_id: Id,
+        (common_name, dns_names): (String, Vec<String>),
+        csr: (String, u32),
+    ) -> Self {
+        OrderRequest {
+            product,
+            container_id,
+            organization_id: None,
+            common_name,
+            dns_names,
+            csr,
+            server_platform_id: -1,
+            validity: Validity::Days(product.max_validity_days),
+            comments: None,
+            skip_approval: true,
+            disable_renewal_notifications: false,
+            auto_renew: false,
+            custom_fields: vec![],
+            payment_method: "balance".into(),
+            alternative_order_id: None,
+            organization_units: vec![],
+            renewed_order_id: None,
+            email: String::new(),
+            public_id: crate::credentials::generate_api_key()[..32].to_owned(),
+            acme_contract_id: None,
+            acme_order_id: None,
+        }
+    }
 }
 
 /// What placing an order produced.
@@ -539,6 +588,7 @@ impl Lifecycle<'_> {
                 None
             };
             let der = issued.as_ref().map(|f| f.der.clone());
+            let issued_serial = issued.as_ref().map(|f| f.serial_number.clone());
             let order = NewOrder {
                 account_id: scope.account_id,
                 container_id: req.container_id,
@@ -594,6 +644,20 @@ impl Lifecycle<'_> {
             };
             let request_id =
                 tx.insert_request(order_id, scope.account_id, &request, Some(summary.certificate.id), None)?;
+            if let Some(acme_order_id) = req.acme_order_id {
+                let serial = issued_serial.as_deref().ok_or_else(|| {
+                    LifecycleError::conflict(
+                        "order_not_issued",
+                        "An ACME order is finalized only by issuing.",
+                    )
+                })?;
+                if !tx.finalize_acme_order(acme_order_id, order_id, summary.certificate.id, serial)? {
+                    return Err(LifecycleError::conflict(
+                        "acme_order_not_ready",
+                        "The ACME order is no longer ready: it was finalized already.",
+                    ));
+                }
+            }
             tx.insert_audit(&audit(
                 scope,
                 actor,

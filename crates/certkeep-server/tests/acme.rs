@@ -420,8 +420,16 @@ async fn order_errors() {
     let (other, other_kid) = raw_account_with_new_key(&server).await;
     let h = json!({"alg": "ES256", "kid": other_kid, "nonce": server.nonce().await, "url": order_url});
     problem(&server.post(&order_url, &other.sign(h, None)).await, 403, "unauthorized");
-    let done = post(finalize, Some(csr_for(&["acme.test"]))).await;
+    // Two finalizes at once: one issues, the other is refused and leaves the order valid.
+    let (a, b) = tokio::join!(
+        post(finalize.clone(), Some(csr_for(&["acme.test"]))),
+        post(finalize.clone(), Some(csr_for(&["acme.test"])))
+    );
+    let (done, lost) = if a.0 == 200 { (a, b) } else { (b, a) };
     assert_eq!(done.2["status"], "valid", "{}", done.2);
+    problem(&lost, 403, "orderNotReady");
+    let order = post(order_url.clone(), None).await.2;
+    assert_eq!((&order["status"], &order["certificate"]), (&json!("valid"), &done.2["certificate"]));
     let orders_url = server.url(&format!("/account/{}/orders", last_id(&kid)));
     let list = post(orders_url.clone(), None).await;
     assert_eq!(list.2["orders"], json!([order_url]));

@@ -2,28 +2,19 @@
 //! These need a server: CERTKEEP_TEST_POSTGRES_URL (`.ci/run` starts one); without it they say
 //! so and pass.
 
-use std::{collections::HashSet, path::Path, process::Stdio, time::Duration};
+mod common;
+
+use std::{collections::HashSet, path::Path, time::Duration};
 
 use aws_lc_rs::{
     rand::SystemRandom,
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
-use instant_acme::{
-    Account, AccountCredentials, ChallengeType, ExternalAccountKey, Identifier, NewAccount, NewOrder,
-    OrderStatus, RetryPolicy,
+use common::{
+    ACME_NAMES, BIN, Replica, acme_account, acme_account_on, order, try_acme_order, try_certcentral_order,
 };
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
-
-const BIN: &str = env!("CARGO_BIN_EXE_certkeep");
-
-/// Names the demo's ACME contract covers.
-const ACME_NAMES: [&str; 4] = ["example.com", "www.example.com", "demo.test", "www.demo.test"];
 
 /// A new database on the test server, or `None` (saying so) without one.
 fn database(dir: &Path) -> Option<String> {
@@ -34,103 +25,21 @@ fn database(dir: &Path) -> Option<String> {
     Some(certkeep_store::scratch_database_url(dir).unwrap())
 }
 
-/// Where a running `certkeep serve --demo` listens, and the banner's credentials.
-#[derive(Clone)]
-struct Replica {
-    base: String,
-    key: String,
-    eab: (String, String),
-}
-
-/// Starts `certkeep serve --demo` (killed when the returned child is dropped).
-async fn serve(data: &Path, database: &str, extra: &[&str]) -> (Child, Replica) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--demo-orders",
-            "20",
-            "--acme-always-valid",
-            "--plain-http",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--database-url", database])
-        .env("CERTKEEP_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = std::collections::HashMap::new();
-    let read = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((label, value)) = line.trim().split_once(": ") {
-                banner.insert(label.trim().to_owned(), value.trim().to_owned());
-            }
-            if line.contains("data directory:") {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(180), read).await.expect("banner in time");
-    let get = |label: &str| banner.get(label).cloned().unwrap_or_else(|| panic!("{label} in the banner"));
-    let replica = Replica {
-        base: get("base URL"),
-        key: get("X-DC-DEVKEY"),
-        eab: (get("EAB key id"), get("EAB HMAC key")),
-    };
-    (child, replica)
-}
-
-fn csr(cn: &str) -> String {
-    certkeep_ca::generate_csr(certkeep_ca::KeyAlgorithm::EcdsaP256, cn, &[cn.to_owned()]).unwrap().1
+/// Starts `certkeep serve --demo` on `database`.
+async fn serve(data: &Path, database: &str, extra: &[&str]) -> (tokio::process::Child, Replica) {
+    common::serve(data, Some(database), extra).await
 }
 
 /// Places a CertCentral order that issues at once; returns (order id, serial number).
 async fn certcentral_order(client: &reqwest::Client, r: &Replica, cn: &str) -> (i64, String) {
-    let body = json!({"certificate": {"common_name": cn, "csr": csr(cn)}, "skip_approval": true});
-    let resp = client
-        .post(format!("{}/services/v2/order/certificate/ssl_dv_geotrust", r.base))
-        .header("X-DC-DEVKEY", &r.key)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let id = try_certcentral_order(client, r, cn).await.expect("order placed");
     let order = order(client, r, id).await;
     (id, order["certificate"]["serial_number"].as_str().expect("issued").to_owned())
 }
 
-async fn order(client: &reqwest::Client, r: &Replica, id: i64) -> Value {
-    let resp = client
-        .get(format!("{}/services/v2/order/certificate/{id}", r.base))
-        .header("X-DC-DEVKEY", &r.key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "order {id} through {}", r.base);
-    resp.json().await.unwrap()
-}
-
 /// Issues a certificate over ACME with `account`; returns the PEM chain.
-async fn acme_order(account: &Account, name: &str) -> String {
-    let retry = RetryPolicy::new().initial_delay(Duration::from_millis(50)).timeout(Duration::from_secs(60));
-    let mut order = account.new_order(&NewOrder::new(&[Identifier::Dns(name.into())])).await.unwrap();
-    let mut authzs = order.authorizations();
-    while let Some(authz) = authzs.next().await {
-        let mut authz = authz.unwrap();
-        authz.challenge(ChallengeType::Http01).expect("http-01").set_ready().await.unwrap();
-    }
-    assert_eq!(order.poll_ready(&retry).await.unwrap(), OrderStatus::Ready);
-    let pem = csr(name);
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    order.finalize_csr(&certkeep_ca::decode_base64(&body).unwrap()).await.unwrap();
-    order.poll_certificate(&retry).await.unwrap()
+async fn acme_order(account: &instant_acme::Account, name: &str) -> String {
+    try_acme_order(account, name).await.unwrap().1
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -186,19 +95,8 @@ async fn two_replicas_on_one_database_behave_as_one_service() {
     }
 
     // ACME: one account, used through A and (the same account URL on B) through B, at once.
-    let http = HyperClient::builder(TokioExecutor::new()).build_http();
-    let (account_a, credentials) = Account::builder_with_http(Box::new(http))
-        .create(
-            &NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false },
-            format!("{}/acme/directory", a.base),
-            Some(&ExternalAccountKey::new(a.eab.0.clone(), &URL_SAFE_NO_PAD.decode(&a.eab.1).unwrap())),
-        )
-        .await
-        .unwrap();
-    let on_b = serde_json::to_string(&credentials).unwrap().replace(&a.base, &b.base);
-    let credentials_b: AccountCredentials = serde_json::from_str(&on_b).unwrap();
-    let http = HyperClient::builder(TokioExecutor::new()).build_http();
-    let account_b = Account::builder_with_http(Box::new(http)).from_credentials(credentials_b).await.unwrap();
+    let (account_a, credentials) = acme_account(&a).await;
+    let account_b = acme_account_on(&credentials, &a.base, &b).await;
     let (chains_a, chains_b) = tokio::join!(
         async {
             let mut v = Vec::new();

@@ -8,9 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
-    CertificateRecord, Id, Product, Scope, Validity,
+    CertificateRecord, Id, Product, Scope,
     acme::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus},
-    credentials::generate_api_key,
     lifecycle::{Actor, CertificateRef, DomainPolicy, Lifecycle, LifecycleError, OrderRequest},
     names,
     partner::AcmeContract,
@@ -338,40 +337,35 @@ fn lifecycle_problem(e: LifecycleError) -> Problem {
     }
 }
 
-/// `POST /acme/order/{id}/finalize`: issues through the inventory lifecycle at once.
+/// `POST /acme/order/{id}/finalize`: issues through the inventory lifecycle at once. The
+/// inventory order and the ACME order's move to `valid` commit in one transaction, so a crash
+/// leaves the order either `valid` with its certificate or still `ready` to finalize again.
 pub async fn finalize(
     State(state): State<AppState>,
     Path(id): Path<Id>,
     post: Post,
 ) -> Result<Response, Problem> {
     let signed = verify(&state, post, Signer::Account).await?;
-    let mut order = owned_order(&state, &signed, id).await?;
+    let order = owned_order(&state, &signed, id).await?;
     if order.status != AcmeStatus::Ready {
         return Err(Problem::order_not_ready(format!("The order is {}, not ready.", order.status)));
     }
     let req: Finalize = signed.json()?;
     let csr = check_csr(&req.csr, &order)?;
-    if !state
-        .store(move |s| s.acme().transition_acme_order(id, AcmeStatus::Ready, AcmeStatus::Processing))
-        .await?
-    {
-        return Err(Problem::order_not_ready("The order is already being finalized."));
-    }
     let contract = contract_of(&state, signed.account()).await?;
     match issue(&state, (&contract, &signed.source), &order, &csr).await {
-        Ok((inventory_order_id, certificate_id, serial)) => {
-            order.status = AcmeStatus::Valid;
-            order.inventory_order_id = Some(inventory_order_id);
-            order.certificate_id = Some(certificate_id);
-            order.certificate_serial = Some(serial);
-        }
-        Err(p) => {
-            order.status = AcmeStatus::Invalid;
-            order.error = Some(p.to_json().to_string());
+        Ok(()) => {}
+        // The store failed: nothing was issued and the order stays ready for another try.
+        Err(LifecycleError::Store(e)) => return Err(e.into()),
+        Err(refused) => {
+            let error = lifecycle_problem(refused).to_json().to_string();
+            if !state.store(move |s| s.acme().invalidate_acme_order(id, &error)).await? {
+                // A concurrent finalize won the race; this one issued nothing.
+                return Err(Problem::order_not_ready("The order is already being finalized."));
+            }
         }
     }
-    let saved = order.clone();
-    state.store(move |s| s.acme().update_acme_order(&saved)).await?;
+    let order = load_order(&state, id).await?;
     Ok(respond(&state, &order, StatusCode::OK))
 }
 
@@ -393,56 +387,43 @@ pub fn scope(contract: &AcmeContract) -> Scope {
     Scope { account_id: contract.account_id, containers: None }
 }
 
-/// Places and issues the inventory order; returns (order id, certificate id, serial).
+/// Places and issues the inventory order, turning the ACME order `valid` in the same
+/// transaction.
 async fn issue(
     state: &AppState,
     (contract, source): (&AcmeContract, &str),
     order: &AcmeOrder,
     csr: &certkeep_ca::Csr,
-) -> Result<(Id, Id, String), Problem> {
-    let product = Product::find(&contract.product_name_id)
-        .ok_or_else(|| Problem::internal("The contract's product is unknown."))?;
+) -> Result<(), LifecycleError> {
+    let product = Product::find(&contract.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
     let common_name = csr
         .common_name
         .as_deref()
         .and_then(|cn| names::normalize(cn).ok())
         .unwrap_or_else(|| order.identifiers[0].clone());
+    let names = (common_name, order.identifiers.clone());
     let request = OrderRequest {
-        product,
-        container_id: contract.container_id,
         organization_id: contract.organization_id,
-        dns_names: order.identifiers.iter().filter(|n| **n != common_name).cloned().collect(),
-        common_name,
-        csr: (csr.pem.clone(), csr.public_key.key_size()),
-        server_platform_id: -1,
-        validity: Validity::Days(product.max_validity_days),
         comments: Some(format!("ACME order {}", order.id)),
-        skip_approval: true,
-        disable_renewal_notifications: false,
-        auto_renew: false,
-        custom_fields: vec![],
-        payment_method: "balance".into(),
-        alternative_order_id: None,
-        organization_units: vec![],
-        renewed_order_id: None,
-        email: String::new(),
-        public_id: generate_api_key()[..32].to_owned(),
         acme_contract_id: Some(contract.id),
+        acme_order_id: Some(order.id),
+        ..OrderRequest::automated(
+            product,
+            contract.container_id,
+            names,
+            (csr.pem.clone(), csr.public_key.key_size()),
+        )
     };
     let (scope, actor) = (scope(contract), actor(state, contract, source));
-    let placed = state
+    state
         .lifecycle(move |l| {
             // The challenges proved control of every name, so the account's validated-domain
             // list (DomainPolicy::Validated) does not apply to ACME placements.
             let acme =
                 Lifecycle { store: l.store, issuer: l.issuer, now: l.now, domains: DomainPolicy::TrustAll };
-            acme.place_order(&scope, &actor, &request)
+            acme.place_order(&scope, &actor, &request).map(drop)
         })
         .await
-        .map_err(lifecycle_problem)?;
-    let (record, _) = contract_certificate(state, contract, placed.certificate_id).await?;
-    let serial = record.serial_number.ok_or_else(|| Problem::internal("The certificate was not issued."))?;
-    Ok((placed.order_id, placed.certificate_id, serial))
 }
 
 /// A certificate of a contract's orders, with its DER once issued.

@@ -199,6 +199,7 @@ pub async fn place(
         email: String::new(),
         public_id: generate_api_key()[..32].to_owned(),
         acme_contract_id: None,
+        acme_order_id: None,
     };
     let scope = principal.scope.clone();
     let placed = state.lifecycle(move |l| l.place_order(&scope, &actor, &request)).await?;

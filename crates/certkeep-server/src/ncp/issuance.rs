@@ -6,7 +6,6 @@
 use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     CertificateKind, Id, Product, Scope, Validity,
-    credentials::generate_api_key,
     lifecycle::{CertificateRef, CertificateRequest, OrderRequest, RevokeTarget},
     ncp::NcpCertificateMeta,
 };
@@ -107,26 +106,10 @@ pub async fn request(
     let csr = checked_csr(&b.csr, &common_name, &dns_names)?;
     let acting = acting(&state, &scope, &caller).await?;
     let request = OrderRequest {
-        product,
-        container_id: acting.container_id,
         organization_id,
-        common_name,
-        dns_names,
-        csr,
-        server_platform_id: -1,
         validity: Validity::Years(1),
         comments: Some("NCP requestPaidCertificateIssuance".into()),
-        skip_approval: true,
-        disable_renewal_notifications: false,
-        auto_renew: false,
-        custom_fields: vec![],
-        payment_method: "balance".into(),
-        alternative_order_id: None,
-        organization_units: vec![],
-        renewed_order_id: None,
-        email: String::new(),
-        public_id: generate_api_key()[..32].to_owned(),
-        acme_contract_id: None,
+        ..OrderRequest::automated(product, acting.container_id, (common_name, dns_names), csr)
     };
     let lifecycle_scope = scope.clone();
     let placed = state.lifecycle(move |l| l.place_order(&lifecycle_scope, &acting.actor, &request)).await?;

@@ -53,6 +53,23 @@ fn order(row: &Row) -> DbResult<AcmeOrder> {
     })
 }
 
+/// Marks a `ready` order `valid` with what issued it, inside the issuing transaction; false
+/// when the order is not `ready` (finalized by a concurrent request).
+pub fn finalize_order(
+    db: &mut dyn Db,
+    id: Id,
+    inventory_order_id: Id,
+    certificate_id: Id,
+    serial: &str,
+) -> DbResult<bool> {
+    db.execute(
+        "UPDATE acme_orders SET status = 'valid', inventory_order_id = ?, certificate_id = ?, \
+         certificate_serial = ? WHERE id = ? AND status = 'ready'",
+        params![inventory_order_id, certificate_id, serial, id],
+    )
+    .map(|n| n == 1)
+}
+
 fn find_order(db: &mut dyn Db, filter: &str, value: &dyn ToSql) -> DbResult<Option<AcmeOrder>> {
     let Some(mut o) = db.row_opt(&format!("{ORDER_SELECT} WHERE {filter} = ?"), &[value], order)? else {
         return Ok(None);
@@ -221,21 +238,13 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
         })
     }
 
-    fn update_acme_order(&self, o: &AcmeOrder) -> StoreResult<()> {
-        self.run(Mode::Write, |db| {
+    fn invalidate_acme_order(&self, id: Id, error: &str) -> StoreResult<bool> {
+        self.run(Mode::Relaxed, |db| {
             db.execute(
-                "UPDATE acme_orders SET status = ?, error = ?, inventory_order_id = ?, certificate_id = ?, \
-                 certificate_serial = ? WHERE id = ?",
-                params![
-                    o.status.as_str(),
-                    o.error,
-                    o.inventory_order_id,
-                    o.certificate_id,
-                    o.certificate_serial,
-                    o.id
-                ],
+                "UPDATE acme_orders SET status = 'invalid', error = ? WHERE id = ? AND status = 'ready'",
+                params![error, id],
             )
-            .map(drop)
+            .map(|n| n == 1)
         })
     }
 

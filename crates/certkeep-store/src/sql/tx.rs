@@ -206,4 +206,14 @@ impl Transaction for SqlTransaction<'_> {
     fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> R<bool> {
         Ok(super::ncp::delete_domain(self.0, account_id, domain_id)?)
     }
+
+    fn finalize_acme_order(
+        &mut self,
+        acme_order_id: Id,
+        order_id: Id,
+        certificate_id: Id,
+        serial: &str,
+    ) -> R<bool> {
+        Ok(super::acme::finalize_order(self.0, acme_order_id, order_id, certificate_id, serial)?)
+    }
 }
