@@ -1,16 +1,15 @@
 //! The embedded SQLite engine: one database file in WAL mode behind a connection pool.
 
+mod group_commit;
 mod schema;
 
-use std::{
-    path::Path,
-    sync::{Mutex, PoisonError},
-};
+use std::path::Path;
 
 use certkeep_core::StoreResult;
+use group_commit::GroupCommit;
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use crate::sql::{
     Engine, Mode, SqlStore,
@@ -20,11 +19,12 @@ use crate::sql::{
 /// Connections to one SQLite database file.
 pub struct Sqlite {
     pool: Pool<SqliteConnectionManager>,
-    /// Write transactions of this process take turns here. SQLite admits one writer at a time
-    /// and makes the others poll with sleeps of up to 100 ms (the busy handler); queueing on a
-    /// mutex hands the lock over at once (8 concurrent issuers: p99 435-734 ms before, 46-79 ms
-    /// after, BENCHMARKS.md). Other processes sharing the file still meet the busy handler.
-    writer: Mutex<()>,
+    /// Write transactions of this process take turns on one connection and share commits
+    /// (group commit). SQLite admits one writer at a time and makes the others poll with sleeps
+    /// of up to 100 ms (the busy handler); queueing in the process hands the turn over at once,
+    /// and one fsync serves every writer that queued meanwhile (BENCHMARKS.md). Other processes
+    /// sharing the file still meet the busy handler.
+    writer: GroupCommit,
 }
 
 /// The inventory in one SQLite database file.
@@ -41,17 +41,21 @@ impl SqlStore<Sqlite> {
         // the database is read with pread, not mapped, so the rest of it lives in the kernel's
         // page cache rather than in the process (a mapping would grow the RSS with every page a
         // scan such as the CSV export touches).
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 10000; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; \
-                 PRAGMA mmap_size = 0;",
-            )
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
         let pool = Pool::builder().max_size(16).build(manager).map_err(pool_error)?;
         schema::migrate(&mut *pool.get().map_err(pool_error)?).map_err(DbError::from)?;
-        Ok(SqlStore::new(Sqlite { pool, writer: Mutex::new(()) }))
+        let writer = Connection::open(path).and_then(|c| configure(&c).map(|()| c)).map_err(DbError::from)?;
+        Ok(SqlStore::new(Sqlite { pool, writer: GroupCommit::new(writer) }))
     }
+}
+
+/// Every connection's settings.
+fn configure(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; \
+         PRAGMA mmap_size = 0;",
+    )
 }
 
 /// A SQLite connection (or transaction) seen through [`Db`].
@@ -85,31 +89,17 @@ impl Db for SqliteDb<'_> {
 
 impl Engine for Sqlite {
     fn run(&self, mode: Mode, work: &mut dyn FnMut(&mut dyn Db) -> DbResult<()>) -> DbResult<()> {
-        let mut conn = self.pool.get().map_err(pool_error)?;
-        let behavior = match mode {
-            Mode::Read | Mode::Snapshot => TransactionBehavior::Deferred,
-            // One writer at a time: the write lock is taken up front, so writers queue on
-            // busy_timeout instead of failing to upgrade a read lock.
-            Mode::Write | Mode::Relaxed => TransactionBehavior::Immediate,
-        };
-        if mode == Mode::Read {
-            return work(&mut SqliteDb(&conn));
+        match mode {
+            Mode::Write => self.writer.write(true, work),
+            Mode::Relaxed => self.writer.write(false, work),
+            Mode::Read => work(&mut SqliteDb(&*self.pool.get().map_err(pool_error)?)),
+            Mode::Snapshot => {
+                let mut conn = self.pool.get().map_err(pool_error)?;
+                let tx = conn.transaction()?;
+                work(&mut SqliteDb(&tx))?;
+                Ok(tx.commit()?)
+            }
         }
-        // Writers of this process queue on the mutex, not on SQLite's busy handler.
-        let _turn = matches!(mode, Mode::Write | Mode::Relaxed)
-            .then(|| self.writer.lock().unwrap_or_else(PoisonError::into_inner));
-        if mode == Mode::Relaxed {
-            conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        }
-        let written = conn.transaction_with_behavior(behavior).map_err(DbError::from).and_then(|tx| {
-            work(&mut SqliteDb(&tx))?;
-            Ok(tx.commit()?)
-        });
-        if mode == Mode::Relaxed {
-            conn.execute_batch("PRAGMA synchronous = FULL")?;
-        }
-        written?;
-        Ok(())
     }
 }
 
