@@ -165,6 +165,11 @@ async fn every_documented_filter() {
         let total = s.json(&format!("/order/certificate?{query}")).await["page"]["total"].as_u64().unwrap();
         assert_eq!(total as usize, expected.len(), "{query}");
     }
+    // A search counts its matches in the page's own pass; a page past them still counts them.
+    let page = s.json("/order/certificate?filters[search]=%25ta&limit=2&offset=1").await;
+    assert_eq!((page["orders"].as_array().unwrap().len(), page["page"]["total"].as_u64()), (2, Some(4)));
+    let past = s.json("/order/certificate?filters[search]=%25ta&offset=10").await;
+    assert_eq!((past["orders"].as_array().map(Vec::len), past["page"]["total"].as_u64()), (Some(0), Some(4)));
 }
 
 /// Keyfactor appends `filters[...]` and `>date` by string concatenation; its HTTP stack sends

@@ -18,9 +18,9 @@ mod writes;
 use certkeep_core::{
     AccessRole, Account, ApiKeyRole, CertificateGroupPage, CertificateGroupQuery, CertificateKind,
     CertificateRecord, CertificateStatus, ContainerNode, Domain, Id, NewApiKey, NewContainer, NewOrder,
-    NewOrganization, NewUser, OrderCertificates, OrderDetail, OrderPage, OrderQuery, OrderRef, OrderStatus,
-    OrderSummary, Organization, Principal, RequestDetail, RequestQuery, Revocation, Scope, Store, StoreError,
-    StoreResult, UserRecord,
+    NewOrganization, NewUser, OrderCertificates, OrderDetail, OrderFilter, OrderPage, OrderQuery, OrderRef,
+    OrderStatus, OrderSummary, Organization, Principal, RequestDetail, RequestQuery, Revocation, Scope,
+    Search, Store, StoreError, StoreResult, UserRecord,
     lifecycle::{CertificateRef, LifecycleError, Transaction},
     ncp::{NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
     partner::{AcmeContract, EabCredential, PartnerPrincipal},
@@ -104,11 +104,13 @@ fn container_subtree(db: &mut dyn Db, root: Id) -> DbResult<Vec<Id>> {
     )
 }
 
+/// Streams the summaries a query selects. With `total`, a page also counts every row the
+/// filters match (`count(*) OVER ()` in the id pick), in the same pass, into `total`; it stays
+/// `None` when the page is empty.
 fn for_each_summary(
     db: &mut dyn Db,
-    scope: &Scope,
-    query: &OrderQuery,
-    now: OffsetDateTime,
+    (scope, query, now): (&Scope, &OrderQuery, OffsetDateTime),
+    mut total: Option<&mut Option<i64>>,
     sink: &mut dyn FnMut(OrderSummary) -> bool,
 ) -> DbResult<()> {
     let dialect = db.dialect();
@@ -117,8 +119,10 @@ fn for_each_summary(
     // A page picks its ids first, from the indexes alone, and only then reads (and joins)
     // those rows: rows skipped by the offset or sorted away are never read.
     let sql = if query.limit.is_some() {
+        let (count, counted) =
+            if total.is_some() { (", count(*) OVER () AS total", ", page.total") } else { ("", "") };
         format!(
-            "SELECT {SUMMARY_COLUMNS} FROM (SELECT o.id AS page_id FROM orders o WHERE {} \
+            "SELECT {SUMMARY_COLUMNS}{counted} FROM (SELECT o.id AS page_id{count} FROM orders o WHERE {} \
              ORDER BY {order_by} LIMIT ? OFFSET ?) page CROSS JOIN orders o {SUMMARY_JOINS} \
              WHERE o.id = page.page_id ORDER BY {order_by}",
             cond.sql
@@ -130,7 +134,12 @@ fn for_each_summary(
         )
     };
     cond.params.extend([db::limit(query.limit).into(), db::offset(query.offset).into()]);
-    db.query(&sql, &values(&cond.params), &mut |row| Ok(sink(rows::summary(row)?)))
+    db.query(&sql, &values(&cond.params), &mut |row| {
+        if let Some(total) = total.as_deref_mut() {
+            *total = Some(row.get(SUMMARY_WIDTH)?);
+        }
+        Ok(sink(rows::summary(row)?))
+    })
 }
 
 impl<E: Engine> Store for SqlStore<E> {
@@ -308,24 +317,37 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn list_orders(&self, scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> StoreResult<OrderPage> {
+        // A contains-search is the costly part of its query: match it once, counting in the
+        // page's own pass, and count separately only when the page came back empty.
+        let searching = query.limit.is_some()
+            && query.filters.iter().any(|f| matches!(f, OrderFilter::Search(Search::Contains(_))));
         // One snapshot: the total and the page agree.
         self.run(Mode::Snapshot, |db| {
-            let (sql, params) = match query::counted(scope, query) {
-                Some(c) => (
-                    format!("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM order_counts WHERE {}", c.sql),
-                    c.params,
-                ),
-                None => {
-                    let c = query::condition(scope, query, now, db.dialect());
-                    (format!("SELECT count(*) FROM orders o WHERE {}", c.sql), c.params)
-                }
-            };
-            let total: i64 = db.row(&sql, &values(&params), |r| r.get(0))?;
             let mut orders = Vec::new();
-            for_each_summary(db, scope, query, now, &mut |o| {
+            let mut total = None;
+            for_each_summary(db, (scope, query, now), searching.then_some(&mut total), &mut |o| {
                 orders.push(o);
                 true
             })?;
+            let total = match total {
+                Some(n) => n,
+                None => {
+                    let (sql, params) = match query::counted(scope, query) {
+                        Some(c) => (
+                            format!(
+                                "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM order_counts WHERE {}",
+                                c.sql
+                            ),
+                            c.params,
+                        ),
+                        None => {
+                            let c = query::condition(scope, query, now, db.dialect());
+                            (format!("SELECT count(*) FROM orders o WHERE {}", c.sql), c.params)
+                        }
+                    };
+                    db.row(&sql, &values(&params), |r| r.get(0))?
+                }
+            };
             Ok(OrderPage { total: total.max(0) as u64, orders })
         })
     }
@@ -337,7 +359,7 @@ impl<E: Engine> Store for SqlStore<E> {
         now: OffsetDateTime,
         sink: &mut dyn FnMut(&OrderSummary) -> bool,
     ) -> StoreResult<()> {
-        self.run(Mode::Snapshot, |db| for_each_summary(db, scope, query, now, &mut |o| sink(&o)))
+        self.run(Mode::Snapshot, |db| for_each_summary(db, (scope, query, now), None, &mut |o| sink(&o)))
     }
 
     fn find_order(&self, scope: &Scope, order: &OrderRef) -> StoreResult<Option<OrderDetail>> {
