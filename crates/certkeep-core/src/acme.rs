@@ -198,8 +198,17 @@ pub trait AcmeStore: Send + Sync {
     fn acme_challenge(&self, id: Id) -> StoreResult<Option<AcmeChallenge>>;
     /// Saves a challenge's status, validation time and error.
     fn update_acme_challenge(&self, challenge: &AcmeChallenge) -> StoreResult<()>;
-    /// Moves a challenge from `from` to `to` unless someone else moved it first.
-    fn transition_acme_challenge(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool>;
+    /// Claims a challenge's validation, stamped `now`: a `pending` challenge, or one left
+    /// `processing` since before `stale_before` (its validation was cut off by a crash). False
+    /// when someone else holds it.
+    fn start_acme_challenge(
+        &self,
+        id: Id,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Challenges left `processing` since before `stale_before`, at most `limit`.
+    fn stale_acme_challenges(&self, stale_before: OffsetDateTime, limit: usize) -> StoreResult<Vec<Id>>;
     /// The account's latest valid, unexpired authorization for `identifier` (with the same
     /// wildcard flag), for a new order to reuse.
     fn reusable_acme_authz(

@@ -199,6 +199,34 @@ async fn dns01_wildcard() {
 }
 
 #[tokio::test]
+async fn a_validation_cut_off_by_a_crash_is_resumed() {
+    let server = AcmeServer::start_with(true, None).await;
+    let account = account(&server).await;
+    let mut order = account.new_order(&NewOrder::new(&[Identifier::Dns("acme.test".into())])).await.unwrap();
+    let acme = server.store.acme();
+    let found = acme.acme_order(last_id(order.url())).unwrap().unwrap();
+    let authz = acme.acme_authz(found.authz_ids[0]).unwrap().unwrap();
+    let challenge = authz.challenges[0].id;
+    // A process claimed the validation two minutes ago and died before recording an outcome.
+    let then = time::OffsetDateTime::now_utc() - time::Duration::minutes(2);
+    assert!(acme.start_acme_challenge(challenge, then, then).unwrap());
+    assert_eq!(order.refresh().await.unwrap().status, OrderStatus::Pending);
+    assert_eq!(certkeep_server::acme::resume_once(&server.state).await.unwrap(), 1);
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Ready);
+    // A validation that is still within its deadline is left to the process running it.
+    let mut other =
+        account.new_order(&NewOrder::new(&[Identifier::Dns("www.acme.test".into())])).await.unwrap();
+    let found = acme.acme_order(last_id(other.url())).unwrap().unwrap();
+    let authz = acme.acme_authz(found.authz_ids[0]).unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    assert!(
+        acme.start_acme_challenge(authz.challenges[0].id, now, now - time::Duration::minutes(1)).unwrap()
+    );
+    assert_eq!(certkeep_server::acme::resume_once(&server.state).await.unwrap(), 0);
+    assert_eq!(other.refresh().await.unwrap().status, OrderStatus::Pending);
+}
+
+#[tokio::test]
 async fn wrong_key_authorization_invalidates_the_order() {
     let server = AcmeServer::start().await;
     let account = account(&server).await;

@@ -505,6 +505,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async move {
         print_banner(&state_url, &layout, demo.as_ref(), https.is_some());
         tracing::info!(%addr, https = https.is_some(), "serving");
+        tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
         let app = certkeep_server::app(state);
         match https {
             None => certkeep_server::serve_with(listener, app, limits, shutdown_signal()).await,

@@ -13,6 +13,7 @@ use certkeep_core::{
     acme::{AcmeAuthz, AcmeChallenge, AcmeStatus},
 };
 use serde_json::{Value, json};
+use time::Duration;
 
 use super::request::Path;
 use super::{
@@ -52,13 +53,7 @@ pub async fn challenge(
     let authz = owned_authz(&state, &signed, c.authz_id).await?;
     if !signed.is_get() {
         let _: serde_json::Map<String, Value> = signed.json()?;
-        if c.status == AcmeStatus::Pending
-            && authz.status == AcmeStatus::Pending
-            && state
-                .store(move |s| {
-                    s.acme().transition_acme_challenge(id, AcmeStatus::Pending, AcmeStatus::Processing)
-                })
-                .await?
+        if c.status == AcmeStatus::Pending && authz.status == AcmeStatus::Pending && claim(&state, id).await?
         {
             c.status = AcmeStatus::Processing;
             let key_authorization = format!("{}.{}", c.token, signed.jwk.thumbprint());
@@ -71,6 +66,54 @@ pub async fn challenge(
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(order::RETRY_AFTER));
     }
     Ok(res)
+}
+
+/// How long a validation may run (its fetches and lookups time out well within this): one left
+/// `processing` longer was cut off by a crash.
+const VALIDATION_DEADLINE: Duration = Duration::seconds(60);
+
+/// Claims a challenge's validation for this process (see
+/// [`certkeep_core::acme::AcmeStore::start_acme_challenge`]).
+async fn claim(state: &AppState, id: Id) -> Result<bool, Problem> {
+    let now = state.clock.now();
+    Ok(state.store(move |s| s.acme().start_acme_challenge(id, now, now - VALIDATION_DEADLINE)).await?)
+}
+
+/// Resumes the validations a crash cut off (challenges `processing` past the deadline), here or
+/// on another replica: each is claimed again and validated with its account's key. Runs every
+/// half deadline until the server stops.
+pub async fn resume_cut_off_validations(state: AppState) {
+    let mut every = tokio::time::interval(VALIDATION_DEADLINE.unsigned_abs() / 2);
+    loop {
+        every.tick().await;
+        if let Err(p) = resume_once(&state).await {
+            tracing::error!(detail = %p.detail, "resuming acme validations failed");
+        }
+    }
+}
+
+/// One pass of [`resume_cut_off_validations`]; returns how many it resumed.
+pub async fn resume_once(state: &AppState) -> Result<usize, Problem> {
+    let stale_before = state.clock.now() - VALIDATION_DEADLINE;
+    let ids = state.store(move |s| s.acme().stale_acme_challenges(stale_before, 100)).await?;
+    let mut resumed = 0;
+    for id in ids {
+        let found = state
+            .store(move |s| {
+                let Some(c) = s.acme().acme_challenge(id)? else { return Ok(None) };
+                let Some(authz) = s.acme().acme_authz(c.authz_id)? else { return Ok(None) };
+                Ok(s.acme().acme_account(authz.account_id)?.map(|account| (c, authz, account)))
+            })
+            .await?;
+        let Some((c, authz, account)) = found else { continue };
+        if claim(state, id).await? {
+            let key_authorization = format!("{}.{}", c.token, account.thumbprint);
+            tracing::info!(challenge = id, name = %authz.identifier, "resuming a validation cut off by a crash");
+            tokio::spawn(run(state.clone(), c, authz, key_authorization));
+            resumed += 1;
+        }
+    }
+    Ok(resumed)
 }
 
 /// Validates one challenge and propagates the outcome to its authorization and order.

@@ -24,6 +24,8 @@ mod revoke;
 mod tls_alpn;
 mod validation;
 
+pub use challenge::{resume_cut_off_validations, resume_once};
+
 use std::net::SocketAddr;
 
 use axum::{

@@ -42,6 +42,7 @@ pub struct Responder {
 /// A started server.
 pub struct AcmeServer {
     pub base: String,
+    pub state: AppState,
     pub directory: String,
     pub store: Arc<dyn Store>,
     pub ca_dir: std::path::PathBuf,
@@ -162,9 +163,14 @@ impl AcmeServer {
             ncp_time_zone: time::macros::offset!(+9),
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
         };
-        tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(state), std::future::pending()));
+        tokio::spawn(certkeep_server::serve(
+            listener,
+            certkeep_server::app(state.clone()),
+            std::future::pending(),
+        ));
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build().unwrap();
         Self {
+            state,
             directory: format!("{base}/acme/directory"),
             base,
             store,

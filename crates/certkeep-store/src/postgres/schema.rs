@@ -440,6 +440,12 @@ CREATE INDEX orders_status ON orders(account_id, status, id);
 DROP INDEX orders_container;
 CREATE INDEX orders_container ON orders(account_id, container_id, id);
 "#,
+    r#"
+-- When a challenge's validation started: one left processing longer than a validation can take
+-- was cut off by a crash, and is resumed.
+ALTER TABLE acme_challenges ADD COLUMN processing_since BIGINT;
+CREATE INDEX acme_challenges_processing ON acme_challenges(id) WHERE status = 'processing';
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

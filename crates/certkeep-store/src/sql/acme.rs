@@ -12,6 +12,11 @@ use super::{
     rows,
 };
 
+/// A challenge whose validation has been running since before the parameter (or since before
+/// the column existed): its process died.
+const STALE: &str =
+    "status = 'processing' AND (processing_since IS NULL OR processing_since < CAST(? AS BIGINT))";
+
 fn status(row: &Row, index: usize) -> DbResult<AcmeStatus> {
     let s: String = row.get(index)?;
     s.parse().map_err(|e: String| DbError::Data(format!("column {index}: {e}")))
@@ -285,13 +290,32 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
         })
     }
 
-    fn transition_acme_challenge(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
+    fn start_acme_challenge(
+        &self,
+        id: Id,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StoreResult<bool> {
         self.run(Mode::Relaxed, |db| {
             db.execute(
-                "UPDATE acme_challenges SET status = ? WHERE id = ? AND status = ?",
-                params![to.as_str(), id, from.as_str()],
+                &format!(
+                    "UPDATE acme_challenges SET status = 'processing', processing_since = ? \
+                     WHERE id = ? AND (status = 'pending' OR ({STALE}))"
+                ),
+                params![now.unix_timestamp(), id, stale_before.unix_timestamp()],
             )
             .map(|n| n == 1)
+        })
+    }
+
+    fn stale_acme_challenges(&self, stale_before: OffsetDateTime, limit: usize) -> StoreResult<Vec<Id>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(Mode::Read, |db| {
+            db.rows(
+                &format!("SELECT id FROM acme_challenges WHERE {STALE} ORDER BY id LIMIT ?"),
+                params![stale_before.unix_timestamp(), limit],
+                |r| r.get(0),
+            )
         })
     }
 

@@ -462,6 +462,12 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 -- PostgreSQL's migration here ends its order indexes with the id; SQLite's already end with the rowid
 SELECT 1;
 "#,
+    r#"
+-- When a challenge's validation started: one left processing longer than a validation can take
+-- was cut off by a crash, and is resumed.
+ALTER TABLE acme_challenges ADD COLUMN processing_since INTEGER;
+CREATE INDEX acme_challenges_processing ON acme_challenges(id) WHERE status = 'processing';
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
