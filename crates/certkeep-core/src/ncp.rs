@@ -30,6 +30,11 @@ pub struct NcpKey {
     pub sealed_secret: Vec<u8>,
 }
 
+/// The product of certificates imported through NCP's `withExternal`: signed elsewhere, kept in
+/// the inventory outside the catalog (nothing reissues or revokes them, and OCSP does not vouch
+/// for them).
+pub const EXTERNAL_PRODUCT: &str = "ncp_external";
+
 /// What Certificate Manager keeps about a certificate that the inventory does not: its
 /// name, renewal setting, registered private key, and whether it was imported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

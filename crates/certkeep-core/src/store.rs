@@ -146,11 +146,15 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<(Id, Id, crate::OrderStatus)>>;
     /// Every revoked certificate (for the CRL).
     fn revocations(&self) -> StoreResult<Vec<Revocation>>;
-    /// Status of the certificate with this serial, across all accounts (for OCSP).
+    /// Status of the certificate certkeep signed with this serial, across all accounts (for
+    /// OCSP). Certificates imported through NCP (signed elsewhere) are not certkeep's to vouch
+    /// for: `None`, as for a serial never seen.
     fn certificate_status(
         &self,
         serial: &str,
     ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>>;
+    /// Whether any certificate of any account, signed here or imported, holds this serial.
+    fn serial_in_use(&self, serial: &str) -> StoreResult<bool>;
     /// Creates a Partner Subscriptions API key for an account.
     fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id>;
     /// Finds the active Partner key with this hash.

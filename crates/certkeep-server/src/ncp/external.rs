@@ -140,7 +140,7 @@ pub async fn import(
                     record.id
                 }
                 Some(_) => return Ok(Err(NcpError::refused("This certificate is already registered."))),
-                None if s.certificate_status(&cert.serial_number)?.is_some() => {
+                None if s.serial_in_use(&cert.serial_number)? => {
                     return Ok(Err(NcpError::refused("This certificate is already registered.")));
                 }
                 None => {

@@ -94,7 +94,7 @@ pub fn subject_dn(common_name: &str, organization: Option<&Organization>) -> Str
 
 /// The product of certificates imported through `withExternal`: not in the catalog, so no
 /// lifecycle operation (reissue, revoke, duplicate) applies to them.
-pub const EXTERNAL_PRODUCT: &str = "ncp_external";
+pub use certkeep_core::ncp::EXTERNAL_PRODUCT;
 
 /// NCP's records of an account's certificates, by certificate id.
 pub type Metas = HashMap<Id, NcpCertificateMeta>;

@@ -427,6 +427,10 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Read, |db| reads::certificate_status(db, serial))
     }
 
+    fn serial_in_use(&self, serial: &str) -> StoreResult<bool> {
+        self.run(Mode::Read, |db| reads::serial_in_use(db, serial))
+    }
+
     fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id> {
         self.run(Mode::Read, |db| partner::create_partner_key(db, account_id, key_hash, now))
     }
