@@ -57,6 +57,17 @@ pub struct NcpCertificateMeta {
     pub deleted: bool,
 }
 
+/// What became of a certificate imported through NCP's `withExternal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalImport {
+    /// Imported (or brought back, when deleted before) as this certificate.
+    Imported(Id),
+    /// Another certificate NCP shows for the account has this name.
+    NameInUse,
+    /// A certificate already holds the serial.
+    AlreadyRegistered,
+}
+
 /// An NCP "ACME account": one ACME contract with one EAB credential, made through
 /// `CreateEabCredential`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,8 +153,6 @@ pub trait Store: Send + Sync {
         &self,
         serial: &str,
     ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>>;
-    /// Whether any certificate of any account, signed here or imported, holds this serial.
-    fn serial_in_use(&self, serial: &str) -> StoreResult<bool>;
     /// Creates a Partner Subscriptions API key for an account.
     fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id>;
     /// Finds the active Partner key with this hash.
@@ -208,6 +206,30 @@ pub trait Store: Send + Sync {
     fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool>;
     /// Records an NCP ACME account (its contract must be the account's).
     fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()>;
+    /// Creates an NCP ACME account whole, in one transaction: its contract (`contract.id` is
+    /// ignored), its EAB credential (the key id must be new; the HMAC key comes sealed) and NCP's
+    /// record of it (`account.contract_id` is ignored). Returns the contract id.
+    fn create_ncp_acme_account_with_eab(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        account: &NcpAcmeAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Id>;
+    /// Imports a certificate signed elsewhere (`order`: one issued certificate) under `name`,
+    /// in one transaction: the order and NCP's record of it (external, with `chain_pem` and the
+    /// private key that `seal_private_key(certificate id)` seals). Refused when a certificate
+    /// NCP shows for the account has the name, or when any certificate of any account holds the
+    /// serial, except one of the scope deleted through NCP, which comes back under its number.
+    fn import_ncp_external_certificate(
+        &self,
+        scope: &Scope,
+        order: &NewOrder,
+        name: &str,
+        chain_pem: Option<&str>,
+        seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+    ) -> StoreResult<crate::ncp::ExternalImport>;
     /// The account's NCP ACME accounts, oldest first.
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>>;
     /// Counts a request by `caller` against sliding-window limits kept in the database, so that

@@ -427,10 +427,6 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Read, |db| reads::certificate_status(db, serial))
     }
 
-    fn serial_in_use(&self, serial: &str) -> StoreResult<bool> {
-        self.run(Mode::Read, |db| reads::serial_in_use(db, serial))
-    }
-
     fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id> {
         self.run(Mode::Read, |db| partner::create_partner_key(db, account_id, key_hash, now))
     }
@@ -524,6 +520,30 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()> {
         self.run(Mode::Write, |db| ncp::create_acme_account(db, account))
+    }
+
+    fn create_ncp_acme_account_with_eab(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        account: &NcpAcmeAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Id> {
+        self.run(Mode::Write, |db| {
+            ncp::create_acme_account_with_eab(db, contract, kid, sealed_hmac_key, account, now)
+        })
+    }
+
+    fn import_ncp_external_certificate(
+        &self,
+        scope: &Scope,
+        order: &NewOrder,
+        name: &str,
+        chain_pem: Option<&str>,
+        seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+    ) -> StoreResult<certkeep_core::ncp::ExternalImport> {
+        self.run(Mode::Write, |db| ncp::import_external(db, scope, order, name, chain_pem, seal_private_key))
     }
 
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {
