@@ -477,6 +477,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             always_valid: args.acme_always_valid || file.acme.always_valid.unwrap_or(false),
             tls_alpn01_port: args.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
         },
+        refusal_budget: Default::default(),
     };
     let state_url = public_url;
     let defaults = Limits::default();
