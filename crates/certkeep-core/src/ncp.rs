@@ -35,6 +35,12 @@ pub struct NcpKey {
 /// for them).
 pub const EXTERNAL_PRODUCT: &str = "ncp_external";
 
+/// The sealing context of a certificate's registered private key: a key sealed for one
+/// certificate does not open as another's.
+pub fn private_key_context(certificate_id: Id) -> Vec<u8> {
+    format!("ncp-private-key:{certificate_id}").into_bytes()
+}
+
 /// What Certificate Manager keeps about a certificate that the inventory does not: its
 /// name, renewal setting, registered private key, and whether it was imported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -239,6 +239,13 @@ pub trait Store: Send + Sync {
     /// Seals the EAB HMAC keys stored in clear by versions before sealing, in one transaction:
     /// `seal(kid, key)` gives the sealed key. Returns how many it sealed.
     fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64>;
+    /// Re-seals every sealed value (NCP secret keys, sealed EAB HMAC keys, registered private
+    /// keys) in one transaction: `reseal` gives a value sealed anew, or `None` when it cannot
+    /// open it, which changes nothing and fails naming the value. Returns how many it re-sealed.
+    fn reseal_secrets(
+        &self,
+        reseal: &dyn Fn(crate::seal::SealedSecret<'_>) -> Option<Vec<u8>>,
+    ) -> StoreResult<u64>;
     /// Appends an audit event on its own, outside any lifecycle transaction (refused writes).
     fn record_audit(&self, event: &crate::lifecycle::AuditEvent) -> StoreResult<()>;
     /// The audit log, newest first: one account's events, or (`None`, the operator's view)

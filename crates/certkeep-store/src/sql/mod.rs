@@ -559,6 +559,13 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Write, |db| partner::seal_clear_eab_keys(db, seal))
     }
 
+    fn reseal_secrets(
+        &self,
+        reseal: &dyn Fn(certkeep_core::seal::SealedSecret<'_>) -> Option<Vec<u8>>,
+    ) -> StoreResult<u64> {
+        self.run(Mode::Write, |db| ncp::reseal_secrets(db, reseal))
+    }
+
     fn record_audit(&self, event: &certkeep_core::lifecycle::AuditEvent) -> StoreResult<()> {
         self.run(Mode::Write, |db| audit::insert(db, event))
     }

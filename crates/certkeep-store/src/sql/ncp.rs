@@ -10,6 +10,7 @@ use certkeep_core::{
     lifecycle::CertificateRef,
     ncp::{ExternalImport, NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
     partner::AcmeContract,
+    seal::SealedSecret,
 };
 use time::OffsetDateTime;
 
@@ -274,6 +275,54 @@ pub fn delete_domain(db: &mut dyn Db, account_id: Id, domain_id: Id) -> DbResult
     Ok(deleted == 1)
 }
 
+/// Re-seals every sealed value with `reseal` (see `Store::reseal_secrets`). Call in one write
+/// transaction: a value `reseal` cannot open fails it, naming the value.
+pub fn reseal_secrets(
+    db: &mut dyn Db,
+    reseal: &dyn Fn(SealedSecret<'_>) -> Option<Vec<u8>>,
+) -> DbResult<u64> {
+    let resealed = |secret: SealedSecret<'_>| {
+        reseal(secret).ok_or_else(|| {
+            DbError::Data(format!("{} does not open under the sealing key", secret.describe()))
+        })
+    };
+    let mut count = 0;
+    let keys: Vec<(Id, String, Vec<u8>)> =
+        db.rows("SELECT id, access_key, sealed_secret FROM ncp_keys ORDER BY id", params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    for (id, access_key, sealed) in keys {
+        let new = resealed(SealedSecret::NcpSecretKey { access_key: &access_key, sealed: &sealed })?;
+        db.execute("UPDATE ncp_keys SET sealed_secret = ? WHERE id = ?", params![new, id])?;
+        count += 1;
+    }
+    let credentials: Vec<(Id, String, Vec<u8>)> = db.rows(
+        "SELECT id, kid, hmac_key FROM eab_credentials WHERE sealed = TRUE ORDER BY id",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    for (id, kid, sealed) in credentials {
+        let new = resealed(SealedSecret::EabHmacKey { kid: &kid, sealed: &sealed })?;
+        db.execute("UPDATE eab_credentials SET hmac_key = ? WHERE id = ?", params![new, id])?;
+        count += 1;
+    }
+    let private_keys: Vec<(Id, Vec<u8>)> = db.rows(
+        "SELECT certificate_id, sealed_private_key FROM ncp_certificates WHERE sealed_private_key IS NOT NULL \
+         ORDER BY certificate_id",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (certificate_id, sealed) in private_keys {
+        let new = resealed(SealedSecret::NcpPrivateKey { certificate_id, sealed: &sealed })?;
+        db.execute(
+            "UPDATE ncp_certificates SET sealed_private_key = ? WHERE certificate_id = ?",
+            params![new, certificate_id],
+        )?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use certkeep_core::{AccessRole, Contact, NewUser, Store, ncp::NcpAcmeAccount, partner::AcmeContract};
@@ -334,6 +383,36 @@ mod tests {
             assert!(store.create_ncp_acme_account_with_eab(&contract, "kid", b"other", &again, NOW).is_err());
             assert_eq!(store.contracts(account).unwrap().len(), 1);
             assert_eq!(store.ncp_acme_accounts(account).unwrap().len(), 1);
+        });
+    }
+
+    #[test]
+    fn every_sealed_value_is_resealed_in_one_transaction_or_none_is() {
+        on_both_engines(|store| {
+            use certkeep_core::{ncp::NewNcpKey, seal::SealedSecret};
+            let (account, _) = store.create_account("a", NOW).unwrap();
+            for (access_key, sealed) in [("AK1", b"one".to_vec()), ("AK2", b"two".to_vec())] {
+                let key =
+                    NewNcpKey { account_id: account, access_key: access_key.into(), sealed_secret: sealed };
+                store.create_ncp_key(&key, NOW).unwrap().unwrap();
+            }
+            let sealed = |access_key: &str| store.find_ncp_key(access_key).unwrap().unwrap().sealed_secret;
+            let bound = |secret: SealedSecret<'_>| match secret {
+                SealedSecret::NcpSecretKey { access_key, sealed } => {
+                    Some([sealed, b"@", access_key.as_bytes()].concat())
+                }
+                _ => None,
+            };
+            assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
+            assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+            // One value that does not open: the error names it, and the other is not resealed.
+            let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
+                SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
+                other => Some([other.sealed(), b"+"].concat()),
+            };
+            let error = store.reseal_secrets(&refuse_ak2).unwrap_err().to_string();
+            assert!(error.contains("the secret of NCP access key AK2 does not open"), "{error}");
+            assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
         });
     }
 }
