@@ -83,9 +83,10 @@ pub async fn run(
 ) -> Result<Issuance, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("data");
-    let database = server::database_options(database, "issuance")?;
+    let database = server::Database::create(database, "issuance")?;
     let options = ["--demo-orders", "0", "--ca-key-algorithm", algorithm];
-    let server = Server::start(bin, &data, database.iter().map(String::as_str).chain(options)).await?;
+    let server =
+        Server::start(bin, &data, database.options.iter().map(String::as_str).chain(options)).await?;
     let key = credential(&data, "certcentral_api_key")?;
     let orgs = json(&server, &key, "/services/v2/organization").await?;
     let organization =
@@ -106,6 +107,7 @@ pub async fn run(
     let measured = load::run(server.addr, &key, &targets, &load).await?;
     let server_cores = (server.cpu_seconds()? - cpu_before) / measured.elapsed.as_secs_f64();
     drop(server);
+    drop(database);
 
     let key_path = data.join("ca").join("intermediate.key.pem");
     let key_pem = std::fs::read_to_string(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;

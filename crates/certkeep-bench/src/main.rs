@@ -364,9 +364,10 @@ async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let (duration, warmup) = (Duration::from_secs_f64(cli.duration), Duration::from_secs_f64(cli.warmup));
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("data");
-    let database = server::database_options(cli.database_url.as_deref(), "acme")?;
+    let database = server::Database::create(cli.database_url.as_deref(), "acme")?;
     let options = ["--demo-orders", "0", "--acme-always-valid"];
-    let server = Server::start(bin, &data, database.iter().map(String::as_str).chain(options)).await?;
+    let server =
+        Server::start(bin, &data, database.options.iter().map(String::as_str).chain(options)).await?;
     // Fresh names per issuance, so that no authorization is reused: the demo contract gets a
     // wildcard SAN.
     let contract = credential(&data, "acme_contract_id")?;
@@ -485,11 +486,13 @@ async fn read_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let url_file = cli.data_dir.join(DATABASE_URL_FILE);
     if !credentials.exists() {
         eprintln!("generating {} orders in {} on {}", cli.orders, cli.data_dir.display(), cli.engine());
-        let database = server::database_options(cli.database_url.as_deref(), "read")?;
-        let took = server::generate(bin, &cli.data_dir, cli.orders, &database).await?;
-        if let Some(url) = database.get(1) {
+        let database = server::Database::create(cli.database_url.as_deref(), "read")?;
+        let took = server::generate(bin, &cli.data_dir, cli.orders, &database.options).await?;
+        if let Some(url) = database.options.get(1) {
             std::fs::write(&url_file, url).map_err(|e| format!("{}: {e}", url_file.display()))?;
         }
+        // The inventory stays for the next run on this data directory, which names it.
+        database.keep();
         println!(
             "Generated {} orders on {} in {:.1} s (load average {})",
             cli.orders,

@@ -13,16 +13,42 @@ use tokio::{
     process::{Child, Command},
 };
 
-/// `serve`/`generate` options naming a new, empty database (named after `purpose`) on the
-/// PostgreSQL server `server` (a URL or connection string); none, so SQLite in the data
-/// directory, without a server.
-pub fn database_options(server: Option<&str>, purpose: &str) -> Result<Vec<String>, String> {
-    let Some(server) = server else { return Ok(Vec::new()) };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let name = format!("bench_{purpose}_{}_{nanos}", std::process::id());
-    let url = certkeep_store::create_database(server, &name)
-        .map_err(|e| format!("cannot create the database {name}: {e}"))?;
-    Ok(vec!["--database-url".into(), url])
+/// A new, empty database (named after `purpose`) on the PostgreSQL server `server` (a URL or
+/// connection string) for one suite, dropped with this value, on errors too; or, without a
+/// server, nothing: SQLite in the data directory.
+pub struct Database {
+    /// The server and the database's name, when on PostgreSQL.
+    scratch: Option<(String, String)>,
+    /// The `serve`/`generate` options that name it.
+    pub options: Vec<String>,
+}
+
+impl Database {
+    /// Creates the database (see [`Database`]).
+    pub fn create(server: Option<&str>, purpose: &str) -> Result<Self, String> {
+        let Some(server) = server else { return Ok(Self { scratch: None, options: Vec::new() }) };
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let name = format!("bench_{purpose}_{}_{nanos}", std::process::id());
+        let url = certkeep_store::create_database(server, &name)
+            .map_err(|e| format!("cannot create the database {name}: {e}"))?;
+        Ok(Self { scratch: Some((server.to_owned(), name)), options: vec!["--database-url".into(), url] })
+    }
+
+    /// Keeps the database on the server after this value is dropped (an inventory that its data
+    /// directory goes on naming).
+    pub fn keep(mut self) {
+        self.scratch = None;
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.scratch.take()
+            && let Err(e) = certkeep_store::drop_database(&server, &name)
+        {
+            eprintln!("cannot drop the database {name}: {e}");
+        }
+    }
 }
 
 /// Creates `data_dir` with `orders` orders by running `certkeep generate` with `options` (a

@@ -30,6 +30,17 @@ pub struct NcpKey {
     pub sealed_secret: Vec<u8>,
 }
 
+/// The product of certificates imported through NCP's `withExternal`: signed elsewhere, kept in
+/// the inventory outside the catalog (nothing reissues or revokes them, and OCSP does not vouch
+/// for them).
+pub const EXTERNAL_PRODUCT: &str = "ncp_external";
+
+/// The sealing context of a certificate's registered private key: a key sealed for one
+/// certificate does not open as another's.
+pub fn private_key_context(certificate_id: Id) -> Vec<u8> {
+    format!("ncp-private-key:{certificate_id}").into_bytes()
+}
+
 /// What Certificate Manager keeps about a certificate that the inventory does not: its
 /// name, renewal setting, registered private key, and whether it was imported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +61,17 @@ pub struct NcpCertificateMeta {
     pub chain_pem: Option<String>,
     /// Deleted through `deleteCertificate` (kept in the inventory, hidden from NCP).
     pub deleted: bool,
+}
+
+/// What became of a certificate imported through NCP's `withExternal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalImport {
+    /// Imported (or brought back, when deleted before) as this certificate.
+    Imported(Id),
+    /// Another certificate NCP shows for the account has this name.
+    NameInUse,
+    /// A certificate already holds the serial.
+    AlreadyRegistered,
 }
 
 /// An NCP "ACME account": one ACME contract with one EAB credential, made through

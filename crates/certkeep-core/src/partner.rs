@@ -104,7 +104,7 @@ pub fn open_hmac_key(sealing_key: &SealingKey, credential: &EabCredential) -> Op
     sealing_key.open(&credential.sealed_hmac_key, &hmac_key_context(&credential.kid))
 }
 
-fn hmac_key_context(kid: &str) -> Vec<u8> {
+pub(crate) fn hmac_key_context(kid: &str) -> Vec<u8> {
     [b"eab:".as_slice(), kid.as_bytes()].concat()
 }
 

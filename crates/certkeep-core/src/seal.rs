@@ -1,5 +1,5 @@
-//! Sealing of secrets at rest (NCP secret keys, later EAB keys): AES-256-GCM under one server
-//! key that lives in a file of the data directory.
+//! Sealing of secrets at rest (NCP secret keys, EAB HMAC keys, registered private keys):
+//! AES-256-GCM under one server key that lives in a file of the data directory.
 
 use std::{
     fs, io,
@@ -68,6 +68,25 @@ impl SealingKey {
         Self::from_file_bytes(path, &fs::read(path)?)
     }
 
+    /// Reads the existing key file at `path`.
+    pub fn load(path: &Path) -> io::Result<Self> {
+        Self::from_file_bytes(path, &fs::read(path)?)
+    }
+
+    /// Creates the key file `path` with a new random key (mode 0600, on disk before this
+    /// returns); fails if the file exists.
+    pub fn create_new(path: &Path) -> io::Result<Self> {
+        let key = random_key();
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| f.write_all(&key).and_then(|()| f.sync_all()))?;
+        sync_directory(path)?;
+        Self::from_file_bytes(path, &key)
+    }
+
     fn from_file_bytes(path: &Path, bytes: &[u8]) -> io::Result<Self> {
         Self::from_bytes(bytes).ok_or_else(|| {
             io::Error::new(
@@ -99,6 +118,71 @@ impl SealingKey {
         let mut body = body.to_vec();
         let plain = self.0.open_in_place(nonce, Aad::from(context), &mut body).ok()?;
         Some(plain.to_vec())
+    }
+}
+
+/// Makes the entries of `path`'s directory (a new or renamed file) durable.
+pub fn sync_directory(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => fs::File::open(dir)?.sync_all(),
+        None => fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// A value the inventory keeps sealed, with what it is bound to.
+#[derive(Debug, Clone, Copy)]
+pub enum SealedSecret<'a> {
+    /// An NCP secret key, bound to its access key.
+    NcpSecretKey {
+        /// The access key.
+        access_key: &'a str,
+        /// The sealed secret.
+        sealed: &'a [u8],
+    },
+    /// An EAB HMAC key, bound to its key id.
+    EabHmacKey {
+        /// The key id.
+        kid: &'a str,
+        /// The sealed HMAC key.
+        sealed: &'a [u8],
+    },
+    /// A private key registered through NCP, bound to its certificate.
+    NcpPrivateKey {
+        /// The certificate.
+        certificate_id: crate::Id,
+        /// The sealed private key (PEM).
+        sealed: &'a [u8],
+    },
+}
+
+impl SealedSecret<'_> {
+    /// The sealed bytes.
+    pub fn sealed(&self) -> &[u8] {
+        match self {
+            Self::NcpSecretKey { sealed, .. }
+            | Self::EabHmacKey { sealed, .. }
+            | Self::NcpPrivateKey { sealed, .. } => sealed,
+        }
+    }
+
+    /// The context it is sealed with.
+    pub fn context(&self) -> Vec<u8> {
+        match self {
+            Self::NcpSecretKey { access_key, .. } => access_key.as_bytes().to_vec(),
+            Self::EabHmacKey { kid, .. } => crate::partner::hmac_key_context(kid),
+            Self::NcpPrivateKey { certificate_id, .. } => crate::ncp::private_key_context(*certificate_id),
+        }
+    }
+
+    /// What it is, for messages (names no secret).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::NcpSecretKey { access_key, .. } => format!("the secret of NCP access key {access_key}"),
+            Self::EabHmacKey { kid, .. } => format!("the HMAC key of EAB credential {kid}"),
+            Self::NcpPrivateKey { certificate_id, .. } => {
+                format!("the private key registered for certificate {certificate_id}")
+            }
+        }
     }
 }
 
@@ -143,6 +227,21 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
         fs::write(&path, b"short").unwrap();
         assert!(SealingKey::load_or_create(&path).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_key_file_is_private_never_overwritten_and_loads_back() {
+        let dir = std::env::temp_dir().join(format!("certkeep-seal-new-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sealing.key.next");
+        let _ = fs::remove_file(&path);
+        assert_eq!(SealingKey::load(&path).unwrap_err().kind(), io::ErrorKind::NotFound);
+        let created = SealingKey::create_new(&path).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let sealed = created.seal(b"x", b"c");
+        assert_eq!(SealingKey::create_new(&path).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(SealingKey::load(&path).unwrap().open(&sealed, b"c").unwrap(), b"x");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

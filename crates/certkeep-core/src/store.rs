@@ -146,7 +146,9 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<(Id, Id, crate::OrderStatus)>>;
     /// Every revoked certificate (for the CRL).
     fn revocations(&self) -> StoreResult<Vec<Revocation>>;
-    /// Status of the certificate with this serial, across all accounts (for OCSP).
+    /// Status of the certificate certkeep signed with this serial, across all accounts (for
+    /// OCSP). Certificates imported through NCP (signed elsewhere) are not certkeep's to vouch
+    /// for: `None`, as for a serial never seen.
     fn certificate_status(
         &self,
         serial: &str,
@@ -204,6 +206,30 @@ pub trait Store: Send + Sync {
     fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool>;
     /// Records an NCP ACME account (its contract must be the account's).
     fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()>;
+    /// Creates an NCP ACME account whole, in one transaction: its contract (`contract.id` is
+    /// ignored), its EAB credential (the key id must be new; the HMAC key comes sealed) and NCP's
+    /// record of it (`account.contract_id` is ignored). Returns the contract id.
+    fn create_ncp_acme_account_with_eab(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        account: &NcpAcmeAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Id>;
+    /// Imports a certificate signed elsewhere (`order`: one issued certificate) under `name`,
+    /// in one transaction: the order and NCP's record of it (external, with `chain_pem` and the
+    /// private key that `seal_private_key(certificate id)` seals). Refused when a certificate
+    /// NCP shows for the account has the name, or when any certificate of any account holds the
+    /// serial, except one of the scope deleted through NCP, which comes back under its number.
+    fn import_ncp_external_certificate(
+        &self,
+        scope: &Scope,
+        order: &NewOrder,
+        name: &str,
+        chain_pem: Option<&str>,
+        seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+    ) -> StoreResult<crate::ncp::ExternalImport>;
     /// The account's NCP ACME accounts, oldest first.
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>>;
     /// Counts a request by `caller` against sliding-window limits kept in the database, so that
@@ -213,6 +239,13 @@ pub trait Store: Send + Sync {
     /// Seals the EAB HMAC keys stored in clear by versions before sealing, in one transaction:
     /// `seal(kid, key)` gives the sealed key. Returns how many it sealed.
     fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64>;
+    /// Re-seals every sealed value (NCP secret keys, sealed EAB HMAC keys, registered private
+    /// keys) in one transaction: `reseal` gives a value sealed anew, or `None` when it cannot
+    /// open it, which changes nothing and fails naming the value. Returns how many it re-sealed.
+    fn reseal_secrets(
+        &self,
+        reseal: &dyn Fn(crate::seal::SealedSecret<'_>) -> Option<Vec<u8>>,
+    ) -> StoreResult<u64>;
     /// Appends an audit event on its own, outside any lifecycle transaction (refused writes).
     fn record_audit(&self, event: &crate::lifecycle::AuditEvent) -> StoreResult<()>;
     /// The audit log, newest first: one account's events, or (`None`, the operator's view)

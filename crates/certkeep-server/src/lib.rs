@@ -55,6 +55,8 @@ pub struct AppState {
     pub ncp_time_zone: time::UtcOffset,
     /// How the ACME front door validates challenges.
     pub acme: acme::AcmeSettings,
+    /// How many refused writes without a credential the audit log takes per client address.
+    pub refusal_budget: Arc<audit::RefusalBudget>,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 mod common;
 
 use certkeep_core::audit::AuditQuery;
+use certkeep_server::audit::{RefusalBudget, SUPPRESSED};
 use common::{TestServer, assert_error};
 use serde_json::{Value, json};
 
@@ -94,4 +95,41 @@ async fn changes_and_refused_writes_are_logged_with_their_source_and_read_per_te
     );
     let (status, other) = audit_log(&s, &fx.other_tenant_key, "").await;
     assert_eq!((status, other["page"]["total"].as_u64()), (200, Some(0)), "{other}");
+}
+
+#[tokio::test]
+async fn refused_writes_without_a_credential_are_audited_within_a_budget_per_address() {
+    let window = std::time::Duration::from_secs(3);
+    let s = TestServer::start_with_refusal_budget(RefusalBudget::new(5, window, 100)).await;
+    let domain = json!({"name": "flood.test", "dcv_method": "email"});
+    let started = std::time::Instant::now();
+    for _ in 0..40 {
+        // Every one is still refused in the door's dialect.
+        let (status, body) = s.send(reqwest::Method::POST, "NOT-A-KEY", "/domain", domain.clone()).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("access_denied"), "{body}");
+    }
+    assert!(started.elapsed() < window, "the flood took longer than the window: raise it");
+    let events = || {
+        let query = AuditQuery { limit: 1000, ..Default::default() };
+        s.store.audit_events(None, &query).unwrap().records.into_iter().map(|r| r.event).collect::<Vec<_>>()
+    };
+    let refused = |action: &str| events().into_iter().filter(|e| e.action == action).collect::<Vec<_>>();
+    assert_eq!(refused("certcentral.auth").len(), 5);
+    // When the window ends, one row says how many were left out.
+    let mut summaries = Vec::new();
+    for _ in 0..100 {
+        summaries = refused(SUPPRESSED);
+        if !summaries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert_eq!(summaries[0].detail, "refused: 35 more from 127.0.0.1 suppressed");
+    assert_eq!((summaries[0].source.as_str(), summaries[0].refused), ("127.0.0.1", true));
+    // The next window has its budget again; the summary is not repeated.
+    assert_eq!(send(&s, reqwest::Method::POST, "NOT-A-KEY", "/domain", domain).await, 403);
+    assert_eq!(refused("certcentral.auth").len(), 6);
+    assert_eq!(refused(SUPPRESSED).len(), 1);
 }

@@ -668,3 +668,79 @@ async fn external_certificates_are_imported_listed_and_deleted() {
     let c = &v["sslCertificateList"][0];
     assert_eq!((c["certificateNo"].as_i64(), c["certificateName"].as_str()), (Some(no), Some("ext-2")));
 }
+
+/// A key and certificate (PEM) for `cn` from another CA, created in `dir`.
+fn certificate_from_elsewhere(dir: &std::path::Path, cn: &str) -> (String, String) {
+    let ca = CertificateAuthority::create(
+        dir,
+        KeyAlgorithm::EcdsaP256,
+        "Elsewhere",
+        NOW - time::Duration::days(30),
+    )
+    .unwrap();
+    let (key, csr) = key_and_csr(cn, &[cn]);
+    let public_key = certkeep_ca::parse_csr(&csr).unwrap().public_key;
+    let issued = ca
+        .issue(&LeafRequest {
+            public_key: &public_key,
+            common_name: cn,
+            dns_names: &[cn.to_owned()],
+            organization: None,
+            validation: Validation::Dv,
+            not_before: NOW - time::Duration::days(1),
+            not_after: NOW + time::Duration::days(90),
+            crl_url: None,
+            ocsp_url: None,
+            ca_issuers_url: None,
+        })
+        .unwrap();
+    (key, certkeep_ca::certificate_pem(&issued.der))
+}
+
+/// certkeep's OCSP responder, asked by openssl for `serial` (hex) under certkeep's intermediate:
+/// `good`, `revoked` or `unknown`, from a verified response.
+fn ocsp_status(s: &TestServer, serial: &str) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-validity_period", "315360000", "-url", &format!("{}/pki/ocsp", s.base)])
+        .arg("-issuer")
+        .arg(s.ca_dir.join("intermediate.crt.pem"))
+        .args(["-serial", &format!("0x{serial}"), "-CAfile"])
+        .arg(s.ca_dir.join("root.crt.pem"))
+        .arg("-verify_other")
+        .arg(s.ca_dir.join("intermediate.crt.pem"))
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(all.contains("Response verify OK"), "{all}");
+    let line =
+        all.lines().find(|l| l.starts_with(&format!("0x{serial}:"))).unwrap_or_else(|| panic!("{all}"));
+    line.split(':').nth(1).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocsp_answers_unknown_for_imported_certificates_and_good_for_issued_ones() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pem) = certificate_from_elsewhere(dir.path(), "ocsp-ext.example");
+    let import = json!({"certificateName": "ocsp-ext", "privateKey": key, "publicKeyCertificate": pem});
+    let v = ok(&acme(&s, Method::POST, "/api/v1/certificate/withExternal", Some(import)).await);
+    let imported = v["sslCertificateList"][0]["certSerialNumber"].as_str().unwrap().to_owned();
+    let issued = s.json(&format!("/order/certificate/{}", s.fx.issued)).await["certificate"]["serial_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // openssl's client blocks: run it off the runtime the server is on.
+    let (imported_status, issued_status) =
+        tokio::task::block_in_place(|| (ocsp_status(&s, &imported), ocsp_status(&s, &issued)));
+    // certkeep never signed the imported serial (RFC 6960: unknown), but did sign its own.
+    assert_eq!(imported_status, "unknown");
+    assert_eq!(issued_status, "good");
+    // Still registered: importing it again is refused, deleted or not.
+    let again = json!({"certificateName": "ocsp-ext-2", "privateKey": key, "publicKeyCertificate": pem});
+    refused(
+        &acme(&s, Method::POST, "/api/v1/certificate/withExternal", Some(again.clone())).await,
+        400,
+        "2100",
+    );
+    refused(&other(&s, Method::POST, "/api/v1/certificate/withExternal", Some(again)).await, 400, "2100");
+}

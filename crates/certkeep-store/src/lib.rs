@@ -14,7 +14,7 @@ use std::{path::Path, sync::Arc};
 
 use certkeep_core::{Store, StoreError, StoreResult};
 
-pub use postgres::{PostgresStore, create_database};
+pub use postgres::{PostgresStore, create_database, drop_database};
 pub use sql::copy::TableSummary;
 pub use sqlite::SqliteStore;
 

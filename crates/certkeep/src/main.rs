@@ -44,6 +44,9 @@ enum Command {
     Db(DbCommand),
     /// Print the audit log (every change and every refused write), newest first.
     Audit(AuditArgs),
+    /// Replace `sealing.key` with a new key, re-sealing every sealed secret (NCP secret keys,
+    /// EAB HMAC keys, registered private keys) in one transaction. Stop every server first.
+    RotateSealingKey(CommonArgs),
 }
 
 #[derive(Args)]
@@ -247,6 +250,7 @@ fn main() {
         Command::Migrate(common) => run_migrate(common),
         Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
         Command::Audit(args) => run_audit(args),
+        Command::RotateSealingKey(common) => run_rotate_sealing_key(common),
     };
     if let Err(message) = result {
         eprintln!("certkeep: {message}");
@@ -262,6 +266,19 @@ fn run_migrate(common: CommonArgs) -> Result<(), String> {
     };
     certkeep_store::open(&url).map_err(|e| format!("cannot migrate the database: {e}"))?;
     println!("the database is at the newest schema");
+    Ok(())
+}
+
+fn run_rotate_sealing_key(common: CommonArgs) -> Result<(), String> {
+    let file = file_config(&common)?;
+    let layout = layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let store = setup::open_store(&layout)?;
+    let resealed = setup::rotate_sealing_key(&*store, &layout)?;
+    println!("sealing key replaced; {resealed} sealed values re-sealed under it");
+    println!("Restart every server (replica) on this database: they still hold the old key.");
     Ok(())
 }
 
@@ -477,6 +494,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             always_valid: args.acme_always_valid || file.acme.always_valid.unwrap_or(false),
             tls_alpn01_port: args.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
         },
+        refusal_budget: Default::default(),
     };
     let state_url = public_url;
     let defaults = Limits::default();

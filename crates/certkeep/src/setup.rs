@@ -13,7 +13,7 @@ use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store,
     credentials::{generate_api_key, hash_api_key},
     ncp::{NewNcpKey, generate_ncp_key_pair},
-    seal::SealingKey,
+    seal::{SealedSecret, SealingKey},
 };
 use time::OffsetDateTime;
 
@@ -172,6 +172,50 @@ pub fn sealing_key(layout: &Layout) -> Result<SealingKey, String> {
     let path = layout.data_dir.join("sealing.key");
     SealingKey::load_or_create(&path)
         .map_err(|e| format!("cannot load the sealing key {}: {e}", path.display()))
+}
+
+/// Replaces the data directory's `sealing.key` with a new key: every sealed value is re-sealed
+/// under it in one transaction, then the new key file (0600, written to `sealing.key.next`
+/// first) is renamed over the old one. A run interrupted between the two finishes on the next
+/// run, which takes up the `.next` key: values open under either key and end under that one.
+/// Returns how many values it re-sealed.
+pub fn rotate_sealing_key(store: &dyn Store, layout: &Layout) -> Result<u64, String> {
+    let path = layout.data_dir.join("sealing.key");
+    let next_path = layout.data_dir.join("sealing.key.next");
+    let current = SealingKey::load(&path)
+        .map_err(|e| format!("cannot load the sealing key {}: {e}", path.display()))?;
+    let (next, resumed) = match SealingKey::load(&next_path) {
+        Ok(key) => (key, true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SealingKey::create_new(&next_path)
+                .map_err(|e| format!("cannot write the new sealing key {}: {e}", next_path.display()))?;
+            (key, false)
+        }
+        Err(e) => return Err(format!("cannot load the new sealing key {}: {e}", next_path.display())),
+    };
+    let reseal = |secret: SealedSecret<'_>| {
+        let context = secret.context();
+        let plain =
+            current.open(secret.sealed(), &context).or_else(|| next.open(secret.sealed(), &context))?;
+        Some(next.seal(&plain, &context))
+    };
+    let resealed = match store.reseal_secrets(&reseal) {
+        Ok(n) => n,
+        Err(e) => {
+            if !resumed {
+                let _ = fs::remove_file(&next_path);
+            }
+            return Err(format!("nothing changed: {e}"));
+        }
+    };
+    fs::rename(&next_path, &path).and_then(|()| certkeep_core::seal::sync_directory(&path)).map_err(|e| {
+        format!(
+            "the database is sealed under {} but it could not replace {}: {e}; run the command again",
+            next_path.display(),
+            path.display()
+        )
+    })?;
+    Ok(resealed)
 }
 
 /// Seals the secrets an older version stored in clear (EAB HMAC keys).

@@ -604,3 +604,109 @@ async fn a_passphrase_protects_the_ca_key_files() {
     assert!(audit(&[]).contains("REFUSED account=- user=- key=- from=127.0.0.1 certcentral.auth"));
     assert_eq!(audit(&["--since", "2999-01-01T00:00:00Z"]), "");
 }
+
+#[tokio::test]
+async fn rotate_sealing_key_reseals_every_secret_and_replaces_the_key_file() {
+    use certkeep_core::{
+        Store,
+        ncp::{NcpCertificateMeta, private_key_context},
+        partner::{encode_hmac_key, open_hmac_key},
+        seal::SealingKey,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let args = ["--demo", "--demo-orders", "5", "--listen", "127.0.0.1:0", "--data-dir", data];
+    let served = serve(&args, &[]).await;
+    let (access, secret) = served.ncp.clone().expect("the demo prints an NCP key pair");
+    let (kid, hmac) = served.eab.clone().expect("the demo prints an EAB credential");
+    terminate(served).await;
+
+    let key_path = Path::new(data).join("sealing.key");
+    let old_bytes = std::fs::read(&key_path).unwrap();
+    let old = SealingKey::from_bytes(&old_bytes).unwrap();
+    let url = format!("sqlite://{data}/certkeep.db");
+    let db = rusqlite::Connection::open(Path::new(data).join("certkeep.db")).unwrap();
+    let certificates: Vec<(i64, i64)> = db
+        .prepare("SELECT id, account_id FROM certificates ORDER BY id LIMIT 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let register =
+        |store: &dyn Store, key: &SealingKey, (id, account_id): (i64, i64), sealed: Option<Vec<u8>>| {
+            let sealed = sealed.unwrap_or_else(|| key.seal(b"PRIVATE KEY PEM", &private_key_context(id)));
+            let meta = NcpCertificateMeta {
+                certificate_id: id,
+                account_id,
+                sealed_private_key: Some(sealed),
+                ..Default::default()
+            };
+            assert!(store.save_ncp_certificate_meta(&meta).unwrap());
+        };
+    let store = certkeep_store::open(&url).unwrap();
+    register(&*store, &old, certificates[0], None);
+    drop(store);
+    let sealed_values: i64 = db
+        .query_row(
+            "SELECT (SELECT count(*) FROM ncp_keys) + (SELECT count(*) FROM eab_credentials WHERE sealed = 1) + \
+             (SELECT count(*) FROM ncp_certificates WHERE sealed_private_key IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sealed_values >= 3, "{sealed_values}");
+
+    let rotate =
+        || std::process::Command::new(BIN).args(["rotate-sealing-key", "--data-dir", data]).output().unwrap();
+    let out = rotate();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{sealed_values} sealed values re-sealed")), "{stdout}");
+    // A new key, private, in place; nothing left beside it.
+    let new_bytes = std::fs::read(&key_path).unwrap();
+    assert_ne!(new_bytes, old_bytes);
+    assert_eq!(mode(&key_path), 0o600);
+    assert!(!Path::new(data).join("sealing.key.next").exists());
+    let new = SealingKey::from_bytes(&new_bytes).unwrap();
+
+    // Every secret opens under the new key only.
+    let store = certkeep_store::open(&url).unwrap();
+    let ncp = store.find_ncp_key(&access).unwrap().unwrap();
+    assert_eq!(new.open(&ncp.sealed_secret, access.as_bytes()).unwrap(), secret.as_bytes());
+    assert_eq!(old.open(&ncp.sealed_secret, access.as_bytes()), None);
+    let (credential, _) = store.find_eab(&kid).unwrap().unwrap();
+    assert_eq!(encode_hmac_key(&open_hmac_key(&new, &credential).unwrap()), hmac);
+    assert_eq!(open_hmac_key(&old, &credential), None);
+    let (id, account_id) = certificates[0];
+    let meta =
+        store.ncp_certificate_meta(account_id).unwrap().into_iter().find(|m| m.certificate_id == id).unwrap();
+    let sealed = meta.sealed_private_key.unwrap();
+    assert_eq!(new.open(&sealed, &private_key_context(id)).unwrap(), b"PRIVATE KEY PEM");
+
+    // A value that opens under no key refuses the whole rotation: nothing changes.
+    register(&*store, &new, certificates[1], Some(b"garbage".to_vec()));
+    drop(store);
+    let out = rotate();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the private key registered for certificate {} does not open",
+            certificates[1].0
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&key_path).unwrap(), new_bytes);
+    assert!(!Path::new(data).join("sealing.key.next").exists());
+    let store = certkeep_store::open(&url).unwrap();
+    let ncp_after = store.find_ncp_key(&access).unwrap().unwrap();
+    assert_eq!(ncp_after.sealed_secret, ncp.sealed_secret, "not re-sealed");
+    drop(store);
+
+    // The server on the rotated key: NCP's signer still works with the same secret.
+    let served = serve(&args, &[]).await;
+    assert_eq!(ncp_script(&served, (&access, &secret), "")["returnCode"], "0");
+    terminate(served).await;
+}

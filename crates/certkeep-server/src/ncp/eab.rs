@@ -130,16 +130,15 @@ pub async fn create(
                 valid_till: now + Duration::days(365),
                 date_canceled: None,
             };
-            let contract_id = s.create_contract(&contract)?;
-            s.create_eab(contract_id, &stored_kid, &sealed, now)?;
-            s.create_ncp_acme_account(&NcpAcmeAccount {
-                contract_id,
+            // The contract, its credential and NCP's record: all or nothing.
+            let account = NcpAcmeAccount {
+                contract_id: 0,
                 account_id: scope.account_id,
                 alias,
                 validation_mode,
                 validity_days,
-            })?;
-            Ok(Ok(contract_id))
+            };
+            Ok(Ok(s.create_ncp_acme_account_with_eab(&contract, &stored_kid, &sealed, &account, now)?))
         })
         .await??;
     let body = Created {

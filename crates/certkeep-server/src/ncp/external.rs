@@ -11,9 +11,8 @@ use axum::{
 };
 use certkeep_ca::ImportError;
 use certkeep_core::{
-    CertificateKind, CertificateStatus, IssuedFacts, NewCertificate, NewOrder, OrderRef, OrderStatus, Origin,
-    Scope, Validity, credentials::generate_api_key, lifecycle::CertificateRef, names,
-    ncp::NcpCertificateMeta,
+    CertificateKind, CertificateStatus, IssuedFacts, NewCertificate, NewOrder, OrderStatus, Origin, Scope,
+    Validity, credentials::generate_api_key, names, ncp::ExternalImport,
 };
 use serde::Deserialize;
 
@@ -73,6 +72,7 @@ pub async fn import(
 
     let acting = acting(&state, &scope, &caller).await?;
     let now = state.clock.now();
+    let name_shown = name.clone();
     let order = NewOrder {
         account_id: scope.account_id,
         container_id: acting.container_id,
@@ -125,45 +125,22 @@ pub async fn import(
         requests: vec![],
     };
     let (sealing_key, lookup) = (state.sealing_key.clone(), scope.clone());
-    let certificate_id = state
+    // The checks, the order and NCP's record with the sealed key: one transaction.
+    let imported = state
         .store(move |s| {
-            let metas = s.ncp_certificate_meta(lookup.account_id)?;
-            if metas.iter().any(|m| !m.deleted && m.name.as_deref() == Some(name.as_str())) {
-                return Ok(Err(NcpError::refused(format!("The certificate name {name} is already in use."))));
-            }
-            let serial = CertificateRef::Serial(cert.serial_number.clone());
-            let id = match s.find_certificate(&lookup, &serial)? {
-                // A certificate deleted earlier comes back under its old number.
-                Some((record, _))
-                    if metas.iter().any(|m| m.certificate_id == record.id && m.external && m.deleted) =>
-                {
-                    record.id
-                }
-                Some(_) => return Ok(Err(NcpError::refused("This certificate is already registered."))),
-                None if s.certificate_status(&cert.serial_number)?.is_some() => {
-                    return Ok(Err(NcpError::refused("This certificate is already registered.")));
-                }
-                None => {
-                    let order_id = s.insert_orders(std::slice::from_ref(&order))?[0];
-                    let Some(detail) = s.find_order(&lookup, &OrderRef::Id(order_id))? else {
-                        return Ok(Err(NcpError::unexpected()));
-                    };
-                    detail.certificate.id
-                }
-            };
-            s.save_ncp_certificate_meta(&NcpCertificateMeta {
-                certificate_id: id,
-                account_id: lookup.account_id,
-                name: Some(name),
-                renewal: false,
-                sealed_private_key: Some(sealing_key.seal(key.as_bytes(), &private_key_context(id))),
-                external: true,
-                chain_pem: chain,
-                deleted: false,
-            })?;
-            Ok(Ok(id))
+            let seal = |id| sealing_key.seal(key.as_bytes(), &private_key_context(id));
+            s.import_ncp_external_certificate(&lookup, &order, &name, chain.as_deref(), &seal)
         })
-        .await??;
+        .await?;
+    let certificate_id = match imported {
+        ExternalImport::Imported(id) => id,
+        ExternalImport::NameInUse => {
+            return Err(NcpError::refused(format!("The certificate name {name_shown} is already in use.")));
+        }
+        ExternalImport::AlreadyRegistered => {
+            return Err(NcpError::refused("This certificate is already registered."));
+        }
+    };
     v1_answer(&state, scope, &Query::parse(Some(&format!("certificateNo={certificate_id}")))).await
 }
 

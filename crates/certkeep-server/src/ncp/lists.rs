@@ -15,9 +15,9 @@ use super::{
     error::{NcpError, Origin, json_response},
     inventory::render,
     params::Query,
-    views::{CertificateView, EXTERNAL_PRODUCT, Render, paid_products, status, subject_dn},
+    views::{CertificateView, EXTERNAL_PRODUCT, Render, paid_products},
 };
-use crate::{AppState, wire::ymd_hms_zoned};
+use crate::AppState;
 
 /// Which certificates a list holds.
 #[derive(Clone, Copy)]
@@ -159,6 +159,32 @@ struct V1Certificate<'a> {
     cert_serial_number: Option<&'a str>,
 }
 
+impl<'a> V1Certificate<'a> {
+    /// API 1.0's names for the fields of the one certificate view (`view` of `c`); only
+    /// `subDomainAddress` differs: every DNS name as stored, the common name included.
+    fn new(view: CertificateView<'a>, c: &'a CertificateRecord, external: bool) -> Self {
+        V1Certificate {
+            certificate_no: view.certificate_no,
+            certificate_name: view.certificate_name,
+            certificate_type: view.certificate_type,
+            member_no: view.member_no,
+            dn_info: view.subject_dn,
+            domain_address: view.common_name,
+            sub_domain_address: c.dns_names.join(","),
+            reg_date: view.regist_date,
+            update_date: view.update_date,
+            issue_date: view.issue_date,
+            valid_start_date: view.not_before,
+            valid_end_date: view.not_after,
+            status_code: view.status_code,
+            status_name: view.status_name,
+            external_yn: if external { "Y" } else { "N" },
+            domain_code: view.domain_code,
+            cert_serial_number: view.serial_number,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct V1List<'a> {
@@ -181,32 +207,11 @@ pub async fn v1_certificates(
 /// API 1.0's list of the certificates `query` selects.
 pub async fn v1_answer(state: &AppState, scope: Scope, query: &Query) -> Result<Response, NcpError> {
     let (render, groups) = select(state, scope, Set::All, query).await?;
-    let date = |t| ymd_hms_zoned(t, render.zone);
     let list: Vec<V1Certificate> = flatten(&groups)
         .into_iter()
         .map(|(g, c)| {
-            let (status_code, status_name) = status(c, g.status, render.now);
             let external = render.meta(c.id).is_some_and(|m| m.external);
-            V1Certificate {
-                certificate_no: c.id,
-                certificate_name: render.name(c),
-                certificate_type: certkeep_core::Product::find(&g.product_name_id)
-                    .and_then(super::views::paid_type),
-                member_no: render.account_id.to_string(),
-                dn_info: subject_dn(&c.common_name, g.organization.as_ref()),
-                domain_address: &c.common_name,
-                sub_domain_address: c.dns_names.join(","),
-                reg_date: date(c.date_created),
-                update_date: date(c.date_issued.unwrap_or(c.date_created).max(c.date_created)),
-                issue_date: c.date_issued.map(date),
-                valid_start_date: c.valid_from.map(date),
-                valid_end_date: c.valid_till.map(date),
-                status_code,
-                status_name,
-                external_yn: if external { "Y" } else { "N" },
-                domain_code: "PUB",
-                cert_serial_number: c.serial_number.as_deref(),
-            }
+            V1Certificate::new(render.certificate(g, c), c, external)
         })
         .collect();
     let (return_code, return_message) = outcome(list.len());

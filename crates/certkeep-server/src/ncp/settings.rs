@@ -4,7 +4,7 @@
 
 use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_ca::ImportError;
-use certkeep_core::{Id, Scope, ncp::NcpCertificateMeta};
+use certkeep_core::{Scope, ncp::NcpCertificateMeta};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,9 +18,7 @@ use crate::AppState;
 
 /// The sealing context of a certificate's private key: a key sealed for one certificate does
 /// not open as another's.
-pub fn private_key_context(certificate_id: Id) -> Vec<u8> {
-    format!("ncp-private-key:{certificate_id}").into_bytes()
-}
+pub use certkeep_core::ncp::private_key_context;
 
 /// The addressed certificate of a body's `certificateNo`.
 async fn target(state: &AppState, scope: &Scope, no: &Option<Value>) -> Result<Addressed, NcpError> {

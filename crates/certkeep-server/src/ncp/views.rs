@@ -94,7 +94,7 @@ pub fn subject_dn(common_name: &str, organization: Option<&Organization>) -> Str
 
 /// The product of certificates imported through `withExternal`: not in the catalog, so no
 /// lifecycle operation (reissue, revoke, duplicate) applies to them.
-pub const EXTERNAL_PRODUCT: &str = "ncp_external";
+pub use certkeep_core::ncp::EXTERNAL_PRODUCT;
 
 /// NCP's records of an account's certificates, by certificate id.
 pub type Metas = HashMap<Id, NcpCertificateMeta>;
@@ -106,26 +106,26 @@ pub type Metas = HashMap<Id, NcpCertificateMeta>;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateView<'a> {
-    certificate_no: Id,
-    certificate_name: &'a str,
-    member_no: String,
-    common_name: &'a str,
-    dns_name: String,
-    status_code: &'static str,
-    status_name: &'static str,
-    certificate_type: Option<&'static str>,
-    certificate_type_code: Option<&'static str>,
-    domain_code: &'static str,
-    update_date: String,
-    order_id: String,
-    issue_type: &'static str,
+    pub(super) certificate_no: Id,
+    pub(super) certificate_name: &'a str,
+    pub(super) member_no: String,
+    pub(super) common_name: &'a str,
+    pub(super) dns_name: String,
+    pub(super) status_code: &'static str,
+    pub(super) status_name: &'static str,
+    pub(super) certificate_type: Option<&'static str>,
+    pub(super) certificate_type_code: Option<&'static str>,
+    pub(super) domain_code: &'static str,
+    pub(super) update_date: String,
+    pub(super) order_id: String,
+    pub(super) issue_type: &'static str,
     #[serde(rename = "subjectDN")]
-    subject_dn: String,
-    regist_date: String,
-    not_after: Option<String>,
-    not_before: Option<String>,
-    issue_date: Option<String>,
-    serial_number: Option<&'a str>,
+    pub(super) subject_dn: String,
+    pub(super) regist_date: String,
+    pub(super) not_after: Option<String>,
+    pub(super) not_before: Option<String>,
+    pub(super) issue_date: Option<String>,
+    pub(super) serial_number: Option<&'a str>,
 }
 
 /// One order of `getPaidCertificates`.

@@ -162,6 +162,7 @@ impl AcmeServer {
             sealing_key: sealing_key.clone(),
             ncp_time_zone: time::macros::offset!(+9),
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
+            refusal_budget: Default::default(),
         };
         tokio::spawn(certkeep_server::serve(
             listener,

@@ -16,7 +16,7 @@ use certkeep_core::{
     ncp::{NewNcpKey, generate_ncp_key_pair},
     seal::SealingKey,
 };
-use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter};
+use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter, audit::RefusalBudget};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -454,21 +454,31 @@ impl TestServer {
 
     /// Starts a server with the fixture and the given per-key rate limits.
     pub async fn start_with(limits: Vec<RateLimit>) -> Self {
-        Self::launch(limits, Limits::default(), false).await
+        Self::launch(limits, Limits::default(), false, Default::default()).await
+    }
+
+    /// Starts a server with the fixture and this budget of audited refusals per client address.
+    pub async fn start_with_refusal_budget(budget: RefusalBudget) -> Self {
+        Self::launch(vec![], Limits::default(), false, budget).await
     }
 
     /// Starts a server with the fixture, per-key rate limits and connection limits.
     pub async fn start_within(limits: Vec<RateLimit>, connection_limits: Limits) -> Self {
-        Self::launch(limits, connection_limits, false).await
+        Self::launch(limits, connection_limits, false, Default::default()).await
     }
 
     /// Starts a server with the fixture speaking HTTPS with a certificate of the test CA for
     /// 127.0.0.1; its client trusts the test CA's root alone.
     pub async fn start_tls() -> Self {
-        Self::launch(vec![], Limits::default(), true).await
+        Self::launch(vec![], Limits::default(), true, Default::default()).await
     }
 
-    async fn launch(limits: Vec<RateLimit>, connection_limits: Limits, tls: bool) -> Self {
+    async fn launch(
+        limits: Vec<RateLimit>,
+        connection_limits: Limits,
+        tls: bool,
+        refusal_budget: RefusalBudget,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let ca = CertificateAuthority::create(
@@ -499,6 +509,7 @@ impl TestServer {
             sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
             acme: Default::default(),
+            refusal_budget: Arc::new(refusal_budget),
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
         let app = certkeep_server::app(state);

@@ -85,14 +85,29 @@ impl SqlStore<Postgres> {
 /// Creates the database `name` on the server `url` names, and returns the URL of the new
 /// database (for tests and tools that need a fresh, empty database).
 pub fn create_database(url: &str, name: &str) -> StoreResult<String> {
+    on_server(url, name, &format!("CREATE DATABASE \"{name}\""))?;
+    Ok(with_database(url, name))
+}
+
+/// Drops the database `name` (made by [`create_database`]) on the server `url` names, if it
+/// exists, disconnecting whoever is still on it (PostgreSQL 13 and newer; older servers drop it
+/// only when nobody is).
+pub fn drop_database(url: &str, name: &str) -> StoreResult<()> {
+    on_server(url, name, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .or_else(|_| on_server(url, name, &format!("DROP DATABASE IF EXISTS \"{name}\"")))
+}
+
+/// Runs `statement` about the database `name` on the server `url` names, from its default
+/// database.
+fn on_server(url: &str, name: &str, statement: &str) -> StoreResult<()> {
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(StoreError(format!("unusable database name {name:?}")));
     }
     let config: Config = url.parse().map_err(|e| StoreError(format!("database URL: {e}")))?;
-    let create = async {
+    let run = async {
         let (client, connection) = config.connect(NoTls).await?;
         let connection = tokio::spawn(connection);
-        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
+        client.batch_execute(statement).await?;
         drop(client);
         let _ = connection.await;
         Ok::<_, tokio_postgres::Error>(())
@@ -105,12 +120,11 @@ pub fn create_database(url: &str, name: &str) -> StoreResult<String> {
                 .enable_all()
                 .build()
                 .map_err(|e| StoreError(format!("runtime: {e}")))?;
-            runtime.block_on(create).map_err(|e| StoreError::from(DbError::from(e)))
+            runtime.block_on(run).map_err(|e| StoreError::from(DbError::from(e)))
         })
         .join()
     })
-    .map_err(|_| StoreError("create database: panicked".into()))??;
-    Ok(with_database(url, name))
+    .map_err(|_| StoreError("database statement: panicked".into()))?
 }
 
 /// `url` with its database replaced by `name`.
@@ -461,5 +475,20 @@ mod tests {
         );
         assert_eq!(with_database("postgresql://u@%2Ftmp", "n"), "postgresql://u@%2Ftmp/n");
         assert_eq!(with_database("host=/tmp user=postgres", "n"), "host=/tmp user=postgres dbname=n");
+    }
+
+    #[test]
+    fn a_database_is_dropped_with_its_connections_and_only_once() {
+        let Ok(server) = std::env::var("CERTKEEP_TEST_POSTGRES_URL") else { return };
+        let name = format!("t_drop_{}", std::process::id());
+        let store = PostgresStore::connect(&create_database(&server, &name).unwrap()).unwrap();
+        let conn = store.engine().pool.get().unwrap();
+        drop_database(&server, &name).unwrap();
+        drop(conn);
+        // Gone: its name is free again, and dropping what is not there is no error.
+        create_database(&server, &name).unwrap();
+        drop_database(&server, &name).unwrap();
+        drop_database(&server, &name).unwrap();
+        assert!(drop_database(&server, "bad;name").is_err());
     }
 }

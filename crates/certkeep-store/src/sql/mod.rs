@@ -544,6 +544,30 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Write, |db| ncp::create_acme_account(db, account))
     }
 
+    fn create_ncp_acme_account_with_eab(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        account: &NcpAcmeAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Id> {
+        self.run(Mode::Write, |db| {
+            ncp::create_acme_account_with_eab(db, contract, kid, sealed_hmac_key, account, now)
+        })
+    }
+
+    fn import_ncp_external_certificate(
+        &self,
+        scope: &Scope,
+        order: &NewOrder,
+        name: &str,
+        chain_pem: Option<&str>,
+        seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+    ) -> StoreResult<certkeep_core::ncp::ExternalImport> {
+        self.run(Mode::Write, |db| ncp::import_external(db, scope, order, name, chain_pem, seal_private_key))
+    }
+
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {
         self.run(Mode::Read, |db| ncp::acme_accounts(db, account_id))
     }
@@ -555,6 +579,13 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64> {
         self.run(Mode::Write, |db| partner::seal_clear_eab_keys(db, seal))
+    }
+
+    fn reseal_secrets(
+        &self,
+        reseal: &dyn Fn(certkeep_core::seal::SealedSecret<'_>) -> Option<Vec<u8>>,
+    ) -> StoreResult<u64> {
+        self.run(Mode::Write, |db| ncp::reseal_secrets(db, reseal))
     }
 
     fn record_audit(&self, event: &certkeep_core::lifecycle::AuditEvent) -> StoreResult<()> {

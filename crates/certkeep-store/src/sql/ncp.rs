@@ -1,17 +1,26 @@
-//! NCP keys, and the certificates of an account grouped by order (NCP's getPaidCertificates).
+//! NCP keys, the certificates of an account grouped by order (NCP's getPaidCertificates), and
+//! NCP's writes that span tables (an ACME account with its EAB credential, an imported
+//! certificate with its record), each made whole in one transaction.
 
 use std::collections::HashMap;
 
 use certkeep_core::{
-    CertificateGroup, CertificateGroupPage, CertificateGroupQuery, Id, OrderStatus, Organization, Scope,
-    ncp::{NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
+    CertificateGroup, CertificateGroupPage, CertificateGroupQuery, Id, NewOrder, OrderStatus, Organization,
+    Scope,
+    lifecycle::CertificateRef,
+    ncp::{ExternalImport, NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
+    partner::AcmeContract,
+    seal::SealedSecret,
 };
 use time::OffsetDateTime;
 
 use super::{
-    db::{Db, DbResult, limit, offset, params, values},
+    db::{Db, DbError, DbResult, limit, offset, params, values},
+    partner,
     query::Condition,
+    reads,
     rows::{self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT},
+    writes,
 };
 
 /// Inserts a key if its account exists.
@@ -166,6 +175,81 @@ pub fn create_acme_account(db: &mut dyn Db, a: &NcpAcmeAccount) -> DbResult<()> 
     .map(drop)
 }
 
+/// Creates an NCP ACME account whole: its contract (`contract.id` is ignored), its EAB
+/// credential (key id `kid`, HMAC key sealed by the caller) and NCP's record of it (`account`'s
+/// contract and account are taken from the contract). Call in one write transaction. Returns
+/// the contract id.
+pub fn create_acme_account_with_eab(
+    db: &mut dyn Db,
+    contract: &AcmeContract,
+    kid: &str,
+    sealed_hmac_key: &[u8],
+    account: &NcpAcmeAccount,
+    now: OffsetDateTime,
+) -> DbResult<Id> {
+    let contract_id = partner::create_contract(db, contract)?;
+    partner::create_eab(db, contract_id, kid, sealed_hmac_key, now)?;
+    create_acme_account(
+        db,
+        &NcpAcmeAccount { contract_id, account_id: contract.account_id, ..account.clone() },
+    )?;
+    Ok(contract_id)
+}
+
+/// Imports a certificate signed elsewhere (`order`, of one issued certificate) under `name`,
+/// with its private key sealed by `seal_private_key(certificate id)` and its chain. Refused
+/// when another certificate of the account NCP shows has the name, or when any certificate
+/// holds the serial, except one of the account deleted through NCP, which comes back under its
+/// old number. Call in one write transaction.
+pub fn import_external(
+    db: &mut dyn Db,
+    scope: &Scope,
+    order: &NewOrder,
+    name: &str,
+    chain_pem: Option<&str>,
+    seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+) -> DbResult<ExternalImport> {
+    let Some(serial) = order.certificates.first().and_then(|c| c.issued.as_ref()).map(|i| &i.serial_number)
+    else {
+        return Err(DbError::Data("an imported certificate comes issued".into()));
+    };
+    let metas = certificate_meta(db, scope.account_id)?;
+    if metas.iter().any(|m| !m.deleted && m.name.as_deref() == Some(name)) {
+        return Ok(ExternalImport::NameInUse);
+    }
+    let id = match reads::find_certificate(db, scope, &CertificateRef::Serial(serial.clone()))? {
+        Some((record, _))
+            if metas.iter().any(|m| m.certificate_id == record.id && m.external && m.deleted) =>
+        {
+            record.id
+        }
+        Some(_) => return Ok(ExternalImport::AlreadyRegistered),
+        None if reads::serial_in_use(db, serial)? => return Ok(ExternalImport::AlreadyRegistered),
+        None => {
+            let order_id = writes::insert_order(db, order)?;
+            db.row(
+                "SELECT id FROM certificates WHERE order_id = ? ORDER BY id LIMIT 1",
+                params![order_id],
+                |r| r.get(0),
+            )?
+        }
+    };
+    save_certificate_meta(
+        db,
+        &NcpCertificateMeta {
+            certificate_id: id,
+            account_id: scope.account_id,
+            name: Some(name.to_owned()),
+            renewal: false,
+            sealed_private_key: Some(seal_private_key(id)),
+            external: true,
+            chain_pem: chain_pem.map(str::to_owned),
+            deleted: false,
+        },
+    )?;
+    Ok(ExternalImport::Imported(id))
+}
+
 /// The NCP ACME accounts of an account, oldest first.
 pub fn acme_accounts(db: &mut dyn Db, account_id: Id) -> DbResult<Vec<NcpAcmeAccount>> {
     db.rows(
@@ -189,4 +273,146 @@ pub fn delete_domain(db: &mut dyn Db, account_id: Id, domain_id: Id) -> DbResult
     let deleted =
         db.execute("DELETE FROM domains WHERE id = ? AND account_id = ?", params![domain_id, account_id])?;
     Ok(deleted == 1)
+}
+
+/// Re-seals every sealed value with `reseal` (see `Store::reseal_secrets`). Call in one write
+/// transaction: a value `reseal` cannot open fails it, naming the value.
+pub fn reseal_secrets(
+    db: &mut dyn Db,
+    reseal: &dyn Fn(SealedSecret<'_>) -> Option<Vec<u8>>,
+) -> DbResult<u64> {
+    let resealed = |secret: SealedSecret<'_>| {
+        reseal(secret).ok_or_else(|| {
+            DbError::Data(format!("{} does not open under the sealing key", secret.describe()))
+        })
+    };
+    let mut count = 0;
+    let keys: Vec<(Id, String, Vec<u8>)> =
+        db.rows("SELECT id, access_key, sealed_secret FROM ncp_keys ORDER BY id", params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    for (id, access_key, sealed) in keys {
+        let new = resealed(SealedSecret::NcpSecretKey { access_key: &access_key, sealed: &sealed })?;
+        db.execute("UPDATE ncp_keys SET sealed_secret = ? WHERE id = ?", params![new, id])?;
+        count += 1;
+    }
+    let credentials: Vec<(Id, String, Vec<u8>)> = db.rows(
+        "SELECT id, kid, hmac_key FROM eab_credentials WHERE sealed = TRUE ORDER BY id",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    for (id, kid, sealed) in credentials {
+        let new = resealed(SealedSecret::EabHmacKey { kid: &kid, sealed: &sealed })?;
+        db.execute("UPDATE eab_credentials SET hmac_key = ? WHERE id = ?", params![new, id])?;
+        count += 1;
+    }
+    let private_keys: Vec<(Id, Vec<u8>)> = db.rows(
+        "SELECT certificate_id, sealed_private_key FROM ncp_certificates WHERE sealed_private_key IS NOT NULL \
+         ORDER BY certificate_id",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (certificate_id, sealed) in private_keys {
+        let new = resealed(SealedSecret::NcpPrivateKey { certificate_id, sealed: &sealed })?;
+        db.execute(
+            "UPDATE ncp_certificates SET sealed_private_key = ? WHERE certificate_id = ?",
+            params![new, certificate_id],
+        )?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use certkeep_core::{AccessRole, Contact, NewUser, Store, ncp::NcpAcmeAccount, partner::AcmeContract};
+    use time::{OffsetDateTime, macros::datetime};
+
+    const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+    /// Runs `test` on SQLite, and on PostgreSQL when CERTKEEP_TEST_POSTGRES_URL names a server.
+    fn on_both_engines(test: fn(&dyn Store)) {
+        let dir = tempfile::tempdir().unwrap();
+        test(&crate::SqliteStore::open(&dir.path().join("t.db")).unwrap());
+        if let Some(store) = crate::postgres::scratch_store() {
+            test(&store);
+        }
+    }
+
+    #[test]
+    fn an_ncp_acme_account_is_created_whole_or_not_at_all() {
+        on_both_engines(|store| {
+            let (account, root) = store.create_account("a", NOW).unwrap();
+            let user = NewUser {
+                account_id: account,
+                container_id: root,
+                username: "u".into(),
+                contact: Contact::default(),
+                access_role: AccessRole::Administrator,
+            };
+            let user_id = store.create_user(&user, NOW).unwrap();
+            let contract = AcmeContract {
+                id: 0,
+                account_id: account,
+                container_id: root,
+                user_id,
+                product_name_id: "ssl_dv_geotrust".into(),
+                sans: vec!["example.com".into()],
+                organization_id: None,
+                auto_renew: false,
+                created_at: NOW,
+                valid_till: NOW,
+                date_canceled: None,
+            };
+            let ncp = NcpAcmeAccount {
+                contract_id: 0,
+                account_id: account,
+                alias: "one".into(),
+                validation_mode: "DNS01".into(),
+                validity_days: 90,
+            };
+            let id = store.create_ncp_acme_account_with_eab(&contract, "kid", b"sealed", &ncp, NOW).unwrap();
+            let (credential, bound) = store.find_eab("kid").unwrap().unwrap();
+            assert_eq!((credential.sealed_hmac_key.as_slice(), bound.id), (&b"sealed"[..], id));
+            assert_eq!(
+                store.ncp_acme_accounts(account).unwrap(),
+                [NcpAcmeAccount { contract_id: id, ..ncp.clone() }]
+            );
+            // The credential fails (its key id is taken): no contract or NCP record is left behind.
+            let again = NcpAcmeAccount { alias: "two".into(), ..ncp };
+            assert!(store.create_ncp_acme_account_with_eab(&contract, "kid", b"other", &again, NOW).is_err());
+            assert_eq!(store.contracts(account).unwrap().len(), 1);
+            assert_eq!(store.ncp_acme_accounts(account).unwrap().len(), 1);
+        });
+    }
+
+    #[test]
+    fn every_sealed_value_is_resealed_in_one_transaction_or_none_is() {
+        on_both_engines(|store| {
+            use certkeep_core::{ncp::NewNcpKey, seal::SealedSecret};
+            let (account, _) = store.create_account("a", NOW).unwrap();
+            for (access_key, sealed) in [("AK1", b"one".to_vec()), ("AK2", b"two".to_vec())] {
+                let key =
+                    NewNcpKey { account_id: account, access_key: access_key.into(), sealed_secret: sealed };
+                store.create_ncp_key(&key, NOW).unwrap().unwrap();
+            }
+            let sealed = |access_key: &str| store.find_ncp_key(access_key).unwrap().unwrap().sealed_secret;
+            let bound = |secret: SealedSecret<'_>| match secret {
+                SealedSecret::NcpSecretKey { access_key, sealed } => {
+                    Some([sealed, b"@", access_key.as_bytes()].concat())
+                }
+                _ => None,
+            };
+            assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
+            assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+            // One value that does not open: the error names it, and the other is not resealed.
+            let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
+                SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
+                other => Some([other.sealed(), b"+"].concat()),
+            };
+            let error = store.reseal_secrets(&refuse_ak2).unwrap_err().to_string();
+            assert!(error.contains("the secret of NCP access key AK2 does not open"), "{error}");
+            assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+        });
+    }
 }

@@ -3,7 +3,7 @@
 use certkeep_core::{
     AccessRole, Account, CertificateRecord, CertificateStatus, Container, ContainerNode, Domain, Id,
     OrderStatus, Organization, RequestDetail, RequestQuery, RequestRecord, Revocation, Scope, User,
-    UserRecord, lifecycle::CertificateRef,
+    UserRecord, lifecycle::CertificateRef, ncp::EXTERNAL_PRODUCT,
 };
 use time::OffsetDateTime;
 
@@ -192,13 +192,18 @@ pub fn revocations(db: &mut dyn Db) -> DbResult<Vec<Revocation>> {
     )
 }
 
+/// The status of the certificate certkeep signed with this serial: imported certificates
+/// (their order's product is NCP's external one, or NCP's record says so) are left out.
 pub fn certificate_status(
     db: &mut dyn Db,
     serial: &str,
 ) -> DbResult<Option<(CertificateStatus, Option<Revocation>)>> {
     db.row_opt(
-        "SELECT serial_number, revoked_at, revocation_reason, status FROM certificates WHERE serial_number = ?",
-        params![serial.to_uppercase()],
+        "SELECT c.serial_number, c.revoked_at, c.revocation_reason, c.status FROM certificates c \
+         JOIN orders o ON o.id = c.order_id \
+         WHERE c.serial_number = ? AND o.product_name_id <> ? AND NOT EXISTS \
+         (SELECT 1 FROM ncp_certificates n WHERE n.certificate_id = c.id AND n.external = TRUE)",
+        params![serial.to_uppercase(), EXTERNAL_PRODUCT],
         |r| {
             let status = rows::parsed(r, 3, CertificateStatus::parse)?;
             let revoked = match r.get::<Option<i64>>(1)? {
@@ -208,4 +213,14 @@ pub fn certificate_status(
             Ok((status, revoked))
         },
     )
+}
+
+/// Whether any certificate, signed here or imported, holds this serial.
+pub fn serial_in_use(db: &mut dyn Db, serial: &str) -> DbResult<bool> {
+    let found = db.row_opt(
+        "SELECT 1 FROM certificates WHERE serial_number = ?",
+        params![serial.to_uppercase()],
+        |_| Ok(()),
+    )?;
+    Ok(found.is_some())
 }
