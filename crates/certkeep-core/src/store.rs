@@ -161,8 +161,16 @@ pub trait Store: Send + Sync {
     fn link_subaccount(&self, parent: Id, child: Id) -> StoreResult<()>;
     /// Subaccounts of a parent account.
     fn subaccounts(&self, parent: Id) -> StoreResult<Vec<Account>>;
-    /// Creates an ACME contract (its `id` is ignored) and returns its id.
-    fn create_contract(&self, contract: &AcmeContract) -> StoreResult<Id>;
+    /// Creates an ACME contract (its `id` is ignored) with its first EAB credential (key id
+    /// `kid`, which must be new; the HMAC key sealed), in one transaction. Returns the contract's
+    /// and the credential's ids.
+    fn create_contract(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<(Id, Id)>;
     /// A contract, if `account_id` owns it (`None`: whoever owns it).
     fn contract(&self, account_id: Option<Id>, id: Id) -> StoreResult<Option<AcmeContract>>;
     /// Contracts of an account.
@@ -204,12 +212,10 @@ pub trait Store: Send + Sync {
     /// Saves NCP's record of a certificate of its account (insert or replace); false when the
     /// certificate is not the account's.
     fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool>;
-    /// Records an NCP ACME account (its contract must be the account's).
-    fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()>;
     /// Creates an NCP ACME account whole, in one transaction: its contract (`contract.id` is
     /// ignored), its EAB credential (the key id must be new; the HMAC key comes sealed) and NCP's
     /// record of it (`account.contract_id` is ignored). Returns the contract id.
-    fn create_ncp_acme_account_with_eab(
+    fn create_ncp_acme_account(
         &self,
         contract: &AcmeContract,
         kid: &str,

@@ -358,10 +358,9 @@ async fn stranger_account(server: &AcmeServer) -> (RawKey, String) {
         sans: vec!["stranger.test".into()],
         ..server.contract.clone()
     };
-    contract.id = server.store.create_contract(&contract).unwrap();
     let (kid, mac) = ("stranger-kid".to_owned(), b"stranger-mac-key-0123456789abcdef".to_vec());
     let sealed = certkeep_core::partner::seal_hmac_key(&server.sealing_key, &kid, &mac);
-    server.store.create_eab(contract.id, &kid, &sealed, now).unwrap();
+    contract.id = server.store.create_contract(&contract, &kid, &sealed, now).unwrap().0;
     let key = RawKey::generate();
     let url = server.url("/new-account");
     let protected = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "kid": kid, "url": url}).to_string());

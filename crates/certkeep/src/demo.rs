@@ -754,10 +754,8 @@ pub fn populate_partner(
         valid_till: now + Duration::days(365),
         date_canceled: None,
     };
-    let contract_id = store.create_contract(&contract).map_err(err)?;
     let (eab_kid, hmac) = new_eab_credential();
-    store
-        .create_eab(contract_id, &eab_kid, &seal_hmac_key(sealing_key, &eab_kid, &hmac), now)
-        .map_err(err)?;
+    let sealed = seal_hmac_key(sealing_key, &eab_kid, &hmac);
+    let (contract_id, _) = store.create_contract(&contract, &eab_kid, &sealed, now).map_err(err)?;
     Ok(PartnerDemo { parent_key, subaccount_key, contract_id, eab_kid, eab_hmac: encode_hmac_key(&hmac) })
 }

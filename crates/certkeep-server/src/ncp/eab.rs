@@ -138,7 +138,7 @@ pub async fn create(
                 validation_mode,
                 validity_days,
             };
-            Ok(Ok(s.create_ncp_acme_account_with_eab(&contract, &stored_kid, &sealed, &account, now)?))
+            Ok(Ok(s.create_ncp_acme_account(&contract, &stored_kid, &sealed, &account, now)?))
         })
         .await??;
     let body = Created {

@@ -121,14 +121,11 @@ fn sans(list: &[String]) -> Result<Vec<String>, ApiError> {
         .map_err(|bad| ApiError::bad_request("invalid_sans", format!("{bad:?} is not a valid DNS name.")))
 }
 
-/// Creates an EAB credential for a contract.
-async fn new_credential(state: &AppState, contract_id: Id) -> Result<EabSet, ApiError> {
+/// A new EAB credential: its key id, HMAC key and the key sealed for the store.
+fn new_credential(state: &AppState) -> (String, [u8; 32], Vec<u8>) {
     let (key_id, key) = new_eab_credential();
-    let now = state.clock.now();
-    let stored_kid = key_id.clone();
     let sealed = seal_hmac_key(&state.sealing_key, &key_id, &key);
-    let credential_id = state.store(move |s| s.create_eab(contract_id, &stored_kid, &sealed, now)).await?;
-    Ok(EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) })
+    (key_id, key, sealed)
 }
 
 /// `POST /acme`: creates a contract for the subaccount; 201 with its directory URL and EAB set.
@@ -161,7 +158,9 @@ pub async fn create(
     };
     let account_id = principal.account_id;
     let now = state.clock.now();
-    let contract = state
+    let (key_id, key, sealed) = new_credential(&state);
+    let stored_kid = key_id.clone();
+    let (contract, credential_id) = state
         .store(move |s| {
             let Some((container_id, admin_id)) = crate::tenant::root_and_admin(s, account_id)? else {
                 return Ok(None);
@@ -195,12 +194,13 @@ pub async fn create(
                 valid_till: now.replace_year(now.year() + years as i32).unwrap_or(now + Duration::days(365)),
                 date_canceled: None,
             };
-            contract.id = s.create_contract(&contract)?;
-            Ok(Some(contract))
+            let (contract_id, credential_id) = s.create_contract(&contract, &stored_kid, &sealed, now)?;
+            contract.id = contract_id;
+            Ok(Some((contract, credential_id)))
         })
         .await?
         .ok_or_else(|| ApiError::bad_request("account_not_ready", "The subaccount has no administrator."))?;
-    let eab_set = new_credential(&state, contract.id).await?;
+    let eab_set = EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) };
     let body = Created {
         contract: ContractView::from(&contract),
         acme_directory_url: crate::acme::directory_url(&state),
@@ -494,7 +494,10 @@ pub async fn regenerate(
         return Err(ApiError::bad_request("contract_canceled", "The contract is canceled."));
     }
     let b: RegenerateBody = parse(&bytes)?;
-    let eab_set = new_credential(&state, contract.id).await?;
+    let (key_id, key, sealed) = new_credential(&state);
+    let (id, kid, now) = (contract.id, key_id.clone(), state.clock.now());
+    let credential_id = state.store(move |s| s.create_eab(id, &kid, &sealed, now)).await?;
+    let eab_set = EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) };
     if b.revoke_existing {
         let (id, keep) = (contract.id, eab_set.credential_id);
         state.store(move |s| s.revoke_eab_credentials(id, Some(keep))).await?;

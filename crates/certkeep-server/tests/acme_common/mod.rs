@@ -135,13 +135,11 @@ impl AcmeServer {
             valid_till: now + Duration::days(365),
             date_canceled: None,
         };
-        contract.id = store.create_contract(&contract).unwrap();
         let eab_kid = b64(&generate_api_key().as_bytes()[..32]);
         let eab_hmac = generate_api_key().into_bytes();
         let sealing_key = Arc::new(SealingKey::generate());
-        store
-            .create_eab(contract.id, &eab_kid, &seal_hmac_key(&sealing_key, &eab_kid, &eab_hmac), now)
-            .unwrap();
+        let sealed = seal_hmac_key(&sealing_key, &eab_kid, &eab_hmac);
+        contract.id = store.create_contract(&contract, &eab_kid, &sealed, now).unwrap().0;
 
         let responder = Responder::default();
         let (own_http_port, dns) =

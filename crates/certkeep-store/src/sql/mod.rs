@@ -465,8 +465,14 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Read, |db| partner::subaccounts(db, parent))
     }
 
-    fn create_contract(&self, contract: &AcmeContract) -> StoreResult<Id> {
-        self.run(Mode::Read, |db| partner::create_contract(db, contract))
+    fn create_contract(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<(Id, Id)> {
+        self.run(Mode::Write, |db| partner::create_contract_with_eab(db, contract, kid, sealed_hmac_key, now))
     }
 
     fn contract(&self, account_id: Option<Id>, id: Id) -> StoreResult<Option<AcmeContract>> {
@@ -540,11 +546,7 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(Mode::Write, |db| ncp::save_certificate_meta(db, meta))
     }
 
-    fn create_ncp_acme_account(&self, account: &NcpAcmeAccount) -> StoreResult<()> {
-        self.run(Mode::Write, |db| ncp::create_acme_account(db, account))
-    }
-
-    fn create_ncp_acme_account_with_eab(
+    fn create_ncp_acme_account(
         &self,
         contract: &AcmeContract,
         kid: &str,
@@ -794,8 +796,7 @@ mod tests {
             valid_till: NOW,
             date_canceled: None,
         };
-        let contract_id = store.create_contract(&contract).unwrap();
-        store.create_eab(contract_id, "new", b"sealed-by-caller", NOW).unwrap();
+        let (contract_id, _) = store.create_contract(&contract, "new", b"sealed-by-caller", NOW).unwrap();
         // A row as the migration leaves those written before sealing: `sealed` defaults to false.
         store
             .run(Mode::Write, |db| {

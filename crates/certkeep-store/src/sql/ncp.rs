@@ -187,8 +187,7 @@ pub fn create_acme_account_with_eab(
     account: &NcpAcmeAccount,
     now: OffsetDateTime,
 ) -> DbResult<Id> {
-    let contract_id = partner::create_contract(db, contract)?;
-    partner::create_eab(db, contract_id, kid, sealed_hmac_key, now)?;
+    let (contract_id, _) = partner::create_contract_with_eab(db, contract, kid, sealed_hmac_key, now)?;
     create_acme_account(
         db,
         &NcpAcmeAccount { contract_id, account_id: contract.account_id, ..account.clone() },
@@ -371,7 +370,7 @@ mod tests {
                 validation_mode: "DNS01".into(),
                 validity_days: 90,
             };
-            let id = store.create_ncp_acme_account_with_eab(&contract, "kid", b"sealed", &ncp, NOW).unwrap();
+            let id = store.create_ncp_acme_account(&contract, "kid", b"sealed", &ncp, NOW).unwrap();
             let (credential, bound) = store.find_eab("kid").unwrap().unwrap();
             assert_eq!((credential.sealed_hmac_key.as_slice(), bound.id), (&b"sealed"[..], id));
             assert_eq!(
@@ -380,9 +379,12 @@ mod tests {
             );
             // The credential fails (its key id is taken): no contract or NCP record is left behind.
             let again = NcpAcmeAccount { alias: "two".into(), ..ncp };
-            assert!(store.create_ncp_acme_account_with_eab(&contract, "kid", b"other", &again, NOW).is_err());
+            assert!(store.create_ncp_acme_account(&contract, "kid", b"other", &again, NOW).is_err());
             assert_eq!(store.contracts(account).unwrap().len(), 1);
             assert_eq!(store.ncp_acme_accounts(account).unwrap().len(), 1);
+            // The same for a Partner contract and its first credential.
+            assert!(store.create_contract(&contract, "kid", b"other", NOW).is_err());
+            assert_eq!(store.contracts(account).unwrap().len(), 1);
         });
     }
 

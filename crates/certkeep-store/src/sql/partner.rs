@@ -120,6 +120,19 @@ pub fn update_contract(db: &mut dyn Db, c: &AcmeContract) -> DbResult<()> {
     .map(drop)
 }
 
+/// Creates a contract and its first EAB credential; returns both ids. Call in one write
+/// transaction.
+pub fn create_contract_with_eab(
+    db: &mut dyn Db,
+    contract: &AcmeContract,
+    kid: &str,
+    sealed_key: &[u8],
+    now: OffsetDateTime,
+) -> DbResult<(Id, Id)> {
+    let contract_id = create_contract(db, contract)?;
+    Ok((contract_id, create_eab(db, contract_id, kid, sealed_key, now)?))
+}
+
 pub fn create_eab(
     db: &mut dyn Db,
     contract_id: Id,
