@@ -8,6 +8,7 @@ pub mod audit;
 mod authority;
 pub mod certcentral;
 pub mod digicert;
+mod key_cache;
 pub mod ncp;
 mod ops;
 pub mod partner;
@@ -29,6 +30,7 @@ use certkeep_core::{
 use tokio::net::TcpListener;
 
 pub use authority::{Authority, PkiUrls};
+pub use key_cache::KeyCache;
 pub use ops::Limits;
 pub use rate_limit::{RateLimit, RateLimiter};
 pub use routes::{FrontDoor, Route};
@@ -57,6 +59,8 @@ pub struct AppState {
     pub acme: acme::AcmeSettings,
     /// How many refused writes without a credential the audit log takes per client address.
     pub refusal_budget: Arc<audit::RefusalBudget>,
+    /// CertCentral keys authenticated within the last second.
+    pub key_cache: Arc<KeyCache>,
 }
 
 impl AppState {

@@ -495,6 +495,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             tls_alpn01_port: args.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
         },
         refusal_budget: Default::default(),
+        key_cache: Default::default(),
     };
     let state_url = public_url;
     let defaults = Limits::default();

@@ -27,7 +27,20 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return ApiError::invalid_key().into_response();
     };
     let hash = hash_api_key(key);
-    let principal = match state.store(move |s| s.authenticate(&hash)).await {
+    let now = Instant::now();
+    let principal = match state.key_cache.get(&hash, now) {
+        Some(p) => Ok(Some(p)),
+        None => {
+            let lookup = hash.clone();
+            let found = state.store(move |s| s.authenticate(&lookup)).await;
+            if let Ok(Some(p)) = &found {
+                // Remembered from the store's answer only, so the TTL runs from the lookup.
+                state.key_cache.put(hash, p.clone(), now);
+            }
+            found
+        }
+    };
+    let principal = match principal {
         Ok(Some(p)) => p,
         Ok(None) => {
             refused_write(&state, &request, Caller::default(), REFUSED, "unknown or revoked X-DC-DEVKEY")
@@ -45,7 +58,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         refused_write(&state, &request, caller, REFUSED, "view-only key").await;
         return ApiError::missing_permission().into_response();
     }
-    if !state.rate_limiter.allow(&format!("certcentral:{}", principal.api_key_id), Instant::now()) {
+    if !state.rate_limiter.allow(&format!("certcentral:{}", principal.api_key_id), now) {
         return ApiError::rate_limited().into_response();
     }
     let actor = super::body::actor(&principal, request.extensions());

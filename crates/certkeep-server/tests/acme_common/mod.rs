@@ -161,6 +161,7 @@ impl AcmeServer {
             ncp_time_zone: time::macros::offset!(+9),
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
             refusal_budget: Default::default(),
+            key_cache: Default::default(),
         };
         tokio::spawn(certkeep_server::serve(
             listener,

@@ -510,6 +510,7 @@ impl TestServer {
             ncp_time_zone: time::macros::offset!(+9),
             acme: Default::default(),
             refusal_budget: Arc::new(refusal_budget),
+            key_cache: Default::default(),
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
         let app = certkeep_server::app(state);
