@@ -522,18 +522,19 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     };
 
     runtime.block_on(async move {
+        let shutdown = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
         print_banner(&state_url, &layout, demo.as_ref(), https.is_some());
         tracing::info!(%addr, https = https.is_some(), "serving");
         tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
         let app = certkeep_server::app(state);
         match https {
-            None => certkeep_server::serve_with(listener, app, limits, shutdown_signal()).await,
+            None => certkeep_server::serve_with(listener, app, limits, shutdown).await,
             Some((certificate, own)) => {
                 if let Some(own) = own {
                     tokio::spawn(tls::renew_forever(own, authority, certificate.clone()));
                 }
                 let config = certificate.server_config()?;
-                certkeep_server::serve_tls(listener, config, app, limits, shutdown_signal()).await
+                certkeep_server::serve_tls(listener, config, app, limits, shutdown).await
             }
         }
         .map_err(|e| e.to_string())?;
@@ -757,22 +758,16 @@ fn run_audit(args: AuditArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed by this call, before the banner
+/// tells anyone the server is up, so a signal right after it still stops gracefully.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut interrupt, mut terminate) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
