@@ -83,21 +83,27 @@ impl GroupCommit {
             run(&state.conn, "BEGIN IMMEDIATE")?;
             state.batch = Some(Batch { outcome: Arc::default(), jobs: 0, durable });
         }
-        let result = match run(&state.conn, "SAVEPOINT job") {
-            Ok(()) => {
+        // The first job of a batch runs in the transaction itself: if it fails, rolling back the
+        // whole transaction undoes it alone. Later jobs run in a savepoint each, which SQLite
+        // makes costly for big jobs (every statement then keeps a statement journal).
+        let alone = state.batch.as_ref().is_some_and(|b| b.jobs == 0);
+        let result = if alone {
+            Ok(catch_unwind(AssertUnwindSafe(|| work(&mut SqliteDb(&state.conn)))))
+        } else {
+            run(&state.conn, "SAVEPOINT job").and_then(|()| {
                 let done = catch_unwind(AssertUnwindSafe(|| work(&mut SqliteDb(&state.conn))));
                 let kept = matches!(done, Ok(Ok(())));
                 let closed = if kept { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
                 run(&state.conn, closed).map(|()| done)
-            }
-            Err(e) => Err(e),
+            })
         };
         let batch = state.batch.as_mut().expect("a batch is open");
         batch.jobs += 1;
         let (outcome, full) = (batch.outcome.clone(), batch.jobs >= MAX_BATCH);
-        if result.is_err() || state.conn.is_autocommit() {
-            // The transaction is broken (SQLite rolls it back itself on I/O errors, a full disk...)
-            // and takes every job in it along.
+        let failed_alone = alone && !matches!(result, Ok(Ok(Ok(()))));
+        if result.is_err() || failed_alone || state.conn.is_autocommit() {
+            // The job failed alone, or the transaction is broken (SQLite rolls it back itself on
+            // I/O errors, a full disk...) and takes every job in it along.
             let why =
                 result.as_ref().err().map_or("the transaction was rolled back".into(), |e| e.to_string());
             let _ = run(&state.conn, "ROLLBACK");
@@ -196,6 +202,40 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(count(&Connection::open(dir.path().join("t.db")).unwrap()), 400);
+    }
+
+    #[test]
+    fn a_job_failing_in_a_shared_batch_leaves_its_batch_mates_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let mut second = None;
+        writer
+            .write(true, &mut |db| {
+                insert(db, "first")?;
+                // A second writer queues up meanwhile, so this batch stays open for it; it joins
+                // in a savepoint, fails, and commits the batch as the last writer of the run.
+                let other = writer.clone();
+                second = Some(thread::spawn(move || {
+                    other.write(true, &mut |db| {
+                        insert(db, "second")?;
+                        insert(db, "first")
+                    })
+                }));
+                while writer.arriving.load(Ordering::SeqCst) == 0 {
+                    thread::yield_now();
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(second.unwrap().join().unwrap().is_err());
+        let values: Vec<String> = reader
+            .prepare("SELECT v FROM t")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(values, ["first"]);
     }
 
     #[test]
