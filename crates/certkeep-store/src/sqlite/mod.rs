@@ -115,6 +115,27 @@ mod tests {
     }
 
     #[test]
+    fn statements_every_issuance_runs_find_their_rows_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let conn = store.engine().pool.get().unwrap();
+        // A scan here costs every order placed in a large inventory a pass over all of it.
+        for sql in [
+            "DELETE FROM order_names WHERE order_id = 1",
+            "UPDATE order_counts SET n = n - 1 WHERE account_id = 1 AND container_id = 1 AND status = 'x'",
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{sql}: {plan:?}");
+        }
+    }
+
+    #[test]
     fn migrations_apply_once_even_when_processes_start_together() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");

@@ -467,6 +467,9 @@ SELECT 1;
 -- was cut off by a crash, and is resumed.
 ALTER TABLE acme_challenges ADD COLUMN processing_since INTEGER;
 CREATE INDEX acme_challenges_processing ON acme_challenges(id) WHERE status = 'processing';
+-- An order's names are replaced whenever its current certificate changes: by order, not a scan
+-- of every name (PostgreSQL's schema has had this index from the start).
+CREATE INDEX order_names_order ON order_names(order_id);
 "#,
 ];
 
