@@ -217,9 +217,18 @@ async fn db_copy_moves_an_inventory_from_sqlite_to_postgresql() {
         }
         assert_eq!(bodies[0], bodies[1], "{path}");
     }
-    // New orders on PostgreSQL get ids after the copied ones.
+    // New orders on PostgreSQL get ids after the copied ones, and are counted again (the copy
+    // turned the counting triggers off for itself only).
+    let total = |r: &Replica| {
+        let request = client
+            .get(format!("{}/services/v2/order/certificate?limit=1&filters[status]=issued", r.base))
+            .header("X-DC-DEVKEY", &r.key);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["page"]["total"].as_u64() }
+    };
+    let before = total(&on_postgres).await.unwrap();
     let (id, _) = certcentral_order(&client, &on_postgres, "after.copy.test").await;
     assert!(id > 100_300, "{id}");
+    assert_eq!(total(&on_postgres).await, Some(before + 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
