@@ -51,8 +51,10 @@ impl Drop for Database {
     }
 }
 
-/// Creates `data_dir` with `orders` orders by running `certkeep generate` with `options` (a
-/// database); returns how long it took.
+/// Creates `data_dir` with `orders` orders by running `certkeep generate`; returns how long it
+/// took. With `options` naming a PostgreSQL database, the orders are generated into SQLite and
+/// moved there with `certkeep db copy` (several times faster than generating on PostgreSQL, one
+/// round trip per statement), and the SQLite file is removed.
 pub async fn generate(
     bin: &Path,
     data_dir: &Path,
@@ -60,22 +62,51 @@ pub async fn generate(
     options: &[String],
 ) -> Result<Duration, String> {
     let started = Instant::now();
+    run(
+        bin,
+        "generate",
+        &["generate".into(), "--data-dir".into(), path(data_dir), "--orders".into(), orders.to_string()],
+    )
+    .await?;
+    if let Some(url) = options.get(1) {
+        let sqlite = data_dir.join("certkeep.db");
+        run(
+            bin,
+            "db copy",
+            &[
+                "db".into(),
+                "copy".into(),
+                "--from".into(),
+                format!("sqlite://{}", path(&sqlite)),
+                "--to".into(),
+                url.clone(),
+            ],
+        )
+        .await?;
+        for file in ["certkeep.db", "certkeep.db-wal", "certkeep.db-shm"] {
+            let _ = std::fs::remove_file(data_dir.join(file));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Runs `certkeep` with `args`, its output discarded; fails unless it succeeds.
+async fn run(bin: &Path, what: &str, args: &[String]) -> Result<(), String> {
     let status = Command::new(bin)
-        .arg("generate")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--orders")
-        .arg(orders.to_string())
-        .args(options)
+        .args(args)
         .env("CERTKEEP_LOG", "warn")
         .stdout(Stdio::null())
         .status()
         .await
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if !status.success() {
-        return Err(format!("certkeep generate failed: {status}"));
+        return Err(format!("certkeep {what} failed: {status}"));
     }
-    Ok(started.elapsed())
+    Ok(())
 }
 
 /// A running `certkeep serve`, stopped when dropped.
