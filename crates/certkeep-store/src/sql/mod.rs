@@ -123,9 +123,10 @@ fn for_each_summary(
             if total.is_some() { (", count(*) OVER () AS total", ", page.total") } else { ("", "") };
         format!(
             "SELECT {SUMMARY_COLUMNS}{counted} FROM (SELECT o.id AS page_id{count} FROM orders o WHERE {} \
-             ORDER BY {order_by} LIMIT ? OFFSET ?) page CROSS JOIN orders o {SUMMARY_JOINS} \
+             ORDER BY {} LIMIT ? OFFSET ?) page CROSS JOIN orders o {SUMMARY_JOINS} \
              WHERE o.id = page.page_id ORDER BY {order_by}",
-            cond.sql
+            cond.sql,
+            query::pick_order_by(query, dialect)
         )
     } else {
         format!(

@@ -215,6 +215,21 @@ pub fn order_by(query: &OrderQuery, dialect: Dialect) -> String {
     keys.join(", ")
 }
 
+/// The ORDER BY of a page's id pick. On PostgreSQL, when a date range is among the filters and
+/// the id leads the order, the id is sorted as an expression: the planner assumes the range's
+/// orders spread evenly over the ids and walks the primary key for the first page, but ids follow
+/// dates, so a range of recent dates filtered a third of a 1M inventory first (116 ms). Sorted,
+/// the range comes from its covering index (8 ms); the page's count walks that range anyway.
+pub fn pick_order_by(query: &OrderQuery, dialect: Dialect) -> String {
+    let order = order_by(query, dialect);
+    let ranged =
+        query.filters.iter().any(|f| matches!(f, OrderFilter::ValidTill(_) | OrderFilter::DateCreated(_)));
+    match order.strip_prefix("o.id ") {
+        Some(rest) if dialect == Dialect::Postgres && ranged => format!("(o.id + 0) {rest}"),
+        _ => order,
+    }
+}
+
 /// The column a sort key orders by, and whether it may be NULL.
 fn sort_column(field: SortField) -> (&'static str, bool) {
     match field {
@@ -229,5 +244,28 @@ fn sort_column(field: SortField) -> (&'static str, bool) {
         SortField::UserId => ("o.user_id", false),
         SortField::Email => ("o.email", false),
         SortField::IsRenewed => ("o.is_renewed", false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound;
+
+    use certkeep_core::{SortField, SortKey, TimeRange};
+
+    use super::*;
+
+    #[test]
+    fn a_date_range_page_is_picked_by_sorting_on_postgresql_only() {
+        let range = TimeRange { start: Bound::Unbounded, end: Bound::Unbounded };
+        let ranged = OrderQuery { filters: vec![OrderFilter::ValidTill(range)], ..Default::default() };
+        assert_eq!(pick_order_by(&ranged, Dialect::Postgres), "(o.id + 0) ASC");
+        assert_eq!(pick_order_by(&ranged, Dialect::Sqlite), "o.id ASC");
+        assert_eq!(pick_order_by(&OrderQuery::default(), Dialect::Postgres), "o.id ASC");
+        let by_date = OrderQuery {
+            sort: vec![SortKey { field: SortField::ValidTill, descending: true }],
+            ..ranged.clone()
+        };
+        assert_eq!(pick_order_by(&by_date, Dialect::Postgres), order_by(&by_date, Dialect::Postgres));
     }
 }
