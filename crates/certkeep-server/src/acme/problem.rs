@@ -118,7 +118,8 @@ impl Problem {
         Self::new(kind, StatusCode::BAD_REQUEST, detail)
     }
 
-    /// `serverInternal` (500): the database or the CA failed, never the client's input.
+    /// `serverInternal` (500): the server failed (a broken stored value, the CA), never the
+    /// client's input. A store failure answers 503 instead (see `From<StoreError>`).
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new("serverInternal", StatusCode::INTERNAL_SERVER_ERROR, detail)
     }
@@ -138,19 +139,43 @@ impl Problem {
 }
 
 impl From<StoreError> for Problem {
+    /// `serverInternal` with 503 and `Retry-After`, as CertCentral answers a store failure: the
+    /// database was unreachable or too busy to commit (serialization retries exhausted across
+    /// replicas), and the same request may well succeed a moment later.
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "acme store failure");
-        Self::internal("The database failed; try again.")
+        Self::new(
+            "serverInternal",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is unavailable or busy; try again.",
+        )
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             serde_json::to_vec(&self.to_json()).unwrap_or_default(),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_asks_the_client_to_retry() {
+        let res = Problem::from(StoreError("40001: could not serialize access".into())).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/problem+json");
     }
 }
