@@ -224,6 +224,17 @@ async fn a_validation_cut_off_by_a_crash_is_resumed() {
     );
     assert_eq!(certkeep_server::acme::resume_once(&server.state).await.unwrap(), 0);
     assert_eq!(other.refresh().await.unwrap().status, OrderStatus::Pending);
+    // One whose authorization was deactivated meanwhile is closed, not validated.
+    let id = authz.challenges[0].id;
+    assert!(acme.start_acme_challenge(id, then, now + time::Duration::minutes(1)).unwrap());
+    acme.set_acme_authz_status(authz.id, certkeep_core::acme::AcmeStatus::Deactivated).unwrap();
+    assert_eq!(certkeep_server::acme::resume_once(&server.state).await.unwrap(), 0);
+    let closed = acme.acme_challenge(id).unwrap().unwrap();
+    assert_eq!(closed.status, certkeep_core::acme::AcmeStatus::Invalid);
+    assert_eq!(
+        acme.acme_authz(authz.id).unwrap().unwrap().status,
+        certkeep_core::acme::AcmeStatus::Deactivated
+    );
 }
 
 #[tokio::test]

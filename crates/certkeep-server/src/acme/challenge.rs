@@ -105,7 +105,16 @@ pub async fn resume_once(state: &AppState) -> Result<usize, Problem> {
                 Ok(s.acme().acme_account(authz.account_id)?.map(|account| (c, authz, account)))
             })
             .await?;
-        let Some((c, authz, account)) = found else { continue };
+        let Some((mut c, authz, account)) = found else { continue };
+        if authz.status != AcmeStatus::Pending {
+            // Nothing waits for this validation any more (the authorization was deactivated or
+            // expired meanwhile): close it instead of validating, which would overwrite that.
+            c.status = AcmeStatus::Invalid;
+            let cut_off = Problem::validation("connection", "The validation was cut off by a crash.");
+            c.error = Some(cut_off.to_json().to_string());
+            state.store(move |s| s.acme().update_acme_challenge(&c)).await?;
+            continue;
+        }
         if claim(state, id).await? {
             let key_authorization = format!("{}.{}", c.token, account.thumbprint);
             tracing::info!(challenge = id, name = %authz.identifier, "resuming a validation cut off by a crash");
