@@ -564,31 +564,8 @@ async fn external_certificates_are_imported_listed_and_deleted() {
     let s = TestServer::start().await;
     // A certificate from someone else's CA.
     let dir = tempfile::tempdir().unwrap();
-    let ca = CertificateAuthority::create(
-        dir.path(),
-        KeyAlgorithm::EcdsaP256,
-        "Elsewhere",
-        NOW - time::Duration::days(30),
-    )
-    .unwrap();
-    let (key, csr) = key_and_csr("ext.example", &["ext.example", "www.ext.example"]);
-    let public_key = certkeep_ca::parse_csr(&csr).unwrap().public_key;
-    let dns = vec!["ext.example".to_owned(), "www.ext.example".to_owned()];
-    let issued = ca
-        .issue(&LeafRequest {
-            public_key: &public_key,
-            common_name: "ext.example",
-            dns_names: &dns,
-            organization: None,
-            validation: Validation::Dv,
-            not_before: NOW - time::Duration::days(1),
-            not_after: NOW + time::Duration::days(90),
-            crl_url: None,
-            ocsp_url: None,
-            ca_issuers_url: None,
-        })
-        .unwrap();
-    let pem = certkeep_ca::certificate_pem(&issued.der);
+    let ca = ca_elsewhere(dir.path());
+    let (key, pem) = signed_by(&ca, "ext.example", &["ext.example", "www.ext.example"]);
     let chain = format!(
         "{}{}",
         certkeep_ca::certificate_pem(ca.intermediate_der()),
@@ -669,22 +646,22 @@ async fn external_certificates_are_imported_listed_and_deleted() {
     assert_eq!((c["certificateNo"].as_i64(), c["certificateName"].as_str()), (Some(no), Some("ext-2")));
 }
 
-/// A key and certificate (PEM) for `cn` from another CA, created in `dir`.
-fn certificate_from_elsewhere(dir: &std::path::Path, cn: &str) -> (String, String) {
-    let ca = CertificateAuthority::create(
-        dir,
-        KeyAlgorithm::EcdsaP256,
-        "Elsewhere",
-        NOW - time::Duration::days(30),
-    )
-    .unwrap();
-    let (key, csr) = key_and_csr(cn, &[cn]);
+/// Another CA, created in `dir`.
+fn ca_elsewhere(dir: &std::path::Path) -> CertificateAuthority {
+    CertificateAuthority::create(dir, KeyAlgorithm::EcdsaP256, "Elsewhere", NOW - time::Duration::days(30))
+        .unwrap()
+}
+
+/// A key and certificate (PEM) for `cn` with `dns` names, issued by `ca`.
+fn signed_by(ca: &CertificateAuthority, cn: &str, dns: &[&str]) -> (String, String) {
+    let (key, csr) = key_and_csr(cn, dns);
     let public_key = certkeep_ca::parse_csr(&csr).unwrap().public_key;
+    let dns: Vec<String> = dns.iter().map(|n| n.to_string()).collect();
     let issued = ca
         .issue(&LeafRequest {
             public_key: &public_key,
             common_name: cn,
-            dns_names: &[cn.to_owned()],
+            dns_names: &dns,
             organization: None,
             validation: Validation::Dv,
             not_before: NOW - time::Duration::days(1),
@@ -721,7 +698,7 @@ fn ocsp_status(s: &TestServer, serial: &str) -> String {
 async fn ocsp_answers_unknown_for_imported_certificates_and_good_for_issued_ones() {
     let s = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (key, pem) = certificate_from_elsewhere(dir.path(), "ocsp-ext.example");
+    let (key, pem) = signed_by(&ca_elsewhere(dir.path()), "ocsp-ext.example", &["ocsp-ext.example"]);
     let import = json!({"certificateName": "ocsp-ext", "privateKey": key, "publicKeyCertificate": pem});
     let v = ok(&acme(&s, Method::POST, "/api/v1/certificate/withExternal", Some(import)).await);
     let imported = v["sslCertificateList"][0]["certSerialNumber"].as_str().unwrap().to_owned();

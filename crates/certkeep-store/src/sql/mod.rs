@@ -743,8 +743,89 @@ mod tests {
         request_counts_slide_and_spare_other_callers,
         container_scopes_cover_the_subtree,
         refused_writes_are_logged_and_read_back_per_account_newest_first,
-        eab_keys_stored_in_clear_by_older_versions_are_sealed_once
+        eab_keys_stored_in_clear_by_older_versions_are_sealed_once,
+        an_ncp_acme_account_is_created_whole_or_not_at_all,
+        every_sealed_value_is_resealed_in_one_transaction_or_none_is
     );
+
+    /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
+    fn account_with_contract<E: Engine>(store: &SqlStore<E>) -> (Id, AcmeContract) {
+        let (account, root) = store.create_account("a", NOW).unwrap();
+        let user = NewUser {
+            account_id: account,
+            container_id: root,
+            username: "u".into(),
+            contact: Contact::default(),
+            access_role: AccessRole::Administrator,
+        };
+        let user_id = store.create_user(&user, NOW).unwrap();
+        let contract = AcmeContract {
+            id: 0,
+            account_id: account,
+            container_id: root,
+            user_id,
+            product_name_id: "ssl_dv_geotrust".into(),
+            sans: vec!["example.com".into()],
+            organization_id: None,
+            auto_renew: false,
+            created_at: NOW,
+            valid_till: NOW,
+            date_canceled: None,
+        };
+        (account, contract)
+    }
+
+    fn an_ncp_acme_account_is_created_whole_or_not_at_all<E: Engine>(store: &SqlStore<E>) {
+        let (account, contract) = account_with_contract(store);
+        let ncp = NcpAcmeAccount {
+            contract_id: 0,
+            account_id: account,
+            alias: "one".into(),
+            validation_mode: "DNS01".into(),
+            validity_days: 90,
+        };
+        let id = store.create_ncp_acme_account(&contract, "kid", b"sealed", &ncp, NOW).unwrap();
+        let (credential, bound) = store.find_eab("kid").unwrap().unwrap();
+        assert_eq!((credential.sealed_hmac_key.as_slice(), bound.id), (&b"sealed"[..], id));
+        assert_eq!(
+            store.ncp_acme_accounts(account).unwrap(),
+            [NcpAcmeAccount { contract_id: id, ..ncp.clone() }]
+        );
+        // The credential fails (its key id is taken): no contract or NCP record is left behind.
+        let again = NcpAcmeAccount { alias: "two".into(), ..ncp };
+        assert!(store.create_ncp_acme_account(&contract, "kid", b"other", &again, NOW).is_err());
+        assert_eq!(store.contracts(account).unwrap().len(), 1);
+        assert_eq!(store.ncp_acme_accounts(account).unwrap().len(), 1);
+        // The same for a Partner contract and its first credential.
+        assert!(store.create_contract(&contract, "kid", b"other", NOW).is_err());
+        assert_eq!(store.contracts(account).unwrap().len(), 1);
+    }
+
+    fn every_sealed_value_is_resealed_in_one_transaction_or_none_is<E: Engine>(store: &SqlStore<E>) {
+        use certkeep_core::{ncp::NewNcpKey, seal::SealedSecret};
+        let (account, _) = store.create_account("a", NOW).unwrap();
+        for (access_key, sealed) in [("AK1", b"one".to_vec()), ("AK2", b"two".to_vec())] {
+            let key = NewNcpKey { account_id: account, access_key: access_key.into(), sealed_secret: sealed };
+            store.create_ncp_key(&key, NOW).unwrap().unwrap();
+        }
+        let sealed = |access_key: &str| store.find_ncp_key(access_key).unwrap().unwrap().sealed_secret;
+        let bound = |secret: SealedSecret<'_>| match secret {
+            SealedSecret::NcpSecretKey { access_key, sealed } => {
+                Some([sealed, b"@", access_key.as_bytes()].concat())
+            }
+            _ => None,
+        };
+        assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
+        assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+        // One value that does not open: the error names it, and the other is not resealed.
+        let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
+            SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
+            other => Some([other.sealed(), b"+"].concat()),
+        };
+        let error = store.reseal_secrets(&refuse_ak2).unwrap_err().to_string();
+        assert!(error.contains("the secret of NCP access key AK2 does not open"), "{error}");
+        assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+    }
 
     fn refused_writes_are_logged_and_read_back_per_account_newest_first<E: Engine>(store: &SqlStore<E>) {
         use certkeep_core::audit::AuditQuery;
@@ -775,28 +856,7 @@ mod tests {
     }
 
     fn eab_keys_stored_in_clear_by_older_versions_are_sealed_once<E: Engine>(store: &SqlStore<E>) {
-        let (account, root) = store.create_account("a", NOW).unwrap();
-        let user = NewUser {
-            account_id: account,
-            container_id: root,
-            username: "u".into(),
-            contact: Contact::default(),
-            access_role: AccessRole::Administrator,
-        };
-        let user_id = store.create_user(&user, NOW).unwrap();
-        let contract = certkeep_core::partner::AcmeContract {
-            id: 0,
-            account_id: account,
-            container_id: root,
-            user_id,
-            product_name_id: "ssl_dv_geotrust".into(),
-            sans: vec!["example.com".into()],
-            organization_id: None,
-            auto_renew: false,
-            created_at: NOW,
-            valid_till: NOW,
-            date_canceled: None,
-        };
+        let (_, contract) = account_with_contract(store);
         let (contract_id, _) = store.create_contract(&contract, "new", b"sealed-by-caller", NOW).unwrap();
         // A row as the migration leaves those written before sealing: `sealed` defaults to false.
         store
