@@ -621,6 +621,37 @@ pub fn assert_error(resp: &(u16, HeaderMap, String), status: u16, code: &str) {
 }
 
 impl TestServer {
+    /// Asks this server's OCSP responder with openssl's client about `what` (`-cert FILE` or
+    /// `-serial 0xHEX`) under certkeep's intermediate, checks that the response verifies, and
+    /// returns openssl's output. Blocking: call it off the server's runtime.
+    pub fn ocsp(&self, what: &[&std::ffi::OsStr]) -> String {
+        let ca = |file: &str| self.ca_dir.join(file);
+        let out = std::process::Command::new("openssl")
+            // The server clock is frozen in the past: accept its response times.
+            .args([
+                "ocsp",
+                "-no_nonce",
+                "-validity_period",
+                "315360000",
+                "-url",
+                &format!("{}/pki/ocsp", self.base),
+            ])
+            .arg("-issuer")
+            .arg(ca("intermediate.crt.pem"))
+            .args(what)
+            .arg("-CAfile")
+            .arg(ca("root.crt.pem"))
+            .arg("-verify_other")
+            .arg(ca("intermediate.crt.pem"))
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(all.contains("Response verify OK"), "{all}");
+        all
+    }
+}
+
+impl TestServer {
     /// Records an order under an ACME contract directly in the store, with a certificate
     /// really issued by the test CA (`days` of validity from `created`, or pending).
     pub fn insert_contract_order(
