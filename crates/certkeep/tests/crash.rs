@@ -7,9 +7,7 @@ mod common;
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use common::{
-    ACME_NAMES, Replica, acme_account, acme_account_on, serve, try_acme_order, try_certcentral_order,
-};
+use common::{ACME_NAMES, acme_account, acme_account_on, serve, try_acme_order, try_certcentral_order};
 use instant_acme::OrderStatus;
 use tokio::sync::Mutex;
 
@@ -83,17 +81,9 @@ async fn acknowledged_orders_survive_sigkill() {
 
     // Every acknowledged order is there, issued, with its certificate.
     let (_child, server) = serve(&data, Some(&database), &[]).await;
-    let Replica { base, key, .. } = server.clone();
+    let base = server.base.clone();
     for id in &acknowledged {
-        let v: serde_json::Value = client
-            .get(format!("{base}/services/v2/order/certificate/{id}"))
-            .header("X-DC-DEVKEY", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = common::order(&client, &server, *id).await;
         assert_eq!(v["status"], "issued", "order {id}: {v}");
         assert_eq!(v["certificate"]["serial_number"].as_str().map(str::len), Some(32), "order {id}");
     }

@@ -12,7 +12,8 @@ use aws_lc_rs::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{
-    ACME_NAMES, BIN, Replica, acme_account, acme_account_on, order, try_acme_order, try_certcentral_order,
+    ACME_NAMES, BIN, Replica, acme_account, acme_account_on, certcentral, order, try_acme_order,
+    try_certcentral_order,
 };
 use serde_json::{Value, json};
 
@@ -125,20 +126,8 @@ async fn two_replicas_on_one_database_behave_as_one_service() {
         assert_eq!(through_a, through_b);
         assert_eq!(through_a["certificate"]["serial_number"].as_str(), Some(serial.as_str()));
     }
-    let list = |r: &Replica| {
-        let client = client.clone();
-        let (base, key) = (r.base.clone(), r.key.clone());
-        async move {
-            let resp = client
-                .get(format!("{base}/services/v2/order/certificate?limit=1000"))
-                .header("X-DC-DEVKEY", key)
-                .send()
-                .await
-                .unwrap();
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let (list_a, list_b) = (list(&a).await, list(&b).await);
+    let list = "order/certificate?limit=1000";
+    let (list_a, list_b) = (certcentral(&client, &a, list).await, certcentral(&client, &b, list).await);
     assert_eq!(list_a, list_b);
     let all: Vec<i64> =
         list_a["orders"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
@@ -204,31 +193,18 @@ async fn db_copy_moves_an_inventory_from_sqlite_to_postgresql() {
     for path in
         ["order/certificate?limit=50&sort=-valid_till", "order/certificate?filters[search]=%25exa", "request"]
     {
-        let mut bodies = Vec::new();
-        for r in [&on_sqlite, &on_postgres] {
-            let resp = client
-                .get(format!("{}/services/v2/{path}", r.base))
-                .header("X-DC-DEVKEY", &r.key)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 200, "{path}");
-            bodies.push(resp.json::<Value>().await.unwrap());
-        }
+        let bodies =
+            [certcentral(&client, &on_sqlite, path).await, certcentral(&client, &on_postgres, path).await];
         assert_eq!(bodies[0], bodies[1], "{path}");
     }
     // New orders on PostgreSQL get ids after the copied ones, and are counted again (the copy
     // turned the counting triggers off for itself only).
-    let total = |r: &Replica| {
-        let request = client
-            .get(format!("{}/services/v2/order/certificate?limit=1&filters[status]=issued", r.base))
-            .header("X-DC-DEVKEY", &r.key);
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["page"]["total"].as_u64() }
-    };
-    let before = total(&on_postgres).await.unwrap();
+    let issued = "order/certificate?limit=1&filters[status]=issued";
+    let total = async || certcentral(&client, &on_postgres, issued).await["page"]["total"].as_u64();
+    let before = total().await.unwrap();
     let (id, _) = certcentral_order(&client, &on_postgres, "after.copy.test").await;
     assert!(id > 100_300, "{id}");
-    assert_eq!(total(&on_postgres).await, Some(before + 1));
+    assert_eq!(total().await, Some(before + 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,16 +89,21 @@ pub async fn try_certcentral_order(client: &reqwest::Client, r: &Replica, cn: &s
     resp.json::<Value>().await.ok()?["id"].as_i64()
 }
 
-/// GET of a CertCentral order (200 expected).
-pub async fn order(client: &reqwest::Client, r: &Replica, id: i64) -> Value {
+/// GET of `/services/v2/{path}` with the replica's key (200 expected).
+pub async fn certcentral(client: &reqwest::Client, r: &Replica, path: &str) -> Value {
     let resp = client
-        .get(format!("{}/services/v2/order/certificate/{id}", r.base))
+        .get(format!("{}/services/v2/{path}", r.base))
         .header("X-DC-DEVKEY", &r.key)
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200, "order {id} through {}", r.base);
+    assert_eq!(resp.status(), 200, "{path} through {}", r.base);
     resp.json().await.unwrap()
+}
+
+/// GET of a CertCentral order (200 expected).
+pub async fn order(client: &reqwest::Client, r: &Replica, id: i64) -> Value {
+    certcentral(client, r, &format!("order/certificate/{id}")).await
 }
 
 /// A new ACME account bound to the demo's EAB credential, and its credentials (JSON).
