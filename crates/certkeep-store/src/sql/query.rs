@@ -196,11 +196,30 @@ fn push_contains(c: &mut Condition, term: &str, dialect: Dialect) {
 /// The ORDER BY clause (without the keyword): the sort keys, then the id as tie-breaker.
 /// Empty values sort first, as SQLite sorts NULL (PostgreSQL is told so explicitly).
 pub fn order_by(query: &OrderQuery, dialect: Dialect) -> String {
+    sort_keys(query, dialect, "o.id")
+}
+
+/// The ORDER BY of a page's id pick. On PostgreSQL, when a date range is among the filters and
+/// the id leads the order, the id is sorted as an expression: the planner assumes the range's
+/// orders spread evenly over the ids and walks the primary key for the first page, but ids follow
+/// dates, so a range of recent dates filtered a third of a 1M inventory first (116 ms). Sorted,
+/// the range comes from its covering index (8 ms); the page's count walks that range anyway.
+pub fn pick_order_by(query: &OrderQuery, dialect: Dialect) -> String {
+    let ranged =
+        query.filters.iter().any(|f| matches!(f, OrderFilter::ValidTill(_) | OrderFilter::DateCreated(_)));
+    let id_leads = query.sort.first().is_none_or(|k| k.field == SortField::Id);
+    let id = if dialect == Dialect::Postgres && ranged && id_leads { "(o.id + 0)" } else { "o.id" };
+    sort_keys(query, dialect, id)
+}
+
+/// The sort keys, then the id (written `id`) as tie-breaker.
+fn sort_keys(query: &OrderQuery, dialect: Dialect, id: &str) -> String {
     let mut keys: Vec<String> = query
         .sort
         .iter()
         .map(|k| {
             let (column, nullable) = sort_column(k.field);
+            let column = if k.field == SortField::Id { id } else { column };
             let nulls = match (dialect, nullable, k.descending) {
                 (Dialect::Postgres, true, false) => " NULLS FIRST",
                 (Dialect::Postgres, true, true) => " NULLS LAST",
@@ -210,24 +229,9 @@ pub fn order_by(query: &OrderQuery, dialect: Dialect) -> String {
         })
         .collect();
     if !query.sort.iter().any(|k| k.field == SortField::Id) {
-        keys.push("o.id ASC".into());
+        keys.push(format!("{id} ASC"));
     }
     keys.join(", ")
-}
-
-/// The ORDER BY of a page's id pick. On PostgreSQL, when a date range is among the filters and
-/// the id leads the order, the id is sorted as an expression: the planner assumes the range's
-/// orders spread evenly over the ids and walks the primary key for the first page, but ids follow
-/// dates, so a range of recent dates filtered a third of a 1M inventory first (116 ms). Sorted,
-/// the range comes from its covering index (8 ms); the page's count walks that range anyway.
-pub fn pick_order_by(query: &OrderQuery, dialect: Dialect) -> String {
-    let order = order_by(query, dialect);
-    let ranged =
-        query.filters.iter().any(|f| matches!(f, OrderFilter::ValidTill(_) | OrderFilter::DateCreated(_)));
-    match order.strip_prefix("o.id ") {
-        Some(rest) if dialect == Dialect::Postgres && ranged => format!("(o.id + 0) {rest}"),
-        _ => order,
-    }
 }
 
 /// The column a sort key orders by, and whether it may be NULL.
