@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         STANDARD.encode(data)
     );
     let names = ["www.example.com".to_owned()];
-    if let Err(e) = check(Some(&pem), "example.com", &names) {
+    if let Err(e) = check(Some(&pem), "example.com", &names, true) {
         assert!(e.status.is_client_error(), "{e:?}");
     }
 });

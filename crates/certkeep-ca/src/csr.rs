@@ -34,7 +34,8 @@ pub struct Csr {
 ///
 /// Accepts PEM (`CERTIFICATE REQUEST` or `NEW CERTIFICATE REQUEST` labels, any line breaks
 /// including none) or bare base64 DER. The self-signature is verified. Accepted keys are
-/// RSA 2048..=8192 bits, ECDSA P-256/P-384 and Ed25519. Input above 64 KiB is rejected.
+/// RSA 2048..=8192 bits (a multiple of 8, odd exponent of at least 65537), ECDSA
+/// P-256/P-384/P-521 and Ed25519 (see [`PublicKeyInfo::check_public_tls`]). Input above 64 KiB is rejected.
 pub fn parse_csr(input: &str) -> Result<Csr, CsrError> {
     if input.len() > MAX_CSR_INPUT {
         return Err(CsrError::Unparseable);

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
+    OID_SIG_ED25519,
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::RSAPublicKey;
@@ -160,9 +161,20 @@ impl PublicKeyInfo {
         self.key_type
     }
 
-    /// Key size in bits: RSA modulus bits, EC curve bits (256/384), 256 for Ed25519.
+    /// Key size in bits: RSA modulus bits, EC curve bits (256/384/521), 256 for Ed25519.
     pub fn key_size(&self) -> u32 {
         self.key_size
+    }
+
+    /// Refuses keys the Baseline Requirements (6.1.5) do not allow in publicly trusted TLS
+    /// certificates beyond what every certificate refuses: Ed25519.
+    pub fn check_public_tls(&self) -> Result<(), CsrError> {
+        match self.key_type {
+            KeyType::Ed25519 => Err(CsrError::UnsupportedKey(
+                "Ed25519, which publicly trusted TLS certificates cannot hold (BR 6.1.5)".into(),
+            )),
+            KeyType::Rsa | KeyType::Ec => Ok(()),
+        }
     }
 
     /// DER `SubjectPublicKeyInfo`, exactly as it appears in issued certificates.
@@ -178,7 +190,13 @@ impl PublicKeyInfo {
         let oid = &spki.algorithm.algorithm;
         let raw: &[u8] = &spki.subject_public_key.data;
         let (key_type, key_size, algorithm) = if *oid == OID_PKCS1_RSAENCRYPTION {
-            let bits = rsa_modulus_bits(raw)?;
+            let (bits, exponent_ok) = rsa_modulus_bits(raw)?;
+            if !exponent_ok {
+                return Err(CsrError::WeakKey("RSA public exponent below 65537 or even (BR 6.1.6)".into()));
+            }
+            if bits % 8 != 0 {
+                return Err(CsrError::WeakKey(format!("RSA modulus of {bits} bits, not a multiple of 8")));
+            }
             if bits < MIN_RSA_BITS {
                 return Err(CsrError::WeakKey(format!("RSA key of {bits} bits (minimum {MIN_RSA_BITS})")));
             }
@@ -199,9 +217,11 @@ impl PublicKeyInfo {
                 (KeyType::Ec, 256, &rcgen::PKCS_ECDSA_P256_SHA256)
             } else if curve == OID_NIST_EC_P384 {
                 (KeyType::Ec, 384, &rcgen::PKCS_ECDSA_P384_SHA384)
+            } else if curve == OID_NIST_EC_P521 {
+                (KeyType::Ec, 521, &rcgen::PKCS_ECDSA_P521_SHA512)
             } else {
                 return Err(CsrError::UnsupportedKey(format!(
-                    "elliptic curve {curve} (only P-256 and P-384 are accepted)"
+                    "elliptic curve {curve} (only P-256, P-384 and P-521 are accepted)"
                 )));
             }
         } else if *oid == OID_SIG_ED25519 {
@@ -224,8 +244,9 @@ impl PublicKeyInfo {
     }
 }
 
-/// Bit length of the modulus of a DER `RSAPublicKey`.
-fn rsa_modulus_bits(raw: &[u8]) -> Result<u32, CsrError> {
+/// Bit length of the modulus of a DER `RSAPublicKey`, and whether its public exponent is odd
+/// and at least 65537 (BR 6.1.6).
+fn rsa_modulus_bits(raw: &[u8]) -> Result<(u32, bool), CsrError> {
     let (_, key) = RSAPublicKey::from_der(raw).map_err(|_| CsrError::Unparseable)?;
     let modulus = key.modulus;
     if modulus.first().is_some_and(|b| b & 0x80 != 0) {
@@ -237,7 +258,12 @@ fn rsa_modulus_bits(raw: &[u8]) -> Result<u32, CsrError> {
         None => return Err(CsrError::Unparseable),
     };
     let bits = significant.len() as u64 * 8 - u64::from(significant[0].leading_zeros());
-    u32::try_from(bits).map_err(|_| CsrError::UnsupportedKey("RSA key too large".into()))
+    let exponent = key.exponent;
+    let exponent = &exponent[exponent.iter().position(|&b| b != 0).unwrap_or(exponent.len())..];
+    let exponent_ok = exponent.last().is_some_and(|b| b & 1 == 1)
+        && (exponent.len() > 3 || exponent.len() == 3 && exponent >= &[0x01, 0x00, 0x01][..]);
+    let bits = u32::try_from(bits).map_err(|_| CsrError::UnsupportedKey("RSA key too large".into()))?;
+    Ok((bits, exponent_ok))
 }
 
 /// Adapter giving rcgen access to a [`PublicKeyInfo`] as a certificate subject key.
@@ -279,9 +305,17 @@ mod tests {
     fn rsa_modulus_bit_length() {
         // SEQUENCE { INTEGER 0x00FF.. (9 bits after the sign byte => 8 bits), INTEGER 3 }
         let der = [0x30, 0x07, 0x02, 0x02, 0x00, 0xff, 0x02, 0x01, 0x03];
-        assert_eq!(rsa_modulus_bits(&der), Ok(8));
+        assert_eq!(rsa_modulus_bits(&der), Ok((8, false)));
         let der = [0x30, 0x07, 0x02, 0x02, 0x01, 0x00, 0x02, 0x01, 0x03];
-        assert_eq!(rsa_modulus_bits(&der), Ok(9));
+        assert_eq!(rsa_modulus_bits(&der), Ok((9, false)));
+        // Exponents 65537 and 65539 pass; 65536 (even) and 3 do not.
+        for (exponent, ok) in
+            [(&[0x01, 0x00, 0x01][..], true), (&[0x01, 0x00, 0x03], true), (&[0x01, 0x00, 0x00], false)]
+        {
+            let mut der = vec![0x30, 0x09, 0x02, 0x02, 0x00, 0xff, 0x02, 0x03];
+            der.extend_from_slice(exponent);
+            assert_eq!(rsa_modulus_bits(&der), Ok((8, ok)), "{exponent:?}");
+        }
         let negative = [0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x03];
         assert_eq!(rsa_modulus_bits(&negative), Err(CsrError::Unparseable));
         assert_eq!(rsa_modulus_bits(&[0x30]), Err(CsrError::Unparseable));

@@ -43,15 +43,19 @@ pub enum Validation {
     Ov,
     /// Extended validation: like OV, with the EV policy OID.
     Ev,
+    /// A private (not publicly trusted) certificate: the organization in the subject when
+    /// there is one, organizational units allowed, no CA/Browser Forum policy.
+    Private,
 }
 
 impl Validation {
-    /// The CA/Browser Forum certificate policy OID for this level.
-    pub(crate) fn policy_oid(self) -> &'static [u64] {
+    /// The CA/Browser Forum certificate policy OID for this level (none for private ones).
+    pub(crate) fn policy_oid(self) -> Option<&'static [u64]> {
         match self {
-            Self::Dv => POLICY_DV,
-            Self::Ov => POLICY_OV,
-            Self::Ev => POLICY_EV,
+            Self::Dv => Some(POLICY_DV),
+            Self::Ov => Some(POLICY_OV),
+            Self::Ev => Some(POLICY_EV),
+            Self::Private => None,
         }
     }
 }
@@ -67,8 +71,8 @@ pub struct SubjectOrganization {
     pub state: String,
     /// Two-letter country code (C); upper-cased in the certificate, omitted when empty.
     pub country: String,
-    /// Organizational units. The subject holds at most one OU attribute: the first non-empty
-    /// unit is used.
+    /// Organizational units, for [`Validation::Private`] only (public TLS subjects carry no OU
+    /// since ballot SC47). The subject holds at most one OU attribute: the first non-empty unit.
     pub units: Vec<String>,
 }
 
@@ -85,6 +89,8 @@ pub struct LeafRequest<'a> {
     pub organization: Option<&'a SubjectOrganization>,
     /// Validation level, selecting the subject shape and policy OID.
     pub validation: Validation,
+    /// Also assert id-kp-clientAuth (the EKU always holds id-kp-serverAuth).
+    pub client_auth: bool,
     /// Start of validity (truncated to whole seconds, UTC).
     pub not_before: OffsetDateTime,
     /// End of validity (truncated to whole seconds, UTC); must be after `not_before`.
@@ -181,10 +187,12 @@ pub(crate) fn leaf_params(
         KeyType::Rsa => vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
         KeyType::Ec | KeyType::Ed25519 => vec![KeyUsagePurpose::DigitalSignature],
     };
-    params.extended_key_usages =
-        vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    if req.client_auth {
+        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
     params.use_authority_key_identifier_extension = true;
-    params.custom_extensions = vec![certificate_policies(req.validation.policy_oid())];
+    params.custom_extensions = req.validation.policy_oid().map(certificate_policies).into_iter().collect();
     if let Some(url) = req.crl_url {
         params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![checked_url(url)?] }];
     }
@@ -213,13 +221,15 @@ fn checked_url(url: &str) -> Result<String, CaError> {
     Ok(url.to_owned())
 }
 
-/// Subject DN: C, ST, L, O, OU, CN for OV/EV; CN only for DV.
+/// Subject DN: C, ST, L, O, CN for OV/EV; CN only for DV; C, ST, L, O, OU, CN for private
+/// certificates with an organization.
 fn leaf_subject(req: &LeafRequest<'_>) -> Result<DistinguishedName, CaError> {
     let mut subject = DistinguishedName::new();
-    if req.validation != Validation::Dv {
-        let org = req
-            .organization
-            .ok_or_else(|| CaError::invalid("OV and EV certificates need an organization"))?;
+    let org = match (req.validation, req.organization) {
+        (Validation::Dv, _) | (Validation::Private, None) => None,
+        (_, org) => Some(org.ok_or_else(|| CaError::invalid("OV and EV certificates need an organization"))?),
+    };
+    if let Some(org) = org {
         if org.name.trim().is_empty() {
             return Err(CaError::invalid("the organization name is empty"));
         }
@@ -234,7 +244,8 @@ fn leaf_subject(req: &LeafRequest<'_>) -> Result<DistinguishedName, CaError> {
         push_non_empty(&mut subject, DnType::StateOrProvinceName, &org.state);
         push_non_empty(&mut subject, DnType::LocalityName, &org.locality);
         subject.push(DnType::OrganizationName, org.name.as_str());
-        if let Some(unit) = org.units.iter().find(|u| !u.trim().is_empty()) {
+        let unit = org.units.iter().find(|u| !u.trim().is_empty());
+        if let Some(unit) = unit.filter(|_| req.validation == Validation::Private) {
             subject.push(DnType::OrganizationalUnitName, unit.as_str());
         }
     }

@@ -30,6 +30,7 @@ fn issue_leaf(ca: &CertificateAuthority, key_alg: KeyAlgorithm) -> certkeep_ca::
         dns_names: &csr.dns_names,
         organization: None,
         validation: Validation::Dv,
+        client_auth: false,
         not_before: now - time::Duration::hours(1),
         not_after: now + time::Duration::days(90),
         crl_url: None,

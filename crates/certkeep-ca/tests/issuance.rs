@@ -46,6 +46,7 @@ fn request<'a>(
         dns_names,
         organization,
         validation,
+        client_auth: false,
         not_before: NOT_BEFORE,
         not_after: NOT_AFTER,
         crl_url: None,
@@ -138,10 +139,18 @@ fn dv_leaf_has_baseline_profile() {
     assert!(!ku.value.key_encipherment());
     assert!(!ku.value.key_cert_sign());
 
-    // extendedKeyUsage: serverAuth + clientAuth only.
+    // extendedKeyUsage: serverAuth only (Chrome Root Program 1.6), clientAuth only on request.
     let eku = x509.extended_key_usage().expect("ok").expect("EKU");
-    assert!(eku.value.server_auth && eku.value.client_auth);
+    assert!(eku.value.server_auth && !eku.value.client_auth);
     assert!(!eku.value.code_signing && !eku.value.any && eku.value.other.is_empty());
+    let both = ca.issue(&LeafRequest {
+        client_auth: true,
+        ..request(&key, "www.example.com", &[], Validation::Dv, None)
+    });
+    let both = both.expect("issue with clientAuth");
+    let both = parse(&both);
+    let eku = both.extended_key_usage().expect("ok").expect("EKU");
+    assert!(eku.value.server_auth && eku.value.client_auth);
 
     // Key identifiers: AKI matches the intermediate's SKI.
     let (_, intermediate) = X509Certificate::from_der(ca.intermediate_der()).expect("parse");
@@ -179,6 +188,24 @@ fn dv_leaf_has_baseline_profile() {
 }
 
 #[test]
+fn private_leaves_keep_the_unit_and_carry_no_cabf_policy() {
+    let (_dir, ca) = new_ca(KeyAlgorithm::EcdsaP256);
+    let key = subject_key(KeyAlgorithm::EcdsaP256);
+    let org = SubjectOrganization {
+        name: "Example Corp".into(),
+        units: vec!["Web Ops".into()],
+        ..Default::default()
+    };
+    let issued =
+        ca.issue(&request(&key, "host.internal", &[], Validation::Private, Some(&org))).expect("issue");
+    let x509 = parse(&issued);
+    assert_eq!(x509.subject().to_string(), "O=Example Corp, OU=Web Ops, CN=host.internal");
+    assert!(x509.get_extension_unique(&OID_X509_EXT_CERTIFICATE_POLICIES).expect("unique").is_none());
+    let bare = ca.issue(&request(&key, "host.internal", &[], Validation::Private, None)).expect("issue");
+    assert_eq!(parse(&bare).subject().to_string(), "CN=host.internal");
+}
+
+#[test]
 fn rsa_subject_keys_get_key_encipherment() {
     let (_dir, ca) = new_ca(KeyAlgorithm::EcdsaP256);
     let key = subject_key(KeyAlgorithm::Rsa2048);
@@ -203,9 +230,10 @@ fn ov_and_ev_subjects_and_policies() {
     for (validation, policy) in [(Validation::Ov, "2.23.140.1.2.2"), (Validation::Ev, "2.23.140.1.1")] {
         let issued = ca.issue(&request(&key, "org.example", &[], validation, Some(&org))).expect("issue");
         let x509 = parse(&issued);
+        // No OU in public TLS subjects since ballot SC47.
         assert_eq!(
             x509.subject().to_string(),
-            "C=US, ST=Oregon, L=Springfield, O=Example Corp, OU=Web Ops, CN=org.example"
+            "C=US, ST=Oregon, L=Springfield, O=Example Corp, CN=org.example"
         );
         let org_names: Vec<_> =
             x509.subject().iter_organization().map(|o| o.as_str().expect("str")).collect();

@@ -35,6 +35,7 @@ fn issue(ca: &CertificateAuthority, common_name: &str) -> IssuedCertificate {
         dns_names: &[],
         organization: None,
         validation: Validation::Dv,
+        client_auth: false,
         not_before: now - time::Duration::hours(1),
         not_after: now + time::Duration::days(30),
         crl_url: Some(CRL_URL),

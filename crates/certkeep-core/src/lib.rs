@@ -15,6 +15,7 @@ pub mod names;
 pub mod ncp;
 pub mod order;
 pub mod partner;
+pub mod policy;
 pub mod product;
 pub mod query;
 pub mod seal;

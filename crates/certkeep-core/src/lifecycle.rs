@@ -10,6 +10,7 @@ use crate::{
     CertificateKind, CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder,
     NewRequest, OrderStatus, OrderSummary, Organization, Origin, Product, RequestStatus, RequestType, Scope,
     Store, StoreError, ValidationType, Validity, names,
+    policy::{self, IssuanceSettings, NameRefusal},
 };
 
 /// Who changes something, with which key, from where.
@@ -122,6 +123,10 @@ pub struct IssueSpec<'a> {
     pub organization_units: &'a [String],
     /// Validation level.
     pub validation: ValidationType,
+    /// Whether the certificate follows the public TLS rules (else the private profile).
+    pub public: bool,
+    /// Whether it also asserts id-kp-clientAuth.
+    pub client_auth: bool,
     /// notBefore.
     pub not_before: OffsetDateTime,
     /// notAfter.
@@ -180,8 +185,13 @@ pub trait Transaction {
     fn organization(&mut self, scope: &Scope, id: Id) -> Result<Option<Organization>, StoreError>;
     /// Whether a custom field exists in the account.
     fn custom_field_exists(&mut self, account_id: Id, id: Id) -> Result<bool, StoreError>;
-    /// Whether the account has validated `domain` (exactly this name).
-    fn domain_validated(&mut self, account_id: Id, domain: &str) -> Result<bool, StoreError>;
+    /// Whether the account has validated `domain` (exactly this name) at `since` or later.
+    fn domain_validated(
+        &mut self,
+        account_id: Id,
+        domain: &str,
+        since: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Adds a certificate to an order.
     fn insert_certificate(
         &mut self,
@@ -319,13 +329,15 @@ pub struct OrderRequest {
     /// The ACME order this placement finalizes: it turns `valid` in the same transaction, or the
     /// placement is refused when that order is no longer `ready`.
     pub acme_order_id: Option<Id>,
+    /// Also assert id-kp-clientAuth (public products only until [`policy::CLIENT_AUTH_LAST_DAY`]).
+    pub client_auth: bool,
 }
 
 impl OrderRequest {
     /// An order a machine front door (ACME, NCP) places for `names` (common name first) with a
     /// checked CSR: issued at once, no approval comment, paid from the balance, renewal
-    /// notifications on, valid for the product's longest term. Callers override the rest with
-    /// struct-update syntax.
+    /// notifications on, a one-year plan (each certificate as long as the product's rules allow),
+    /// serverAuth only. Callers override the rest with struct-update syntax.
     pub fn automated(
         product: &'static Product,
         container_id: Id,
@@ -340,7 +352,7 @@ impl OrderRequest {
             dns_names,
             csr,
             server_platform_id: -1,
-            validity: Validity::Days(product.max_validity_days),
+            validity: Validity::Years(1),
             comments: None,
             skip_approval: true,
             disable_renewal_notifications: false,
@@ -354,6 +366,7 @@ impl OrderRequest {
             public_id: crate::credentials::generate_api_key()[..32].to_owned(),
             acme_contract_id: None,
             acme_order_id: None,
+            client_auth: false,
         }
     }
 }
@@ -388,6 +401,8 @@ pub struct CertificateRequest {
     pub skip_approval: bool,
     /// Comment.
     pub comments: Option<String>,
+    /// Also assert id-kp-clientAuth (public products only until [`policy::CLIENT_AUTH_LAST_DAY`]).
+    pub client_auth: bool,
 }
 
 /// What to revoke.
@@ -409,6 +424,8 @@ pub struct Lifecycle<'a> {
     pub now: OffsetDateTime,
     /// Domain-control policy.
     pub domains: DomainPolicy,
+    /// The deployment's choices within the issuance rules.
+    pub issuance: IssuanceSettings,
 }
 
 fn audit(
@@ -443,53 +460,104 @@ pub fn validity_end(v: Validity, start: OffsetDateTime) -> OffsetDateTime {
     }
 }
 
+/// The refusal as the lifecycle reports it; `common_name` tells which malformed name is the
+/// common name.
+fn name_refusal(refusal: NameRefusal, common_name: &str) -> LifecycleError {
+    let code = match &refusal {
+        NameRefusal::Malformed(n) if n == common_name => "invalid_common_name",
+        NameRefusal::Malformed(_) => "invalid_dns_names",
+        NameRefusal::WildcardNotAllowed(_) => "invalid_dns_names|wildcard_not_allowed",
+        NameRefusal::IpAddress(_) => "invalid_dns_names|ip_address",
+        NameRefusal::InternalName(_) => "invalid_dns_names|internal_name",
+        NameRefusal::PublicSuffix(_) => "invalid_dns_names|public_suffix",
+        NameRefusal::TooMany { .. } => "invalid_dns_names|too_many",
+    };
+    LifecycleError::invalid(code, format!("{refusal}."))
+}
+
 impl Lifecycle<'_> {
-    fn check_names(
+    /// The names normalised and checked against the product's rules (see
+    /// [`policy::product_names`]).
+    fn product_names(
         &self,
-        tx: &mut dyn Transaction,
-        scope: &Scope,
         product: &Product,
         cn: &str,
         dns: &[String],
+    ) -> Result<(String, Vec<String>), LifecycleError> {
+        policy::product_names(product, cn, dns, self.issuance.test_names).map_err(|r| name_refusal(r, cn))
+    }
+
+    /// Under [`DomainPolicy::Validated`], every name must be covered by a domain the account
+    /// validated within the reuse period in force.
+    fn check_domains(
+        &self,
+        tx: &mut dyn Transaction,
+        scope: &Scope,
+        cn: &str,
+        dns: &[String],
     ) -> Result<(), LifecycleError> {
+        if self.domains != DomainPolicy::Validated {
+            return Ok(());
+        }
+        let since = self.now - Duration::days(policy::dcv_reuse_days(self.now).into());
         for name in std::iter::once(cn).chain(dns.iter().map(String::as_str)) {
-            if names::is_wildcard(name) && !product.allows_wildcard {
-                return Err(LifecycleError::invalid(
-                    "invalid_dns_names|wildcard_not_allowed",
-                    format!("{} does not allow wildcard names such as {name}.", product.name_id),
-                ));
+            let mut covered = false;
+            for candidate in names::with_parents(name) {
+                if tx.domain_validated(scope.account_id, candidate, since)? {
+                    covered = true;
+                    break;
+                }
             }
-            if self.domains == DomainPolicy::Validated {
-                let mut covered = false;
-                for candidate in names::with_parents(name) {
-                    if tx.domain_validated(scope.account_id, candidate)? {
-                        covered = true;
-                        break;
-                    }
-                }
-                if !covered {
-                    return Err(LifecycleError::invalid(
-                        "domain_not_validated",
-                        format!("The domain of {name} has not been validated for this account."),
-                    ));
-                }
+            if !covered {
+                return Err(LifecycleError::invalid(
+                    "domain_not_validated",
+                    format!("The domain of {name} has not been validated for this account."),
+                ));
             }
         }
         Ok(())
     }
 
+    /// Refuses id-kp-clientAuth on public products after [`policy::CLIENT_AUTH_LAST_DAY`].
+    fn check_client_auth(&self, product: &Product, client_auth: bool) -> Result<(), LifecycleError> {
+        if client_auth && product.is_public() && !policy::client_auth_allowed(self.now) {
+            return Err(LifecycleError::invalid(
+                "invalid_profile_option",
+                format!(
+                    "Public TLS certificates assert serverAuth only since {}: clientAuth is no longer available.",
+                    policy::CLIENT_AUTH_LAST_DAY.next_day().unwrap_or(policy::CLIENT_AUTH_LAST_DAY)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The end of a certificate issued now that should cover until `wanted`: shortened to the
+    /// longest certificate the product's rules allow today (DigiCert adjusts, never refuses).
+    fn certificate_end(&self, product: &Product, wanted: OffsetDateTime) -> OffsetDateTime {
+        let days = if product.is_public() {
+            policy::max_certificate_days(self.now)
+        } else {
+            self.issuance.private_certificate_days
+        };
+        wanted.min(self.now + Duration::days(days.into()))
+    }
+
+    /// Signs a certificate for `product` meant to cover until `cover_until` (shortened by
+    /// [`Self::certificate_end`]).
     fn sign(
         &self,
         cert: (&str, &str, &[String]),
         org: Option<&Organization>,
         units: &[String],
-        validation: ValidationType,
-        not_after: OffsetDateTime,
+        (product, client_auth): (&Product, bool),
+        cover_until: OffsetDateTime,
     ) -> Result<IssuedFacts, LifecycleError> {
         let (csr_pem, common_name, dns_names) = cert;
-        if not_after <= self.now {
+        if cover_until <= self.now {
             return Err(LifecycleError::conflict("order_expired", "The order's validity has ended."));
         }
+        self.check_client_auth(product, client_auth)?;
         self.issuer
             .issue(&IssueSpec {
                 csr_pem,
@@ -497,9 +565,11 @@ impl Lifecycle<'_> {
                 dns_names,
                 organization: org,
                 organization_units: units,
-                validation,
+                validation: product.validation,
+                public: product.is_public(),
+                client_auth,
                 not_before: self.now,
-                not_after,
+                not_after: self.certificate_end(product, cover_until),
             })
             .map_err(LifecycleError::Issuance)
     }
@@ -511,24 +581,9 @@ impl Lifecycle<'_> {
         req: &OrderRequest,
     ) -> Result<Placed, LifecycleError> {
         let product = req.product;
-        let cn = names::normalize(&req.common_name).map_err(|e| {
-            LifecycleError::invalid("invalid_common_name", format!("{:?} is not a valid DNS name.", e.0))
-        })?;
-        let mut dns = Vec::new();
-        for n in &req.dns_names {
-            let n = names::normalize(n).map_err(|e| {
-                LifecycleError::invalid("invalid_dns_names", format!("{:?} is not a valid DNS name.", e.0))
-            })?;
-            if n != cn && !dns.contains(&n) {
-                dns.push(n);
-            }
-        }
-        if dns.len() > product.max_dns_names as usize {
-            return Err(LifecycleError::invalid(
-                "invalid_dns_names|too_many",
-                format!("{} allows at most {} additional names.", product.name_id, product.max_dns_names),
-            ));
-        }
+        let (cn, dns) = self.product_names(product, &req.common_name, &req.dns_names)?;
+        self.check_client_auth(product, req.client_auth)?;
+        // The order's plan; each certificate covers as much of it as the rules allow.
         let end = validity_end(req.validity, self.now);
         if end <= self.now {
             return Err(LifecycleError::invalid(
@@ -536,13 +591,10 @@ impl Lifecycle<'_> {
                 "The validity period must end in the future.",
             ));
         }
-        if end - self.now > Duration::days(product.max_validity_days.into()) {
+        if end - self.now > Duration::days(product.max_plan_days.into()) {
             return Err(LifecycleError::invalid(
                 "invalid_validity|too_long",
-                format!(
-                    "{} certificates are valid for at most {} days.",
-                    product.name_id, product.max_validity_days
-                ),
+                format!("{} orders cover at most {} days.", product.name_id, product.max_plan_days),
             ));
         }
         if !scope.allows_container(req.container_id) {
@@ -575,13 +627,13 @@ impl Lifecycle<'_> {
             if let Some(renewed) = req.renewed_order_id {
                 tx.order(scope, renewed)?.ok_or(LifecycleError::NotFound("order"))?;
             }
-            self.check_names(tx, scope, product, &cn, &dns)?;
+            self.check_domains(tx, scope, &cn, &dns)?;
             let issued = if immediate {
                 Some(self.sign(
                     (&req.csr.0, &cn, &dns),
                     org.as_ref(),
                     &req.organization_units,
-                    product.validation,
+                    (product, req.client_auth),
                     end,
                 )?)
             } else {
@@ -630,6 +682,7 @@ impl Lifecycle<'_> {
                     issued,
                     archived: false,
                     user_id: actor.user_id,
+                    client_auth: req.client_auth,
                 }],
                 requests: vec![],
             };
@@ -704,7 +757,7 @@ impl Lifecycle<'_> {
             (&cert.csr, &cert.common_name, &cert.dns_names),
             org.as_ref(),
             &[],
-            product.validation,
+            (product, cert.client_auth),
             end,
         )?;
         tx.set_certificate_issued(cert_id, &facts)?;
@@ -740,7 +793,7 @@ impl Lifecycle<'_> {
                     self.issue_pending(tx, scope, &order, cert_id, end)?;
                 }
                 (RequestType::Reissue, true) => {
-                    let end = order.certificate.valid_till.unwrap_or(self.now);
+                    let end = validity_end(order.validity, order.date_created);
                     self.issue_pending(tx, scope, &order, cert_id, end)?;
                     tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
                     tx.set_current_certificate(order.id, cert_id)?;
@@ -858,30 +911,15 @@ impl Lifecycle<'_> {
             let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
             self.check_active(&order)?;
             let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
-            let cn = match &req.common_name {
-                Some(n) => names::normalize(n).map_err(|e| {
-                    LifecycleError::invalid(
-                        "invalid_common_name",
-                        format!("{:?} is not a valid DNS name.", e.0),
-                    )
-                })?,
-                None => order.certificate.common_name.clone(),
-            };
-            let mut dns = Vec::new();
-            for n in req.dns_names.as_ref().unwrap_or(&order.certificate.dns_names) {
-                let n = names::normalize(n).map_err(|e| {
-                    LifecycleError::invalid(
-                        "invalid_dns_names",
-                        format!("{:?} is not a valid DNS name.", e.0),
-                    )
-                })?;
-                if n != cn && !dns.contains(&n) {
-                    dns.push(n);
-                }
-            }
-            let ordered: Vec<&String> =
-                std::iter::once(&order.certificate.common_name).chain(&order.certificate.dns_names).collect();
+            let cn = req.common_name.as_ref().unwrap_or(&order.certificate.common_name);
+            let dns = req.dns_names.as_ref().unwrap_or(&order.certificate.dns_names);
+            let (cn, dns) = self.product_names(product, cn, dns)?;
+            self.check_client_auth(product, req.client_auth)?;
             if kind == CertificateKind::Duplicate {
+                let ordered: std::collections::HashSet<&String> =
+                    std::iter::once(&order.certificate.common_name)
+                        .chain(&order.certificate.dns_names)
+                        .collect();
                 if let Some(extra) = std::iter::once(&cn).chain(&dns).find(|n| !ordered.contains(n)) {
                     return Err(LifecycleError::invalid(
                         "invalid_dns_names|not_on_order",
@@ -889,16 +927,7 @@ impl Lifecycle<'_> {
                     ));
                 }
             } else {
-                if dns.len() > product.max_dns_names as usize {
-                    return Err(LifecycleError::invalid(
-                        "invalid_dns_names|too_many",
-                        format!(
-                            "{} allows at most {} additional names.",
-                            product.name_id, product.max_dns_names
-                        ),
-                    ));
-                }
-                self.check_names(tx, scope, product, &cn, &dns)?;
+                self.check_domains(tx, scope, &cn, &dns)?;
             }
             let cert = NewCertificate {
                 kind,
@@ -913,6 +942,7 @@ impl Lifecycle<'_> {
                 issued: None,
                 archived: false,
                 user_id: actor.user_id,
+                client_auth: req.client_auth,
             };
             let cert_id = tx.insert_certificate(&order, scope.account_id, &cert)?;
             let request_type = if kind == CertificateKind::Duplicate {
@@ -930,7 +960,12 @@ impl Lifecycle<'_> {
             let request_id = tx.insert_request(order_id, scope.account_id, &request, Some(cert_id), None)?;
             let mut der = None;
             if immediate {
-                let end = order.certificate.valid_till.unwrap_or(self.now);
+                // A duplicate ends with the certificate it duplicates; a reissue covers the
+                // rest of the order's plan (as far as the rules allow).
+                let end = match kind {
+                    CertificateKind::Reissue => validity_end(order.validity, order.date_created),
+                    _ => order.certificate.valid_till.unwrap_or(self.now),
+                };
                 der = Some(self.issue_pending(tx, scope, &order, cert_id, end)?.der);
                 if kind == CertificateKind::Reissue {
                     tx.set_current_certificate(order_id, cert_id)?;
@@ -1049,6 +1084,12 @@ impl Lifecycle<'_> {
         let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
             LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
         })?;
+        // No tenant vouches for a whole public suffix (`co.uk`) or an address.
+        if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
+            policy::check_public_name(&name, self.issuance.test_names)
+        {
+            return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
+        }
         if !scope.allows_container(container_id) {
             return Err(LifecycleError::NotFound("container"));
         }

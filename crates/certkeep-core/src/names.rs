@@ -4,12 +4,14 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidName(pub String);
 
-/// Normalises a DNS name (trimmed, lower case, no trailing dot) and checks its syntax:
-/// labels of 1-63 letters, digits and hyphens (not at either end), at least two labels,
-/// at most 253 characters, and `*` only as the whole leftmost label.
+/// Normalises a DNS name (trimmed, lower case, no trailing dot, U-labels as A-labels) and
+/// checks its syntax: labels of 1-63 letters, digits and hyphens (not at either end), at
+/// least two labels, at most 253 characters, `*` only as the whole leftmost label, and every
+/// `xn--` label a valid IDNA2008 A-label (UTS 46 processing; `xn--zz` is not).
 pub fn normalize(name: &str) -> Result<String, InvalidName> {
-    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
     let bad = || InvalidName(name.to_owned());
+    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let n = if n.is_ascii() && !n.contains("xn--") { n } else { to_a_labels(&n).ok_or_else(bad)? };
     if n.is_empty() || n.len() > 253 || !n.is_ascii() {
         return Err(bad());
     }
@@ -36,6 +38,20 @@ pub fn normalize(name: &str) -> Result<String, InvalidName> {
     Ok(n)
 }
 
+/// The name with its U-labels converted and its A-labels checked, keeping a leading `*.`.
+fn to_a_labels(name: &str) -> Option<String> {
+    let (wildcard, rest) = match name.strip_prefix("*.") {
+        Some(rest) => ("*.", rest),
+        None => ("", name),
+    };
+    let ascii = idna::domain_to_ascii_strict(rest).ok()?;
+    // UTS 46 maps some code points; an A-label must come back exactly as it was written.
+    if rest.split('.').zip(ascii.split('.')).any(|(given, ours)| given.starts_with("xn--") && given != ours) {
+        return None;
+    }
+    Some(format!("{wildcard}{ascii}"))
+}
+
 /// Whether `name` is a wildcard (`*.example.com`).
 pub fn is_wildcard(name: &str) -> bool {
     name.starts_with("*.")
@@ -56,12 +72,16 @@ mod tests {
     fn normalizes_and_checks() {
         assert_eq!(normalize(" WWW.Example.COM. ").unwrap(), "www.example.com");
         assert_eq!(normalize("*.example.com").unwrap(), "*.example.com");
-        for bad in ["", "com", "*.com", "a..b", "-a.com", "a-.com", "a.*.com", "a b.com", "ä.com", "a_b.com"]
-        {
+        for bad in ["", "com", "*.com", "a..b", "-a.com", "a-.com", "a.*.com", "a b.com", "a_b.com"] {
             assert!(normalize(bad).is_err(), "{bad}");
         }
         assert!(normalize(&format!("{}.com", "a".repeat(64))).is_err());
         assert!(normalize(&format!("{}.com", "a".repeat(63))).is_ok());
+        assert_eq!(normalize("Bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(normalize("*.xn--bcher-kva.example").unwrap(), "*.xn--bcher-kva.example");
+        for bad in ["xn--zz.com", "xn--.com"] {
+            assert!(normalize(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

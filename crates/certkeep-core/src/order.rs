@@ -182,6 +182,8 @@ pub struct NewCertificate {
     pub archived: bool,
     /// Who requested it.
     pub user_id: Id,
+    /// Whether it is to assert id-kp-clientAuth besides serverAuth.
+    pub client_auth: bool,
 }
 
 /// A request to record on an order.
@@ -356,6 +358,8 @@ pub struct CertificateRecord {
     pub archived: bool,
     /// Requester.
     pub user: User,
+    /// Whether it asserts (or, pending, is to assert) id-kp-clientAuth besides serverAuth.
+    pub client_auth: bool,
 }
 
 /// A request as order info shows it.

@@ -82,11 +82,19 @@ pub struct Product {
     pub allows_wildcard: bool,
     /// Maximum number of names besides the common name.
     pub max_dns_names: u32,
-    /// Longest certificate validity in days.
-    pub max_validity_days: u32,
+    /// Longest order (Multi-year Plan) in days: three years. Each certificate of an order is
+    /// as long as the rules allow at its issuance ([`crate::policy::max_certificate_days`] for
+    /// public products, the deployment's private lifetime otherwise) and no longer than the plan.
+    pub max_plan_days: u32,
 }
 
 impl Product {
+    /// Whether certificates of this product follow the Baseline Requirements for publicly
+    /// trusted TLS (every product but the private ones).
+    pub fn is_public(&self) -> bool {
+        self.product_type != ProductType::PrivateSslCertificate
+    }
+
     /// Looks a product up by its identifier.
     pub fn find(name_id: &str) -> Option<&'static Product> {
         PRODUCTS.iter().find(|p| p.name_id == name_id)
@@ -101,11 +109,8 @@ const fn product(
     allows_wildcard: bool,
     max_dns_names: u32,
 ) -> Product {
-    let max_validity_days = match product_type {
-        ProductType::PrivateSslCertificate => 3 * 365 + 1,
-        _ => 397,
-    };
-    Product { name_id, name, product_type, validation, allows_wildcard, max_dns_names, max_validity_days }
+    let max_plan_days = 3 * 365 + 1;
+    Product { name_id, name, product_type, validation, allows_wildcard, max_dns_names, max_plan_days }
 }
 
 use ProductType::*;

@@ -75,6 +75,17 @@ impl Authority {
     }
 }
 
+/// The CA profile of a product's certificates: its validation level when publicly trusted,
+/// else the private profile.
+pub fn ca_validation(validation: ValidationType, public: bool) -> Validation {
+    match (public, validation) {
+        (false, _) => Validation::Private,
+        (true, ValidationType::Dv) => Validation::Dv,
+        (true, ValidationType::Ov) => Validation::Ov,
+        (true, ValidationType::Ev) => Validation::Ev,
+    }
+}
+
 impl Issuer for Authority {
     fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String> {
         let csr = certkeep_ca::parse_csr(spec.csr_pem).map_err(|e| e.to_string())?;
@@ -92,11 +103,8 @@ impl Issuer for Authority {
                 common_name: spec.common_name,
                 dns_names: spec.dns_names,
                 organization: organization.as_ref(),
-                validation: match spec.validation {
-                    ValidationType::Dv => Validation::Dv,
-                    ValidationType::Ov => Validation::Ov,
-                    ValidationType::Ev => Validation::Ev,
-                },
+                validation: ca_validation(spec.validation, spec.public),
+                client_auth: spec.client_auth,
                 not_before: spec.not_before,
                 not_after: spec.not_after,
                 crl_url: Some(&self.urls.crl),

@@ -29,7 +29,7 @@ use certkeep_core::{
 };
 use tokio::net::TcpListener;
 
-pub use authority::{Authority, PkiUrls};
+pub use authority::{Authority, PkiUrls, ca_validation};
 pub use key_cache::KeyCache;
 pub use ops::Limits;
 pub use rate_limit::{RateLimit, RateLimiter};
@@ -49,6 +49,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Domain-control policy for new names.
     pub domains: DomainPolicy,
+    /// The deployment's choices within the issuance rules (test TLDs, private lifetimes).
+    pub issuance: certkeep_core::policy::IssuanceSettings,
     /// The base URL clients reach this server at (ACME directory, links).
     pub public_url: String,
     /// The server key that seals secrets at rest (NCP secret keys).
@@ -87,6 +89,7 @@ impl AppState {
                 issuer: &*state.authority,
                 now: state.clock.now(),
                 domains: state.domains,
+                issuance: state.issuance,
             };
             f(&lifecycle)
         })
@@ -105,6 +108,12 @@ pub fn app(state: AppState) -> Router {
         .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
         .merge(ops::router(state))
         .layer(axum::middleware::from_fn(ops::log_request))
+}
+
+/// The revocation service alone (CRL, OCSP, CA certificates), for a plain-HTTP listener of its
+/// own: the Baseline Requirements (7.1.2.7.7) want `http://` revocation URLs.
+pub fn pki_app(state: AppState) -> Router {
+    pki::router(state).layer(axum::middleware::from_fn(ops::log_request))
 }
 
 /// Every route [`app`] serves, from the same tables it is built from.

@@ -191,7 +191,7 @@ proptest! {
         for input in [bytes.as_slice(), truncated] {
             let pem = format!("-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n", STANDARD.encode(input));
             for text in [pem, String::from_utf8_lossy(input).into_owned()] {
-                let e = check(Some(&text), "example.com", &[]).unwrap_err();
+                let e = check(Some(&text), "example.com", &[], true).unwrap_err();
                 prop_assert!(e.status.is_client_error(), "{e:?}");
             }
         }

@@ -664,6 +664,7 @@ fn signed_by(ca: &CertificateAuthority, cn: &str, dns: &[&str]) -> (String, Stri
             dns_names: &dns,
             organization: None,
             validation: Validation::Dv,
+            client_auth: false,
             not_before: NOW - time::Duration::days(1),
             not_after: NOW + time::Duration::days(90),
             crl_url: None,

@@ -32,8 +32,16 @@ pub struct FileConfig {
     pub ncp_time_zone: Option<String>,
     /// Domain-control policy.
     pub domain_validation: Option<DomainValidation>,
-    /// Base URL placed in certificates for CRL, OCSP and the issuer certificate.
+    /// Base URL clients reach the API at (and, without `pki_url`, certificates' CRL/OCSP URLs).
     pub public_url: Option<String>,
+    /// Address of a plain-HTTP listener serving only `/pki` (CRL, OCSP, CA certificates).
+    pub pki_listen: Option<SocketAddr>,
+    /// Base URL (`http://...`) placed in certificates for the CRL, OCSP and the issuer certificate.
+    pub pki_url: Option<String>,
+    /// Public products also accept names under the RFC 2606 test TLDs `.test` and `.example`.
+    pub allow_test_tlds: Option<bool>,
+    /// Longest certificate of a private product, in days.
+    pub private_certificate_days: Option<u32>,
     /// ACME challenge validation.
     #[serde(default)]
     pub acme: AcmeSection,

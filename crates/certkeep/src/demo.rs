@@ -18,14 +18,14 @@ use certkeep_ca::{CertificateAuthority, CsrKey, KeyAlgorithm, LeafRequest, Subje
 use certkeep_core::{
     AccessRole, CertificateKind, CertificateStatus, Contact, Id, IssuedFacts, NewCertificate, NewContainer,
     NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Origin, PRODUCTS, Product, RequestStatus,
-    RequestType, Store, ValidationType, Validity,
+    RequestType, Store, Validity,
     credentials::hex_upper,
     partner::{AcmeContract, encode_hmac_key, new_eab_credential, seal_hmac_key},
     seal::SealingKey,
 };
 use time::{Duration, OffsetDateTime};
 
-use certkeep_server::PkiUrls;
+use certkeep_server::{PkiUrls, ca_validation};
 
 use crate::setup::Admin;
 
@@ -94,7 +94,7 @@ struct Subject<'a> {
     dns_names: &'a [String],
     /// Index in the organizations.
     org: Option<usize>,
-    validation: ValidationType,
+    validation: Validation,
     user_id: Id,
 }
 
@@ -109,7 +109,7 @@ struct Pending {
     /// (notBefore, notAfter) when the certificate is issued; `None` leaves it a request.
     validity: Option<(OffsetDateTime, OffsetDateTime)>,
     org: Option<usize>,
-    validation: ValidationType,
+    validation: Validation,
 }
 
 /// An order whose certificates are not made yet.
@@ -181,6 +181,7 @@ impl Generator {
             issued: None,
             archived: false,
             user_id: subject.user_id,
+            client_auth: false,
         };
         (certificate, Pending { rsa_key, validity, org: subject.org, validation: subject.validation })
     }
@@ -242,8 +243,12 @@ impl Generator {
         };
         let place = self.rng.pick(places);
         let org = product.validation.needs_organization().then(|| self.rng.below(orgs.len() as u64) as usize);
-        let years = if product.name_id.starts_with("private") { 2 } else { 1 };
-        let lifetime = Duration::days(365 * years);
+        // Public certificates were as long as the rules allowed when they were ordered.
+        let lifetime = if product.is_public() {
+            Duration::days(certkeep_core::policy::max_certificate_days(created).into())
+        } else {
+            Duration::days(2 * 365)
+        };
         let cert_status = match status {
             OrderStatus::Issued | OrderStatus::WaitingPickup | OrderStatus::ReissuePending => {
                 CertificateStatus::Issued
@@ -253,8 +258,13 @@ impl Generator {
             _ => CertificateStatus::Pending,
         };
         let user = place.user_id;
-        let subject =
-            Subject { common_name: &cn, dns_names: &dns, org, validation: product.validation, user_id: user };
+        let subject = Subject {
+            common_name: &cn,
+            dns_names: &dns,
+            org,
+            validation: ca_validation(product.validation, product.is_public()),
+            user_id: user,
+        };
         let mut pending = Vec::new();
         let (primary, p) =
             self.certificate(CertificateKind::Primary, cert_status, &subject, created, lifetime);
@@ -346,7 +356,7 @@ impl Generator {
             dns_names: dns.clone(),
             email: place.email.clone(),
             signature_hash: self.signature_hash.to_owned(),
-            validity: Validity::Years(years as u32),
+            validity: Validity::Years(if product.is_public() { 1 } else { 2 }),
             date_created: created,
             // Set when the renewed order's id is known, just before insertion.
             renewed_order_id: None,
@@ -405,11 +415,8 @@ fn complete(
                     common_name: &cert.common_name,
                     dns_names: &cert.dns_names,
                     organization: p.org.map(|i| &orgs[i].subject),
-                    validation: match p.validation {
-                        ValidationType::Dv => Validation::Dv,
-                        ValidationType::Ov => Validation::Ov,
-                        ValidationType::Ev => Validation::Ev,
-                    },
+                    validation: p.validation,
+                    client_auth: false,
                     not_before,
                     not_after,
                     crl_url: Some(&urls.crl),

@@ -8,6 +8,7 @@ mod tls;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration as StdDuration};
 
 use certkeep_core::lifecycle::DomainPolicy;
+use certkeep_core::policy::{self, IssuanceSettings, TestNames};
 use certkeep_core::{Clock, FixedClock, SystemClock};
 use certkeep_server::{
     AppState, Authority, Limits, PkiUrls, RateLimiter, ServerCertificate, acme::AcmeSettings,
@@ -177,6 +178,21 @@ struct ServeArgs {
     /// with --plain-http).
     #[arg(long, env = "CERTKEEP_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Also serve /pki (CRL, OCSP, CA certificates) over plain HTTP on this address, as the
+    /// Baseline Requirements want revocation URLs (default with --demo: the listen port + 1).
+    #[arg(long, env = "CERTKEEP_PKI_LISTEN")]
+    pki_listen: Option<SocketAddr>,
+    /// Base URL placed in certificates for the CRL, OCSP and the issuer certificate (default:
+    /// http://<pki listen address>, else the public URL).
+    #[arg(long, env = "CERTKEEP_PKI_URL")]
+    pki_url: Option<String>,
+    /// Public products also accept names under the RFC 2606 test TLDs .test and .example (CI
+    /// stand-ins; default on with --demo).
+    #[arg(long, env = "CERTKEEP_ALLOW_TEST_TLDS")]
+    allow_test_tlds: Option<bool>,
+    /// Longest certificate of a private product, in days (default 1096).
+    #[arg(long, env = "CERTKEEP_PRIVATE_CERTIFICATE_DAYS")]
+    private_certificate_days: Option<u32>,
     /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
     #[arg(long, env = "CERTKEEP_NCP_TIME_ZONE")]
     ncp_time_zone: Option<String>,
@@ -385,11 +401,12 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     init_logging(&args.common, &file);
     let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
     let demo = Demo { orders: args.orders, seed: args.seed, progress: true };
-    // Certificates name their CRL and OCSP URLs under the default address; serve it there (or
-    // generate with CERTKEEP_PUBLIC_URL set to where it will be served).
-    let public_url =
-        std::env::var("CERTKEEP_PUBLIC_URL").unwrap_or_else(|_| format!("https://{DEFAULT_LISTEN}"));
-    let urls = PkiUrls::under(&public_url);
+    // Certificates name their CRL and OCSP URLs under the demo's default /pki listener (the
+    // listen port + 1); generate with CERTKEEP_PKI_URL set to where else it will be served.
+    let default_pki = DEFAULT_LISTEN.parse::<SocketAddr>().map(|a| SocketAddr::new(a.ip(), a.port() + 1));
+    let pki_url = std::env::var("CERTKEEP_PKI_URL")
+        .unwrap_or_else(|_| format!("http://{}", default_pki.expect("static address")));
+    let urls = PkiUrls::under(&pki_url);
     let credentials = create_demo(&layout, &args.common, &file, OffsetDateTime::now_utc(), &demo, &urls)?;
     println!("Generated {}", layout.data_dir.display());
     println!("  orders:            {}", args.orders);
@@ -444,7 +461,37 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let scheme = if plain_http { "http" } else { "https" };
     let public_url =
         args.public_url.clone().or(file.public_url.clone()).unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let urls = PkiUrls::under(&public_url);
+    let pki_listen = args.pki_listen.or(file.pki_listen).or_else(|| {
+        args.demo
+            .then(|| SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { listen.port() + 1 }))
+    });
+    let pki_listener = match pki_listen {
+        Some(at) => Some(
+            runtime
+                .block_on(tokio::net::TcpListener::bind(at))
+                .map_err(|e| format!("cannot listen on {at} for /pki: {e}"))?,
+        ),
+        None => None,
+    };
+    let pki_addr = pki_listener.as_ref().map(|l| l.local_addr()).transpose().map_err(|e| e.to_string())?;
+    let pki_url = args
+        .pki_url
+        .clone()
+        .or(file.pki_url.clone())
+        .or_else(|| pki_addr.map(|a| format!("http://{a}")))
+        .unwrap_or_else(|| public_url.clone());
+    let urls = PkiUrls::under(&pki_url);
+    let issuance = IssuanceSettings {
+        test_names: if args.allow_test_tlds.or(file.allow_test_tlds).unwrap_or(args.demo) {
+            TestNames::Allowed
+        } else {
+            TestNames::Refused
+        },
+        private_certificate_days: args
+            .private_certificate_days
+            .or(file.private_certificate_days)
+            .unwrap_or(policy::PRIVATE_CERTIFICATE_DAYS),
+    };
 
     let demo = if args.demo {
         Some(demo_instance(&layout, &args, &file, clock.now(), &urls)?)
@@ -485,6 +532,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         authority: authority.clone(),
         rate_limiter,
         domains,
+        issuance,
         public_url: public_url.clone(),
         sealing_key: Arc::new(sealing_key),
         ncp_time_zone,
@@ -523,8 +571,17 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
 
     runtime.block_on(async move {
         let shutdown = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
-        print_banner(&state_url, &layout, demo.as_ref(), https.is_some());
+        print_banner(&state_url, pki_addr.map(|_| pki_url.as_str()), &layout, demo.as_ref(), https.is_some());
         tracing::info!(%addr, https = https.is_some(), "serving");
+        if let Some(pki) = pki_listener {
+            // Ends with the process: a CRL or OCSP fetch holds nothing to finish.
+            tokio::spawn(certkeep_server::serve_with(
+                pki,
+                certkeep_server::pki_app(state.clone()),
+                limits,
+                std::future::pending(),
+            ));
+        }
         tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
         let app = certkeep_server::app(state);
         match https {
@@ -644,7 +701,13 @@ fn create_demo(
 
 /// Prints where to point tools. Written in one piece, and a closed stdout (a supervisor that
 /// stopped reading) is not an error worth stopping the server for.
-fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials>, tls: bool) {
+fn print_banner(
+    public_url: &str,
+    pki_url: Option<&str>,
+    layout: &Layout,
+    demo: Option<&DemoCredentials>,
+    tls: bool,
+) {
     use std::fmt::Write as _;
     use std::io::Write as _;
     let base = public_url.trim_end_matches('/');
@@ -657,7 +720,8 @@ fn print_banner(public_url: &str, layout: &Layout, demo: Option<&DemoCredentials
     line("Partner API", &format!("{base}/partner-subscription/api/v1"));
     line("ACME directory", &format!("{base}/acme/directory"));
     line("NCP API", &format!("{base}/api/v2/certificate/getPaidCertificates"));
-    line("CRL / OCSP", &format!("{base}/pki/crl  {base}/pki/ocsp"));
+    let pki = pki_url.unwrap_or(base).trim_end_matches('/');
+    line("CRL / OCSP", &format!("{pki}/pki/crl  {pki}/pki/ocsp"));
     match demo {
         Some(c) => {
             line("X-DC-DEVKEY", &c.certcentral_api_key);

@@ -100,6 +100,7 @@ impl OwnCertificate {
                 dns_names: &self.hosts[1..],
                 organization: None,
                 validation: Validation::Dv,
+                client_auth: false,
                 not_before: now - Duration::minutes(5),
                 not_after: now + VALIDITY,
                 crl_url: Some(&urls.crl),

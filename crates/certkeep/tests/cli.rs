@@ -528,6 +528,7 @@ async fn https_by_default_with_a_certificate_of_its_own_ca_that_lego_trusts() {
             dns_names: &names,
             organization: None,
             validation: certkeep_ca::Validation::Dv,
+            client_auth: false,
             not_before: now - time::Duration::days(80),
             not_after: now + time::Duration::days(10),
             crl_url: None,

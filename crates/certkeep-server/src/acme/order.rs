@@ -13,6 +13,7 @@ use certkeep_core::{
     lifecycle::{Actor, CertificateRef, DomainPolicy, Lifecycle, LifecycleError, OrderRequest},
     names,
     partner::AcmeContract,
+    policy,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,8 +100,10 @@ fn token() -> Result<String, Problem> {
     Ok(b64(&raw))
 }
 
-/// Checks the requested identifiers against the contract; returns them normalised.
+/// Checks the requested identifiers against the contract and the product's rules; returns
+/// them normalised.
 fn allowed_names(
+    state: &AppState,
     contract: &AcmeContract,
     product: &Product,
     ids: &[Identifier],
@@ -108,7 +111,19 @@ fn allowed_names(
     if ids.is_empty() {
         return Err(Problem::malformed("An order needs at least one identifier."));
     }
+    let too_many = || {
+        Problem::rejected_identifier(format!(
+            "Product {} covers at most {} names.",
+            product.name_id,
+            product.max_dns_names + 1
+        ))
+    };
+    // Counted before any name is examined; distinct names counted again below.
+    if ids.len() > 2 * (product.max_dns_names as usize + 1) {
+        return Err(too_many());
+    }
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for id in ids {
         if id.kind != "dns" {
             return Err(Problem::unsupported_identifier(format!(
@@ -124,6 +139,10 @@ fn allowed_names(
                 product.name_id
             )));
         }
+        if product.is_public() {
+            policy::check_public_name(&name, state.issuance.test_names)
+                .map_err(|refusal| Problem::rejected_identifier(format!("{refusal}.")))?;
+        }
         if !contract.allows(&name) {
             return Err(Problem::rejected_identifier(format!(
                 "{name} is not among the names of ACME contract {} ({}).",
@@ -131,16 +150,12 @@ fn allowed_names(
                 contract.sans.join(", ")
             )));
         }
-        if !out.contains(&name) {
+        if seen.insert(name.clone()) {
             out.push(name);
         }
     }
     if out.len() > product.max_dns_names as usize + 1 {
-        return Err(Problem::rejected_identifier(format!(
-            "Product {} covers at most {} names.",
-            product.name_id,
-            product.max_dns_names + 1
-        )));
+        return Err(too_many());
     }
     Ok(out)
 }
@@ -204,7 +219,7 @@ pub async fn new_order(State(state): State<AppState>, post: Post) -> Result<Resp
     }
     let product = Product::find(&contract.product_name_id)
         .ok_or_else(|| Problem::internal("The contract's product is unknown."))?;
-    let identifiers = allowed_names(&contract, product, &req.identifiers)?;
+    let identifiers = allowed_names(&state, &contract, product, &req.identifiers)?;
     let mut expires = now + LIFETIME;
     let mut authzs = Vec::new();
     for name in &identifiers {
@@ -353,6 +368,11 @@ pub async fn finalize(
     let req: Finalize = signed.json()?;
     let csr = check_csr(&req.csr, &order)?;
     let contract = contract_of(&state, signed.account()).await?;
+    if Product::find(&contract.product_name_id).is_none_or(Product::is_public) {
+        csr.public_key
+            .check_public_tls()
+            .map_err(|e| Problem::bad_public_key(format!("The CSR's key is not allowed: {e}.")))?;
+    }
     match issue(&state, (&contract, &signed.source), &order, &csr).await {
         Ok(()) => {}
         // The store failed: nothing was issued and the order stays ready for another try.
@@ -419,8 +439,7 @@ async fn issue(
         .lifecycle(move |l| {
             // The challenges proved control of every name, so the account's validated-domain
             // list (DomainPolicy::Validated) does not apply to ACME placements.
-            let acme =
-                Lifecycle { store: l.store, issuer: l.issuer, now: l.now, domains: DomainPolicy::TrustAll };
+            let acme = Lifecycle { domains: DomainPolicy::TrustAll, ..*l };
             acme.place_order(&scope, &actor, &request).map(drop)
         })
         .await

@@ -45,7 +45,7 @@ struct ProductView {
     validation_name: &'static str,
     validation_description: &'static str,
     allowed_validity_years: Vec<u32>,
-    allowed_order_validity_years: [u32; 6],
+    allowed_order_validity_years: Vec<u32>,
     allowed_wildcard: bool,
     additional_dns_names_allowed: u32,
     max_validity_days: u32,
@@ -53,8 +53,16 @@ struct ProductView {
     csr_required: bool,
 }
 
-impl From<&'static Product> for ProductView {
-    fn from(p: &'static Product) -> Self {
+impl ProductView {
+    /// The product as listed at `now`: orders (Multi-year Plans) of 1 to 3 years, each
+    /// certificate as long as the rules in force allow.
+    fn of(p: &'static Product, now: OffsetDateTime) -> Self {
+        let years: Vec<u32> = (1..=p.max_plan_days / 365).collect();
+        let max_validity_days = if p.is_public() {
+            certkeep_core::policy::max_certificate_days(now)
+        } else {
+            certkeep_core::policy::PRIVATE_CERTIFICATE_DAYS
+        };
         Self {
             group_name: p.product_type.as_str(),
             name_id: p.name_id,
@@ -63,11 +71,11 @@ impl From<&'static Product> for ProductView {
             validation_type: p.validation.name(),
             validation_name: p.validation.name(),
             validation_description: p.validation.description(),
-            allowed_validity_years: (1..=p.max_validity_days / 365).collect(),
-            allowed_order_validity_years: [1, 2, 3, 4, 5, 6],
+            allowed_validity_years: years.clone(),
+            allowed_order_validity_years: years,
             allowed_wildcard: p.allows_wildcard,
             additional_dns_names_allowed: p.max_dns_names,
-            max_validity_days: p.max_validity_days,
+            max_validity_days,
             signature_hash_types: SignatureHashTypes {
                 allowed_hash_types: [HashType { id: "sha256", name: "SHA-256" }],
                 default_hash_type_id: "sha256",
@@ -83,16 +91,23 @@ struct Products {
 }
 
 /// `GET /product`.
-pub async fn products() -> Response {
-    json_response(StatusCode::OK, &Products { products: PRODUCTS.iter().map(Into::into).collect() })
+pub async fn products(State(state): State<AppState>) -> Response {
+    let now = state.clock.now();
+    json_response(
+        StatusCode::OK,
+        &Products { products: PRODUCTS.iter().map(|p| ProductView::of(p, now)).collect() },
+    )
 }
 
 /// `GET /product/{name_id}`.
-pub async fn product(Path(name_id): Path<String>) -> Result<Response, ApiError> {
+pub async fn product(
+    State(state): State<AppState>,
+    Path(name_id): Path<String>,
+) -> Result<Response, ApiError> {
     let p = Product::find(&name_id).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "not_found|product", format!("No product {name_id:?}."))
     })?;
-    Ok(json_response(StatusCode::OK, &ProductView::from(p)))
+    Ok(json_response(StatusCode::OK, &ProductView::of(p, state.clock.now())))
 }
 
 #[derive(Serialize)]

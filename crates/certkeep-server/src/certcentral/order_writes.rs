@@ -40,6 +40,25 @@ struct CertificateBody {
     server_platform: Option<IdRef>,
     organization_units: Option<Vec<String>>,
     cert_validity: Option<ValidityBody>,
+    /// DigiCert's certificate profile option: `server_auth_only_eku` (the default since
+    /// 2025-10-01) or `server_client_auth_eku` (clientAuth too, until 2027-03-01).
+    profile_option: Option<String>,
+}
+
+impl CertificateBody {
+    /// Whether the profile option asks for id-kp-clientAuth.
+    fn client_auth(&self) -> Result<bool, ApiError> {
+        match self.profile_option.as_deref().map(str::trim) {
+            None | Some("") | Some("server_auth_only_eku") => Ok(false),
+            Some("server_client_auth_eku") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(
+                "invalid_profile_option",
+                format!(
+                    "{other:?} is not a certificate profile option (server_auth_only_eku, server_client_auth_eku)."
+                ),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,7 +196,7 @@ pub async fn place(
         b.certificate.common_name.clone().ok_or_else(|| ApiError::missing("certificate.common_name"))?;
     let dns_names = b.certificate.dns_names.clone().unwrap_or_default();
     check_signature_hash(b.certificate.signature_hash.as_deref())?;
-    let csr = csr::check(b.certificate.csr.as_deref(), &common_name, &dns_names)?;
+    let csr = csr::check(b.certificate.csr.as_deref(), &common_name, &dns_names, product.is_public())?;
     let request = OrderRequest {
         product,
         container_id: b.container.map_or(principal.container_id, |c| c.id),
@@ -200,6 +219,7 @@ pub async fn place(
         public_id: generate_api_key()[..32].to_owned(),
         acme_contract_id: None,
         acme_order_id: None,
+        client_auth: b.certificate.client_auth()?,
     };
     let scope = principal.scope.clone();
     let placed = state.lifecycle(move |l| l.place_order(&scope, &actor, &request)).await?;
@@ -267,7 +287,9 @@ async fn add_certificate(
         .ok_or_else(ApiError::order_not_found)?;
     let common_name = b.certificate.common_name.clone().unwrap_or(current.certificate.common_name.clone());
     let dns_names = b.certificate.dns_names.clone().unwrap_or(current.certificate.dns_names.clone());
-    let csr = csr::check(b.certificate.csr.as_deref(), &common_name, &dns_names)?;
+    let product = Product::find(&current.summary.product_name_id);
+    let public = product.is_none_or(Product::is_public);
+    let csr = csr::check(b.certificate.csr.as_deref(), &common_name, &dns_names, public)?;
     let request = CertificateRequest {
         common_name: Some(common_name.clone()),
         dns_names: Some(dns_names),
@@ -275,6 +297,7 @@ async fn add_certificate(
         server_platform_id: b.certificate.server_platform.map(|p| p.id),
         skip_approval: b.skip_approval,
         comments: b.comments,
+        client_auth: b.certificate.client_auth()?,
     };
     let scope = principal.scope;
     let (request_id, cert_id, der) =

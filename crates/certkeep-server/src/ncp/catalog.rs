@@ -36,14 +36,16 @@ struct CertificateTypes {
 }
 
 /// `GET /api/v2/certificate/certificateTypes`: the paid types certkeep issues (Advanced DV
-/// and OV), each with the longest validity of its products.
+/// and OV), each with the longest certificate the rules in force allow.
 pub async fn types(State(state): State<AppState>) -> Response {
     let paid: Vec<(&'static str, &Product)> =
         PRODUCTS.iter().filter_map(|p| paid_type(p).map(|t| (t, p))).collect();
     let mut certificate_type: Vec<CertificateType> = Vec::new();
+    // The longest certificate issued today: every paid type is publicly trusted.
+    let validity = certkeep_core::policy::max_certificate_days(state.clock.now());
     for (code, product) in paid {
         if let Some(existing) = certificate_type.iter_mut().find(|t| t.certificate_type_code == code) {
-            existing.validity = existing.validity.max(product.max_validity_days);
+            existing.validity = existing.validity.max(validity);
             continue;
         }
         let (name, level) = match product.validation {
@@ -54,7 +56,7 @@ pub async fn types(State(state): State<AppState>) -> Response {
             name,
             pricing_plan: "PAID",
             validation_level: level,
-            validity: product.max_validity_days,
+            validity,
             ca: state.authority.name().to_owned(),
             csr_required: "Y",
             certificate_type_code: code,

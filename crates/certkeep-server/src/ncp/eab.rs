@@ -20,6 +20,10 @@ use super::{
 };
 use crate::{AppState, acme::directory_url, digicert::Path, wire::ymd_hms_zoned};
 
+/// NCP's documented range of `validityDays` (the certificate lifetime is then capped by the
+/// rules in force, `certkeep_core::policy`).
+const MAX_VALIDITY_DAYS: i64 = 397;
+
 /// certkeep's product for an EAB `certificateTypeCode`, and NCP's name of the type.
 fn product_for(code: &str) -> Result<(&'static Product, &'static str), NcpError> {
     let (name_id, name) = match code {
@@ -82,12 +86,9 @@ pub async fn create(
     };
     let (product, _) = product_for(required(&b.certificate_type_code, "certificateTypeCode")?)?;
     let validity_days = id_field(&b.validity_days, "validityDays")?
-        .filter(|d| (1..=i64::from(product.max_validity_days)).contains(d))
+        .filter(|d| (1..=MAX_VALIDITY_DAYS).contains(d))
         .ok_or_else(|| {
-            NcpError::invalid_parameter(format!(
-                "validityDays must be from 1 to {}.",
-                product.max_validity_days
-            ))
+            NcpError::invalid_parameter(format!("validityDays must be from 1 to {MAX_VALIDITY_DAYS}."))
         })? as u32;
     let alias = required(&b.alias, "alias")?.to_owned();
     if alias.chars().count() > 100 {

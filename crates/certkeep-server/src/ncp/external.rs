@@ -121,6 +121,7 @@ pub async fn import(
             }),
             archived: false,
             user_id: acting.actor.user_id,
+            client_auth: false,
         }],
         requests: vec![],
     };

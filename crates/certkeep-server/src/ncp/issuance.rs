@@ -57,7 +57,8 @@ fn checked_csr(
     dns_names: &[String],
 ) -> Result<(String, u32), NcpError> {
     let csr = required(csr, "csr")?;
-    verify(csr, common_name, dns_names).map_err(|r| NcpError::invalid_parameter(r.message))
+    // NCP sells publicly trusted certificates only.
+    verify(csr, common_name, dns_names, true).map_err(|r| NcpError::invalid_parameter(r.message))
 }
 
 /// Records the `certificateName` given for a new certificate.
@@ -153,6 +154,7 @@ pub async fn reissue(
         server_platform_id: None,
         skip_approval: true,
         comments: Some("NCP ReissueCertificate".into()),
+        client_auth: false,
     };
     let (order_id, lifecycle_scope) = (found.record.order_id, scope.clone());
     let (_, certificate_id, _) = state

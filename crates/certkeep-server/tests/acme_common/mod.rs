@@ -156,6 +156,10 @@ impl AcmeServer {
             authority,
             rate_limiter: Arc::new(RateLimiter::new(vec![])),
             domains: DomainPolicy::Validated,
+            issuance: certkeep_core::policy::IssuanceSettings {
+                test_names: certkeep_core::policy::TestNames::Allowed,
+                ..Default::default()
+            },
             public_url: base.clone(),
             sealing_key: sealing_key.clone(),
             ncp_time_zone: time::macros::offset!(+9),

@@ -109,6 +109,7 @@ impl Builder<'_> {
                     dns_names: &dns,
                     organization: org,
                     validation: if org.is_some() { Validation::Ov } else { Validation::Dv },
+                    client_auth: false,
                     not_before: created,
                     not_after: created + Duration::days(days),
                     crl_url: None,
@@ -138,6 +139,7 @@ impl Builder<'_> {
             issued,
             archived: false,
             user_id,
+            client_auth: false,
         }
     }
 }
@@ -505,6 +507,10 @@ impl TestServer {
             authority,
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
+            issuance: certkeep_core::policy::IssuanceSettings {
+                test_names: certkeep_core::policy::TestNames::Allowed,
+                ..Default::default()
+            },
             public_url: base.clone(),
             sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
@@ -600,6 +606,7 @@ fn server_certificate(ca: &CertificateAuthority) -> (String, String) {
             dns_names: &[],
             organization: None,
             validation: Validation::Dv,
+            client_auth: false,
             not_before: OffsetDateTime::now_utc() - Duration::hours(1),
             not_after: OffsetDateTime::now_utc() + Duration::days(1),
             crl_url: None,

@@ -452,6 +452,11 @@ CREATE INDEX orders_valid_till ON orders(account_id, valid_till NULLS FIRST, id)
 DROP INDEX orders_date_created;
 CREATE INDEX orders_date_created ON orders(account_id, date_created, id);
 "#,
+    r#"
+-- Whether a certificate was asked to assert id-kp-clientAuth besides serverAuth (CertCentral's
+-- certificate.profile_option), so that an approval signs what was requested.
+ALTER TABLE certificates ADD COLUMN client_auth BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

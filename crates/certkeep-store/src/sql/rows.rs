@@ -27,7 +27,7 @@ pub const SUMMARY_JOINS: &str =
 pub const CERTIFICATE_COLUMNS: &str = "x.id, x.order_id, x.kind, x.status, x.common_name, \
     x.dns_names, x.csr, x.server_platform_id, x.signature_hash, x.key_size, x.date_created, \
     x.serial_number, x.thumbprint, x.valid_from, x.valid_till, x.date_issued, x.archived, \
-    u.id, u.first_name, u.last_name, u.email";
+    u.id, u.first_name, u.last_name, u.email, x.client_auth";
 
 /// The join [`CERTIFICATE_COLUMNS`] needs.
 pub const CERTIFICATE_FROM: &str = "certificates x JOIN users u ON u.id = x.user_id";
@@ -164,6 +164,7 @@ pub fn certificate_at(row: &Row, at: usize) -> DbResult<CertificateRecord> {
             last_name: row.get(at + 19)?,
             email: row.get(at + 20)?,
         },
+        client_auth: row.get(at + 21)?,
     })
 }
 

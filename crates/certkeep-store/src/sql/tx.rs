@@ -107,10 +107,10 @@ impl Transaction for SqlTransaction<'_> {
             .exists("SELECT 1 FROM custom_fields WHERE id = ? AND account_id = ?", params![id, account_id])?)
     }
 
-    fn domain_validated(&mut self, account_id: Id, domain: &str) -> R<bool> {
+    fn domain_validated(&mut self, account_id: Id, domain: &str, since: OffsetDateTime) -> R<bool> {
         Ok(self.0.exists(
-            "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at IS NOT NULL",
-            params![account_id, domain],
+            "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at >= ?",
+            params![account_id, domain, since.unix_timestamp()],
         )?)
     }
 

@@ -128,8 +128,8 @@ pub fn insert_certificate(
     db.insert_one(
         "INSERT INTO certificates (order_id, account_id, kind, status, common_name, dns_names, csr, \
          server_platform_id, signature_hash, key_size, date_created, serial_number, thumbprint, \
-         valid_from, valid_till, date_issued, der, archived, user_id) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         valid_from, valid_till, date_issued, der, archived, user_id, client_auth) \
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         params![
             order_id,
             account_id,
@@ -150,6 +150,7 @@ pub fn insert_certificate(
             issued.map(|i| &i.der),
             cert.archived,
             cert.user_id,
+            cert.client_auth,
         ],
     )
 }

@@ -471,6 +471,11 @@ CREATE INDEX acme_challenges_processing ON acme_challenges(id) WHERE status = 'p
 -- of every name (PostgreSQL's schema has had this index from the start).
 CREATE INDEX order_names_order ON order_names(order_id);
 "#,
+    r#"
+-- Whether a certificate was asked to assert id-kp-clientAuth besides serverAuth (CertCentral's
+-- certificate.profile_option), so that an approval signs what was requested.
+ALTER TABLE certificates ADD COLUMN client_auth INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
