@@ -115,10 +115,11 @@ pub fn encode_hmac_key(key: &[u8]) -> String {
 
 /// Normalises the SAN list of a contract (wildcards allowed); the first bad name is the error.
 pub fn normalize_sans(sans: &[String]) -> Result<Vec<String>, String> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for san in sans {
         let n = names::normalize(san).map_err(|e| e.0)?;
-        if !out.contains(&n) {
+        if seen.insert(n.clone()) {
             out.push(n);
         }
     }

@@ -8,6 +8,7 @@ use std::{io::Read, path::Path, process::Command};
 use certkeep_ca::KeyAlgorithm;
 use common::{NOW, TestServer, assert_error};
 use serde_json::{Value, json};
+use time::macros::datetime;
 
 impl TestServer {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -120,7 +121,9 @@ async fn order_with_skip_approval_issues_at_once_and_downloads_in_every_format()
     assert_eq!(info["status"], "issued");
     assert_eq!(info["certificate"]["id"], cert_id);
     assert_eq!(info["certificate"]["dns_names"], json!(["api.lifecycle.test"]));
-    assert_eq!(info["certificate"]["valid_till"], "2027-06-01");
+    // A one-year plan whose first certificate is valid 199 days, DigiCert's cap since 2026-02-24.
+    assert_eq!(info["certificate"]["valid_till"], "2026-12-17");
+    assert_eq!(info["order_valid_till"], "2027-06-01");
     assert_eq!(info["api_key"]["key_type"], "api_key");
     assert_eq!(info["user"]["id"], s.fx.admin_user);
     assert_eq!(info["requests"][0]["status"], "approved");
@@ -503,22 +506,7 @@ async fn concurrent_orders_never_share_ids_or_serials() {
 }
 
 fn openssl_csr(key: &str, cn: &str) -> String {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-newkey",
-            key,
-            "-nodes",
-            "-keyout",
-            "/dev/null",
-            "-subj",
-            &format!("/CN={cn}"),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    openssl_csr_with(key, &[], cn)
 }
 
 /// The CSR with one bit of its signature flipped (converted with openssl, which does not verify).
@@ -692,4 +680,111 @@ async fn concurrent_approvals_issue_exactly_once() {
         s.json(&format!("/order/certificate/{order_id}/duplicate?show_archived=true")).await["certificates"],
         json!([])
     );
+}
+
+/// The EKU of a PEM certificate as openssl prints it.
+fn extended_key_usage(pem: &str) -> String {
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "extendedKeyUsage,crlDistributionPoints,authorityInfoAccess"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(pem.as_bytes()).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+#[tokio::test]
+async fn certificates_follow_the_validity_cap_of_their_issuance_date_within_the_plan() {
+    for (now, valid_till, client_auth) in [
+        (datetime!(2026-06-01 00:00 UTC), "2026-12-17", true),
+        (datetime!(2027-03-14 12:00 UTC), "2027-09-29", false),
+        (datetime!(2027-03-15 00:00 UTC), "2027-06-22", false),
+        (datetime!(2029-03-15 00:00 UTC), "2029-04-30", false),
+    ] {
+        let s = TestServer::start_at(now).await;
+        s.register_domain("cap.test").await;
+        let mut body = order_body("www.cap.test", &[], s.fx.org_epigyne, true);
+        body["order_validity"] = json!({"years": 2});
+        let (status, created) = s.post("/order/certificate/ssl_plus", body).await;
+        assert_eq!(status, 201, "{now}: {created}");
+        let info = s.json(&format!("/order/certificate/{}", created["id"])).await;
+        assert_eq!(info["certificate"]["valid_till"], valid_till, "{now}");
+        assert_eq!(
+            info["order_valid_till"],
+            now.replace_year(now.year() + 2).unwrap().date().to_string(),
+            "{now}"
+        );
+        let leaf = created["certificate_chain"][0]["pem"].as_str().unwrap();
+        let ext = extended_key_usage(leaf);
+        assert!(ext.contains("TLS Web Server Authentication") && !ext.contains("Client"), "{now}: {ext}");
+        assert!(ext.contains("URI:http://") && !ext.contains("https://"), "{now}: {ext}");
+
+        // clientAuth is there on request until 2027-03-01, in DigiCert's profile option.
+        let mut body = order_body("api.cap.test", &[], s.fx.org_epigyne, true);
+        body["certificate"]["profile_option"] = json!("server_client_auth_eku");
+        let (status, created) = s.post("/order/certificate/ssl_plus", body).await;
+        if client_auth {
+            assert_eq!(status, 201, "{now}: {created}");
+            let ext = extended_key_usage(created["certificate_chain"][0]["pem"].as_str().unwrap());
+            assert!(ext.contains("TLS Web Client Authentication"), "{now}: {ext}");
+        } else {
+            assert_eq!(status, 400, "{now}: {created}");
+            assert_eq!(created["errors"][0]["code"], "invalid_profile_option", "{now}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn public_products_refuse_names_and_keys_the_baseline_requirements_forbid() {
+    let s = TestServer::start().await;
+    for domain in ["cap.test", "co.uk", "corp.local"] {
+        let (status, body) = s.post("/domain", json!({"name": domain, "dcv_method": "email"})).await;
+        let expected = if domain == "co.uk" { 400 } else { 201 };
+        assert_eq!(status, expected, "{domain}: {body}");
+    }
+    let org = s.fx.org_epigyne;
+    for (cn, code) in [
+        ("10.0.0.1", "invalid_dns_names|ip_address"),
+        ("host.corp.local", "invalid_dns_names|internal_name"),
+        ("*.co.uk", "invalid_dns_names|public_suffix"),
+        ("xn--zz.cap.test", "invalid_common_name"),
+    ] {
+        let (status, body) = s.post("/order/certificate/ssl_wildcard", order_body(cn, &[], org, true)).await;
+        assert_eq!((status, body["errors"][0]["code"].as_str()), (400, Some(code)), "{cn}: {body}");
+    }
+    // Too many names are refused before any of them is looked at.
+    let many: Vec<String> = (0..300).map(|i| format!("bad name {i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let mut body = order_body("www.cap.test", &[], org, true);
+    body["certificate"]["dns_names"] = json!(many);
+    let (status, body) = s.post("/order/certificate/ssl_plus", body).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (400, Some("invalid_dns_names")), "{body}");
+    for key in ["ed25519", "rsa:2048 -pkeyopt rsa_keygen_pubexp:3"] {
+        let mut args: Vec<&str> = key.split(' ').collect();
+        let newkey = args.remove(0);
+        let csr = openssl_csr_with(newkey, &args, "www.cap.test");
+        let mut body = order_body("www.cap.test", &[], org, true);
+        body["certificate"]["csr"] = json!(csr);
+        let (status, body) = s.post("/order/certificate/ssl_plus", body).await;
+        let code = body["errors"][0]["code"].as_str().unwrap_or_default().to_owned();
+        assert!(status == 400 && code.starts_with("csr_invalid_key"), "{key}: {status} {body}");
+    }
+    // A private product takes internal names and IP addresses.
+    let before = s.order_count().await;
+    let (status, body) =
+        s.post("/order/certificate/private_ssl_plus", order_body("host.corp.local", &[], org, true)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(s.order_count().await, before + 1);
+}
+
+fn openssl_csr_with(newkey: &str, options: &[&str], cn: &str) -> String {
+    let subject = format!("/CN={cn}");
+    let mut args = vec!["req", "-new", "-newkey", newkey];
+    args.extend_from_slice(options);
+    args.extend(["-nodes", "-keyout", "/dev/null", "-subj", &subject]);
+    let out = Command::new("openssl").args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }

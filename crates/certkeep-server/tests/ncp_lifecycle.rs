@@ -100,7 +100,8 @@ async fn an_ncp_request_is_a_signed_inventory_order_that_certcentral_lists() {
     );
     assert_eq!(c["dnsName"], "www.ncp.test,ncp.test");
     assert_eq!(v["subscriptionYears"], 1);
-    assert_eq!(v["remainingDays"], 365);
+    // A one-year subscription whose certificate is valid 199 days (DigiCert's cap since 2026-02-24).
+    assert_eq!(v["remainingDays"], 199);
     let paid =
         ok(&acme(&s, Method::GET, &format!("{V2}/getPaidCertificates?certificateName=www.ncp.test"), None)
             .await);

@@ -1,6 +1,8 @@
 //! ACME contracts: create, read, update, cancel, SANs, certificates (seed 004) and EAB
 //! credentials. Subaccount keys only; a contract of another account is 404.
 
+use std::collections::HashSet;
+
 use axum::{
     Extension,
     extract::State,
@@ -12,6 +14,7 @@ use certkeep_core::{
     partner::{
         AcmeContract, PartnerPrincipal, encode_hmac_key, new_eab_credential, normalize_sans, seal_hmac_key,
     },
+    policy::{self, NameRefusal},
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -113,12 +116,28 @@ fn contract_id(segment: &str) -> Result<Id, ApiError> {
     segment.parse().ok().filter(|id: &Id| *id > 0).ok_or_else(contract_not_found)
 }
 
-fn sans(list: &[String]) -> Result<Vec<String>, ApiError> {
-    if list.is_empty() {
+/// A contract's SANs checked against its product's rules, as every certificate of the
+/// contract will be (the count first, then each name once): normalised and deduplicated.
+fn sans(state: &AppState, product: &Product, list: &[String]) -> Result<Vec<String>, ApiError> {
+    let Some((first, rest)) = list.split_first() else {
         return Err(ApiError::missing("sans"));
-    }
-    normalize_sans(list)
-        .map_err(|bad| ApiError::bad_request("invalid_sans", format!("{bad:?} is not a valid DNS name.")))
+    };
+    let (first, mut rest) =
+        policy::product_names(product, first, rest, state.issuance.test_names).map_err(|refusal| {
+            let code = match refusal {
+                NameRefusal::WildcardNotAllowed(_) => "invalid_sans|wildcard_not_allowed",
+                NameRefusal::TooMany { .. } => "invalid_sans|too_many",
+                _ => "invalid_sans",
+            };
+            ApiError::bad_request(code, format!("{refusal}."))
+        })?;
+    rest.insert(0, first);
+    Ok(rest)
+}
+
+/// The product of an existing contract.
+fn product_of(contract: &AcmeContract) -> Result<&'static Product, ApiError> {
+    Product::find(&contract.product_name_id).ok_or_else(contract_not_found)
 }
 
 /// A new EAB credential: its key id, HMAC key and the key sealed for the store.
@@ -140,13 +159,7 @@ pub async fn create(
     let product = Product::find(&name_id).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "not_found|product", format!("No product {name_id:?}."))
     })?;
-    let sans = sans(&b.sans)?;
-    if !product.allows_wildcard && sans.iter().any(|s| s.starts_with("*.")) {
-        return Err(ApiError::bad_request(
-            "invalid_sans|wildcard_not_allowed",
-            format!("{} does not allow wildcard names.", product.name_id),
-        ));
-    }
+    let sans = sans(&state, product, &b.sans)?;
     let years = b.validity_years.unwrap_or(1);
     if !(1..=6).contains(&years) {
         return Err(ApiError::bad_request("invalid_validity", "validity_years must be from 1 to 6."));
@@ -248,7 +261,7 @@ fn optional_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>,
     flag(d).map(Some)
 }
 
-fn apply(contract: &mut AcmeContract, b: UpdateBody, full: bool) -> Result<(), ApiError> {
+fn apply(state: &AppState, contract: &mut AcmeContract, b: UpdateBody, full: bool) -> Result<(), ApiError> {
     if b.product_name_id.as_ref().is_some_and(|p| *p != contract.product_name_id) {
         return Err(ApiError::bad_request(
             "product_change_not_allowed",
@@ -256,7 +269,7 @@ fn apply(contract: &mut AcmeContract, b: UpdateBody, full: bool) -> Result<(), A
         ));
     }
     match (b.sans, full) {
-        (Some(list), _) => contract.sans = sans(&list)?,
+        (Some(list), _) => contract.sans = sans(state, product_of(contract)?, &list)?,
         (None, true) => return Err(ApiError::missing("sans")),
         (None, false) => {}
     }
@@ -268,6 +281,19 @@ fn apply(contract: &mut AcmeContract, b: UpdateBody, full: bool) -> Result<(), A
     Ok(())
 }
 
+/// A contract of the caller that is not canceled: a canceled one takes no changes.
+async fn active(
+    state: &AppState,
+    principal: &PartnerPrincipal,
+    segment: &str,
+) -> Result<AcmeContract, ApiError> {
+    let contract = load(state, principal, segment).await?;
+    if contract.date_canceled.is_some() {
+        return Err(ApiError::bad_request("contract_canceled", "The contract is canceled."));
+    }
+    Ok(contract)
+}
+
 async fn update(
     state: AppState,
     principal: PartnerPrincipal,
@@ -275,11 +301,8 @@ async fn update(
     bytes: axum::body::Bytes,
     full: bool,
 ) -> Result<Response, ApiError> {
-    let mut contract = load(&state, &principal, &segment).await?;
-    if contract.date_canceled.is_some() {
-        return Err(ApiError::bad_request("contract_canceled", "The contract is canceled."));
-    }
-    apply(&mut contract, parse(&bytes)?, full)?;
+    let mut contract = active(&state, &principal, &segment).await?;
+    apply(&state, &mut contract, parse(&bytes)?, full)?;
     save(&state, contract).await
 }
 
@@ -345,11 +368,14 @@ pub async fn add_sans(
     Path(segment): Path<String>,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
-    let mut contract = load(&state, &principal, &segment).await?;
+    let mut contract = active(&state, &principal, &segment).await?;
     let b: SansBody = parse(&bytes)?;
+    if b.sans.is_empty() {
+        return Err(ApiError::missing("sans"));
+    }
     let mut all = contract.sans.clone();
-    all.extend(sans(&b.sans)?);
-    contract.sans = normalize_sans(&all).map_err(|bad| ApiError::bad_request("invalid_sans", bad))?;
+    all.extend(b.sans);
+    contract.sans = sans(&state, product_of(&contract)?, &all)?;
     save(&state, contract).await
 }
 
@@ -360,10 +386,17 @@ pub async fn remove_sans(
     Path(segment): Path<String>,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
-    let mut contract = load(&state, &principal, &segment).await?;
+    let mut contract = active(&state, &principal, &segment).await?;
     let b: SansBody = parse(&bytes)?;
-    let remove = sans(&b.sans)?;
-    if let Some(missing) = remove.iter().find(|r| !contract.sans.contains(r)) {
+    if b.sans.is_empty() {
+        return Err(ApiError::missing("sans"));
+    }
+    let remove: HashSet<String> = normalize_sans(&b.sans)
+        .map_err(|bad| ApiError::bad_request("invalid_sans", format!("{bad:?} is not a valid DNS name.")))?
+        .into_iter()
+        .collect();
+    let listed: HashSet<&String> = contract.sans.iter().collect();
+    if let Some(missing) = remove.iter().find(|r| !listed.contains(r)) {
         return Err(ApiError::bad_request("invalid_sans", format!("{missing} is not on the contract.")));
     }
     contract.sans.retain(|s| !remove.contains(s));

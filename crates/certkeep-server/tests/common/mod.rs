@@ -475,11 +475,26 @@ impl TestServer {
         Self::launch(vec![], Limits::default(), true, Default::default()).await
     }
 
+    /// Starts a server with the fixture whose clock stands at `now`.
+    pub async fn start_at(now: OffsetDateTime) -> Self {
+        Self::launch_at(vec![], Limits::default(), false, Default::default(), now).await
+    }
+
     async fn launch(
         limits: Vec<RateLimit>,
         connection_limits: Limits,
         tls: bool,
         refusal_budget: RefusalBudget,
+    ) -> Self {
+        Self::launch_at(limits, connection_limits, tls, refusal_budget, NOW).await
+    }
+
+    async fn launch_at(
+        limits: Vec<RateLimit>,
+        connection_limits: Limits,
+        tls: bool,
+        refusal_budget: RefusalBudget,
+        now: OffsetDateTime,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
@@ -503,7 +518,7 @@ impl TestServer {
         let ca_id = authority.id().to_owned();
         let state = AppState {
             store: store.clone(),
-            clock: Arc::new(FixedClock(NOW)),
+            clock: Arc::new(FixedClock(now)),
             authority,
             rate_limiter: Arc::new(RateLimiter::new(limits)),
             domains: DomainPolicy::Validated,
