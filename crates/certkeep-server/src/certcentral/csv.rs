@@ -49,8 +49,15 @@ const HEADER: &[&str] = &[
 
 const CHUNK: usize = 64 * 1024;
 
+/// Appends `value` as one quoted cell. A cell a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, OWASP's defence
+/// against CSV injection: a container named `=HYPERLINK(...)` stays text. A plain number (a
+/// negative `days_remaining`) is no formula and stays a number.
 fn push_field(out: &mut String, value: &str) {
     out.push('"');
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<i64>().is_err() {
+        out.push('\'');
+    }
     for c in value.chars() {
         if c == '"' {
             out.push('"');
@@ -150,5 +157,28 @@ mod tests {
         let mut out = String::new();
         push_row(&mut out, ["a", "b\"c", ""]);
         assert_eq!(out, "\"a\",\"b\"\"c\",\"\"\r\n");
+    }
+
+    #[test]
+    fn cells_that_spreadsheets_read_as_formulas_are_neutralised() {
+        let mut out = String::new();
+        push_row(
+            &mut out,
+            [
+                "=HYPERLINK(\"http://x/\",\"y\")",
+                "+A1",
+                "-1+cmd|' /C calc'!A0",
+                "@SUM(1)",
+                "\tx",
+                "\rx",
+                "a=b",
+                "1-2",
+                "-17",
+            ],
+        );
+        assert_eq!(
+            out,
+            "\"'=HYPERLINK(\"\"http://x/\"\",\"\"y\"\")\",\"'+A1\",\"'-1+cmd|' /C calc'!A0\",\"'@SUM(1)\",\"'\tx\",\"'\rx\",\"a=b\",\"1-2\",\"-17\"\r\n"
+        );
     }
 }
