@@ -331,3 +331,43 @@ async fn csv_cells_that_spreadsheets_would_run_are_neutralised() {
         assert!(!body.contains(&format!(",\"{formula}")), "a cell starts with {formula:?}: {body}");
     }
 }
+
+#[test]
+fn oversized_sorts_and_filter_lists_are_400s_in_json_and_csv() {
+    let (rt, s) = server();
+    let thousands_of_keys = format!("sort={}", vec!["id"; 2001].join(","));
+    let every_field_twice = "sort=id,date_created,status,common_name,valid_till,product_name_id,\
+        organization_id,container_id,user_id,email,is_renewed,-id";
+    let many_ids = (0..1001).map(|i| format!("filters[id]={i}")).collect::<Vec<_>>().join("&");
+    let many_statuses = vec!["filters[status][]=issued"; 1001].join("&");
+    rt.block_on(async {
+        for (query, code) in [
+            (thousands_of_keys.as_str(), "invalid_sort|repeated"),
+            (every_field_twice, "invalid_sort|repeated"),
+            (many_ids.as_str(), "invalid_filter_value|id"),
+            (many_statuses.as_str(), "invalid_filter_value|status"),
+        ] {
+            for accept in ["application/json", "text/csv"] {
+                let resp = s
+                    .client
+                    .get(format!("{}/services/v2/order/certificate?{query}", s.base))
+                    .header("X-DC-DEVKEY", &s.fx.admin_key)
+                    .header("Accept", accept)
+                    .send()
+                    .await
+                    .unwrap();
+                let what = format!("{accept} {}", &query[..40]);
+                assert_eq!(resp.status(), 400, "{what}");
+                assert_eq!(resp.headers()["content-type"], "application/json", "{what}");
+                let v: serde_json::Value = resp.json().await.unwrap();
+                assert_eq!(v["errors"][0]["code"], code, "{what}");
+            }
+        }
+        // Within the bounds, both answer in full.
+        let (status, _, body) = s.get(Some(&s.fx.admin_key), "/order/certificate?sort=-valid_till,id").await;
+        assert_eq!(status, 200, "{body}");
+        let requests = vec!["filters[status]=pending"; 2000].join("&");
+        let (status, _, body) = s.get(Some(&s.fx.admin_key), &format!("/request?{requests}")).await;
+        assert_eq!(status, 200, "{body}");
+    });
+}
