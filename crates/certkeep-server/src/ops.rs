@@ -62,6 +62,20 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Refuses a request that carries one of its door's credential headers more than once, with the
+/// door's own denial (never resolved to one of the copies).
+pub async fn single_credentials(request: Request, next: Next) -> Response {
+    let door = FrontDoor::of(request.uri().path());
+    let headers = request.headers();
+    if !door.credential_headers().iter().any(|h| headers.get_all(*h).iter().nth(1).is_some()) {
+        return next.run(request).await;
+    }
+    match door {
+        FrontDoor::Ncp => NcpError::credentials_invalid().into_response(),
+        _ => ApiError::invalid_key().into_response(),
+    }
+}
+
 /// Limits that keep slow or numerous clients from tying up the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
