@@ -7,12 +7,14 @@ use std::{
 
 use axum::{
     Json, Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::{Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -100,6 +102,11 @@ impl Default for Limits {
     }
 }
 
+/// After a body is refused as too large, at most this much more of it is read and thrown away
+/// (within the body timeout), so that a client that sends its whole body before it reads gets
+/// the 413 rather than a connection reset.
+const DISCARD_AFTER_REFUSAL: u64 = 64 * 1024 * 1024;
+
 /// `app` with the body timeout, body size and concurrency limits applied.
 pub fn limit(app: Router, limits: Limits) -> Router {
     let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
@@ -112,11 +119,27 @@ pub fn limit(app: Router, limits: Limits) -> Router {
                 return busy;
             };
             let path = request.uri().path().to_owned();
-            let (parts, body) = request.into_parts();
-            let read = axum::body::to_bytes(body, limits.max_body_bytes);
-            match tokio::time::timeout(limits.body_read_timeout, read).await {
-                Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-                Ok(Err(e)) if is_too_large(&e) => refuse(&path, StatusCode::PAYLOAD_TOO_LARGE),
+            let (parts, mut body) = request.into_parts();
+            let declared = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if let Some(declared) = declared.filter(|n| *n > limits.max_body_bytes as u64) {
+                // Refused from the headers, before any of the body is read: a client that asked
+                // `Expect: 100-continue` is never told to send it, and a body too large to take
+                // in is not waited for.
+                let continues = parts
+                    .headers
+                    .get(header::EXPECT)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+                let sent_anyway = !continues && declared <= DISCARD_AFTER_REFUSAL;
+                return too_large(&path, sent_anyway.then_some(body), limits);
+            }
+            match tokio::time::timeout(limits.body_read_timeout, read(&mut body, limits.max_body_bytes)).await
+            {
+                Ok(Ok(Some(bytes))) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+                Ok(Ok(None)) => too_large(&path, Some(body), limits),
                 Ok(Err(_)) => refuse(&path, StatusCode::BAD_REQUEST),
                 Err(_) => refuse(&path, StatusCode::REQUEST_TIMEOUT),
             }
@@ -124,15 +147,46 @@ pub fn limit(app: Router, limits: Limits) -> Router {
     }))
 }
 
-fn is_too_large(e: &axum::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
+/// The whole body, or `None` once it is longer than `max` (the rest left unread).
+async fn read(body: &mut Body, max: usize) -> Result<Option<Bytes>, axum::Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if out.len() + data.len() > max {
+                return Ok(None);
+            }
+            out.extend_from_slice(&data);
         }
-        source = s.source();
     }
-    false
+    Ok(Some(Bytes::from(out)))
+}
+
+/// 413 in the dialect, and the connection closed after it. When the client sends the rest of
+/// `unread` anyway, the answer goes out first and then up to [`DISCARD_AFTER_REFUSAL`] bytes of
+/// it are read and dropped within the body timeout, so that the close does not reset the
+/// connection under an answer the client has not read yet.
+fn too_large(path: &str, unread: Option<Body>, limits: Limits) -> Response {
+    let mut response = refuse(path, StatusCode::PAYLOAD_TOO_LARGE);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    let Some(mut unread) = unread else { return response };
+    let discard = async move {
+        let mut left = DISCARD_AFTER_REFUSAL;
+        let drain = async {
+            while let Some(Ok(frame)) = unread.frame().await {
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                match left.checked_sub(n) {
+                    Some(rest) => left = rest,
+                    None => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limits.body_read_timeout, drain).await;
+        None::<Result<Bytes, axum::Error>>
+    };
+    let (parts, answer) = response.into_parts();
+    let body =
+        answer.into_data_stream().chain(futures_util::stream::once(discard).filter_map(std::future::ready));
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 /// A refusal by the limits, in the dialect of the front door serving `path`.
