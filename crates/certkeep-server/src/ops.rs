@@ -107,12 +107,33 @@ impl Default for Limits {
 /// the 413 rather than a connection reset.
 const DISCARD_AFTER_REFUSAL: u64 = 64 * 1024 * 1024;
 
-/// `app` with the body timeout, body size and concurrency limits applied.
+/// Longest request URI taken (414 above, in the door's dialect). hyper itself answers a bare
+/// 414 beyond 65,534 bytes.
+const MAX_URI_BYTES: usize = 32 * 1024;
+
+/// Most bytes of header names and values taken (431 above, in the door's dialect). hyper itself
+/// answers a bare 431 for a head beyond its read buffer (about 400 kB) or with over 100 headers,
+/// and a bare 400 for bytes HTTP does not allow in a head (a NUL): those never reach a handler.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The refusal of a head that hyper took but certkeep does not.
+fn head_refusal(request: &Request) -> Option<StatusCode> {
+    if request.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
+        return Some(StatusCode::URI_TOO_LONG);
+    }
+    let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    (header_bytes > MAX_HEADER_BYTES).then_some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+}
+
+/// `app` with the head size, body timeout, body size and concurrency limits applied.
 pub fn limit(app: Router, limits: Limits) -> Router {
     let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
     app.layer(middleware::from_fn(move |request: Request, next: Next| {
         let permits = permits.clone();
         async move {
+            if let Some(status) = head_refusal(&request) {
+                return refuse(request.uri().path(), status);
+            }
             let Ok(_permit) = permits.try_acquire_owned() else {
                 let mut busy = refuse(request.uri().path(), StatusCode::SERVICE_UNAVAILABLE);
                 busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -195,6 +216,10 @@ fn refuse(path: &str, status: StatusCode) -> Response {
         StatusCode::SERVICE_UNAVAILABLE => ("server_busy", "The server is busy; retry shortly.", "500"),
         StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request body was not sent in time.", "510"),
         StatusCode::PAYLOAD_TOO_LARGE => ("request_too_large", "The request body is too large.", "400"),
+        StatusCode::URI_TOO_LONG => ("request_uri_too_long", "The request URI is too long.", "400"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("request_headers_too_large", "The request headers are too large.", "400")
+        }
         _ => ("bad_request_format", "The request body could not be read.", "400"),
     };
     match FrontDoor::of(path) {
