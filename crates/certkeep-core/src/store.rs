@@ -223,15 +223,18 @@ pub trait Store: Send + Sync {
         account: &NcpAcmeAccount,
         now: OffsetDateTime,
     ) -> StoreResult<Id>;
-    /// Imports a certificate signed elsewhere (`order`: one issued certificate) under `name`,
-    /// in one transaction: the order and NCP's record of it (external, with `chain_pem` and the
-    /// private key that `seal_private_key(certificate id)` seals). Refused when a certificate
-    /// NCP shows for the account has the name, or when any certificate of any account holds the
-    /// serial, except one of the scope deleted through NCP, which comes back under its number.
+    /// Imports a certificate signed elsewhere (`order`: one issued certificate) by the issuer
+    /// that `issuer` identifies (the SHA-256 of its Name, hex), under `name`, in one transaction:
+    /// the order and NCP's record of it (external, with `chain_pem` and the private key that
+    /// `seal_private_key(certificate id)` seals). Refused when a certificate NCP shows for the
+    /// account has the name, or when the account holds the serial from that issuer or from
+    /// certkeep, except one deleted through NCP, which comes back under its number. Other
+    /// accounts' certificates play no part: a serial is unique per tenant and issuer.
     fn import_ncp_external_certificate(
         &self,
         scope: &Scope,
         order: &NewOrder,
+        issuer: &str,
         name: &str,
         chain_pem: Option<&str>,
         seal_private_key: &dyn Fn(Id) -> Vec<u8>,

@@ -107,6 +107,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pki::router(state.clone()))
         .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
         .merge(ops::router(state))
+        .layer(axum::middleware::from_fn(ops::single_credentials))
         .layer(axum::middleware::from_fn(ops::log_request))
 }
 

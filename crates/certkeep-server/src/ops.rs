@@ -7,12 +7,14 @@ use std::{
 
 use axum::{
     Json, Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::{Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -62,6 +64,20 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Refuses a request that carries one of its door's credential headers more than once, with the
+/// door's own denial (never resolved to one of the copies).
+pub async fn single_credentials(request: Request, next: Next) -> Response {
+    let door = FrontDoor::of(request.uri().path());
+    let headers = request.headers();
+    if !door.credential_headers().iter().any(|h| headers.get_all(*h).iter().nth(1).is_some()) {
+        return next.run(request).await;
+    }
+    match door {
+        FrontDoor::Ncp => NcpError::credentials_invalid().into_response(),
+        _ => ApiError::invalid_key().into_response(),
+    }
+}
+
 /// Limits that keep slow or numerous clients from tying up the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -86,23 +102,65 @@ impl Default for Limits {
     }
 }
 
-/// `app` with the body timeout, body size and concurrency limits applied.
+/// After a body is refused as too large, at most this much more of it is read and thrown away
+/// (within the body timeout), so that a client that sends its whole body before it reads gets
+/// the 413 rather than a connection reset.
+const DISCARD_AFTER_REFUSAL: u64 = 64 * 1024 * 1024;
+
+/// Longest request URI taken (414 above, in the door's dialect). hyper itself answers a bare
+/// 414 beyond 65,534 bytes.
+const MAX_URI_BYTES: usize = 32 * 1024;
+
+/// Most bytes of header names and values taken (431 above, in the door's dialect). hyper itself
+/// answers a bare 431 for a head beyond its read buffer (about 400 kB) or with over 100 headers,
+/// and a bare 400 for bytes HTTP does not allow in a head (a NUL): those never reach a handler.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The refusal of a head that hyper took but certkeep does not.
+fn head_refusal(request: &Request) -> Option<StatusCode> {
+    if request.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
+        return Some(StatusCode::URI_TOO_LONG);
+    }
+    let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    (header_bytes > MAX_HEADER_BYTES).then_some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+}
+
+/// `app` with the head size, body timeout, body size and concurrency limits applied.
 pub fn limit(app: Router, limits: Limits) -> Router {
     let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
     app.layer(middleware::from_fn(move |request: Request, next: Next| {
         let permits = permits.clone();
         async move {
+            if let Some(status) = head_refusal(&request) {
+                return refuse(request.uri().path(), status);
+            }
             let Ok(_permit) = permits.try_acquire_owned() else {
                 let mut busy = refuse(request.uri().path(), StatusCode::SERVICE_UNAVAILABLE);
                 busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return busy;
             };
             let path = request.uri().path().to_owned();
-            let (parts, body) = request.into_parts();
-            let read = axum::body::to_bytes(body, limits.max_body_bytes);
-            match tokio::time::timeout(limits.body_read_timeout, read).await {
-                Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-                Ok(Err(e)) if is_too_large(&e) => refuse(&path, StatusCode::PAYLOAD_TOO_LARGE),
+            let (parts, mut body) = request.into_parts();
+            let declared = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if let Some(declared) = declared.filter(|n| *n > limits.max_body_bytes as u64) {
+                // Refused from the headers, before any of the body is read: a client that asked
+                // `Expect: 100-continue` is never told to send it, and a body too large to take
+                // in is not waited for.
+                let continues = parts
+                    .headers
+                    .get(header::EXPECT)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+                let sent_anyway = !continues && declared <= DISCARD_AFTER_REFUSAL;
+                return too_large(&path, sent_anyway.then_some(body), limits);
+            }
+            match tokio::time::timeout(limits.body_read_timeout, read(&mut body, limits.max_body_bytes)).await
+            {
+                Ok(Ok(Some(bytes))) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+                Ok(Ok(None)) => too_large(&path, Some(body), limits),
                 Ok(Err(_)) => refuse(&path, StatusCode::BAD_REQUEST),
                 Err(_) => refuse(&path, StatusCode::REQUEST_TIMEOUT),
             }
@@ -110,15 +168,46 @@ pub fn limit(app: Router, limits: Limits) -> Router {
     }))
 }
 
-fn is_too_large(e: &axum::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
+/// The whole body, or `None` once it is longer than `max` (the rest left unread).
+async fn read(body: &mut Body, max: usize) -> Result<Option<Bytes>, axum::Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if out.len() + data.len() > max {
+                return Ok(None);
+            }
+            out.extend_from_slice(&data);
         }
-        source = s.source();
     }
-    false
+    Ok(Some(Bytes::from(out)))
+}
+
+/// 413 in the dialect, and the connection closed after it. When the client sends the rest of
+/// `unread` anyway, the answer goes out first and then up to [`DISCARD_AFTER_REFUSAL`] bytes of
+/// it are read and dropped within the body timeout, so that the close does not reset the
+/// connection under an answer the client has not read yet.
+fn too_large(path: &str, unread: Option<Body>, limits: Limits) -> Response {
+    let mut response = refuse(path, StatusCode::PAYLOAD_TOO_LARGE);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    let Some(mut unread) = unread else { return response };
+    let discard = async move {
+        let mut left = DISCARD_AFTER_REFUSAL;
+        let drain = async {
+            while let Some(Ok(frame)) = unread.frame().await {
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                match left.checked_sub(n) {
+                    Some(rest) => left = rest,
+                    None => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limits.body_read_timeout, drain).await;
+        None::<Result<Bytes, axum::Error>>
+    };
+    let (parts, answer) = response.into_parts();
+    let body =
+        answer.into_data_stream().chain(futures_util::stream::once(discard).filter_map(std::future::ready));
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 /// A refusal by the limits, in the dialect of the front door serving `path`.
@@ -127,6 +216,10 @@ fn refuse(path: &str, status: StatusCode) -> Response {
         StatusCode::SERVICE_UNAVAILABLE => ("server_busy", "The server is busy; retry shortly.", "500"),
         StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request body was not sent in time.", "510"),
         StatusCode::PAYLOAD_TOO_LARGE => ("request_too_large", "The request body is too large.", "400"),
+        StatusCode::URI_TOO_LONG => ("request_uri_too_long", "The request URI is too long.", "400"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("request_headers_too_large", "The request headers are too large.", "400")
+        }
         _ => ("bad_request_format", "The request body could not be read.", "400"),
     };
     match FrontDoor::of(path) {

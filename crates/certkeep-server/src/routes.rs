@@ -38,6 +38,22 @@ impl FrontDoor {
         }
     }
 
+    /// The request headers that carry the door's credentials (lower case). Each may appear once:
+    /// with two copies, certkeep and a proxy in front of it could each read another.
+    pub fn credential_headers(self) -> &'static [&'static str] {
+        match self {
+            Self::CertCentral => &["x-dc-devkey"],
+            Self::Partner => &["x-partner-apikey"],
+            Self::Ncp => &[
+                "x-ncp-iam-access-key",
+                "x-ncp-apigw-timestamp",
+                "x-ncp-apigw-signature-v2",
+                "x-ncp-apigw-signature-v1",
+            ],
+            Self::Acme | Self::Pki | Self::Ops => &[],
+        }
+    }
+
     /// The front door serving `path`.
     pub fn of(path: &str) -> Self {
         let under =

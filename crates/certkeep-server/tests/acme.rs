@@ -392,6 +392,29 @@ async fn jws_checks() {
 }
 
 #[tokio::test]
+async fn critical_extensions_and_unencoded_payloads_are_malformed() {
+    let server = AcmeServer::start().await;
+    let (key, kid) = raw_account(&server).await;
+    let url = server.url("/new-order");
+    let payload = json!({"identifiers": [{"type": "dns", "value": "acme.test"}]});
+    // RFC 7515 §4.1.11: an extension named critical that the server does not understand; RFC
+    // 8555 §6.2 forbids RFC 7797's unencoded payloads, critical or not.
+    for extra in [
+        json!({"crit": ["exp"], "exp": 1}),
+        json!({"crit": []}),
+        json!({"crit": ["b64"], "b64": false}),
+        json!({"b64": true}),
+    ] {
+        let mut h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": url});
+        h.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        problem(&server.post(&url, &key.sign(h, Some(&payload))).await, 400, "malformed");
+    }
+    // The same request without them is served.
+    let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": url});
+    assert_eq!(server.post(&url, &key.sign(h, Some(&payload))).await.0, 201);
+}
+
+#[tokio::test]
 async fn order_errors() {
     let server = AcmeServer::start().await;
     let (key, kid) = raw_account(&server).await;

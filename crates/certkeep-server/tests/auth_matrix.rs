@@ -165,7 +165,16 @@ async fn certcentral_routes() {
         let (url, absent) =
             (format!("{}{}", s.base, fill(&r.path, &ours)), format!("{}{}", s.base, fill(&r.path, &missing)));
         let what = format!("{} {}", r.method, r.path);
-        for headers in [vec![], key("not-a-key"), key(&"x".repeat(300))] {
+        // Two copies of the key, whichever is good, are refused: never resolved to one of them.
+        let twice = |a: &str, b: &str| [key(a), key(b)].concat();
+        for headers in [
+            vec![],
+            key("not-a-key"),
+            key(&"x".repeat(300)),
+            twice(&fx.admin_key, &fx.admin_key),
+            twice(&fx.admin_key, "not-a-key"),
+            twice("not-a-key", &fx.admin_key),
+        ] {
             let resp = call(&s.client, &r.method, &url, &headers).await;
             assert_eq!(
                 (resp.status, resp.code().as_str()),
@@ -242,7 +251,14 @@ async fn partner_routes() {
     for r in door(FrontDoor::Partner) {
         let what = format!("{} {}", r.method, r.path);
         let url = format!("{}{}", s.base, fill(&r.path, &ours));
-        for headers in [vec![], key("not-a-key"), key(&s.fx.admin_key)] {
+        let good = if r.path.contains("/acme") { &sub_key } else { &parent };
+        for headers in [
+            vec![],
+            key("not-a-key"),
+            key(&s.fx.admin_key),
+            [key(good), key(good)].concat(),
+            [key(good), key("not-a-key")].concat(),
+        ] {
             let resp = call(&s.client, &r.method, &url, &headers).await;
             assert_eq!(
                 (resp.status, resp.code().as_str()),
@@ -317,8 +333,13 @@ async fn ncp_routes() {
         let mut unknown = ncp_headers(r.method.as_str(), &target, "NOSUCHKEY", &fx.ncp_secret_key);
         let mut stale = ncp_headers(r.method.as_str(), &target, &fx.ncp_access_key, &fx.ncp_secret_key);
         stale[0].1 = "1000".into();
+        // A good signature with any of its headers sent twice.
+        let good = ncp_headers(r.method.as_str(), &target, &fx.ncp_access_key, &fx.ncp_secret_key);
+        let doubled = (0..good.len()).map(|i| [good.clone(), vec![good[i].clone()]].concat());
         for headers in
             [vec![], std::mem::take(&mut forged), std::mem::take(&mut unknown), std::mem::take(&mut stale)]
+                .into_iter()
+                .chain(doubled)
         {
             let resp = call(&s.client, &r.method, &url, &headers).await;
             assert_eq!(resp.status, 401, "{what}: {}", resp.body);

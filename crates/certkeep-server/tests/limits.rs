@@ -137,3 +137,61 @@ async fn the_concurrency_limit_answers_503_at_once() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(s.client.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn declared_bodies_over_the_cap_are_refused_from_the_headers() {
+    let s = TestServer::start_within(vec![], tight()).await;
+    for (path, shape) in [
+        ("/services/v2/domain", "\"code\":\"request_too_large\""),
+        ("/acme/new-account", "urn:ietf:params:acme:error:malformed"),
+        ("/api/v2/certificate/certificateTypes", "\"errorCode\":\"430\""),
+    ] {
+        // Asked first: 413 instead of 100 Continue. Declared a terabyte: answered at once, not
+        // when the body timeout runs out.
+        for extra in ["Content-Length: 10000\r\nExpect: 100-continue", "Content-Length: 1099511627776"] {
+            let started = Instant::now();
+            let mut stream = connect(&s).await;
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+            assert!(answer.starts_with("HTTP/1.1 413"), "{path} {extra}: {answer}");
+            assert!(!answer.contains("100 Continue"), "{path} {extra}: {answer}");
+            assert!(answer.contains(shape), "{path} {extra}: {answer}");
+            assert!(started.elapsed() < Duration::from_millis(500), "{path}: {:?}", started.elapsed());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_whole_oversized_body_over_tls_reads_the_413() {
+    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+    let s = TestServer::start_tls().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(s.ca_dir.join("root.crt.pem")).unwrap()).unwrap();
+    let config =
+        rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(s.base.trim_start_matches("https://")).await.unwrap();
+    let mut tls = connector.connect(ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap();
+    // Like Python's requests: the whole 20 MiB body first, then the answer.
+    let body = vec![b'x'; 20 * 1024 * 1024];
+    let head = format!(
+        "POST /services/v2/domain HTTP/1.1\r\nHost: x\r\nX-DC-DEVKEY: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        s.fx.admin_key,
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(&body).await.expect("the server reads the refused body instead of resetting");
+    tls.flush().await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{read:?} {answer}");
+    assert!(answer.contains("\"code\":\"request_too_large\""), "{answer}");
+}

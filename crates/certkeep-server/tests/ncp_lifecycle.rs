@@ -703,12 +703,56 @@ async fn ocsp_answers_unknown_for_imported_certificates_and_good_for_issued_ones
     // certkeep never signed the imported serial (RFC 6960: unknown), but did sign its own.
     assert_eq!(imported_status, "unknown");
     assert_eq!(issued_status, "good");
-    // Still registered: importing it again is refused, deleted or not.
+    // Still registered: importing it again is refused; another tenant's import is its own.
     let again = json!({"certificateName": "ocsp-ext-2", "privateKey": key, "publicKeyCertificate": pem});
     refused(
         &acme(&s, Method::POST, "/api/v1/certificate/withExternal", Some(again.clone())).await,
         400,
         "2100",
     );
-    refused(&other(&s, Method::POST, "/api/v1/certificate/withExternal", Some(again)).await, 400, "2100");
+    ok(&other(&s, Method::POST, "/api/v1/certificate/withExternal", Some(again)).await);
+}
+
+/// A self-signed certificate (PEM) with this serial (hex), and its key (PEM).
+fn self_signed_with_serial(serial_hex: &str) -> (String, String) {
+    let bytes: Vec<u8> = (0..serial_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&serial_hex[i..i + 2], 16).unwrap())
+        .collect();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["squat.example".to_owned()]).unwrap();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&bytes));
+    (key.serialize_pem(), params.self_signed(&key).unwrap().pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_never_depend_on_another_tenants_certificates() {
+    let s = TestServer::start().await;
+    let target = "/api/v1/certificate/withExternal";
+    let dir = tempfile::tempdir().unwrap();
+    let (key, pem) = signed_by(&ca_elsewhere(dir.path()), "shared.example", &["shared.example"]);
+    let import =
+        |name: &str| json!({"certificateName": name, "privateKey": key, "publicKeyCertificate": pem});
+    // The other tenant holds the certificate first; ours is imported as if it did not.
+    let theirs = ok(&other(&s, Method::POST, target, Some(import("shared"))).await);
+    let ours = ok(&acme(&s, Method::POST, target, Some(import("shared"))).await);
+    let (theirs, ours) = (&theirs["sslCertificateList"][0], &ours["sslCertificateList"][0]);
+    assert_eq!(ours["certSerialNumber"], theirs["certSerialNumber"]);
+    assert_ne!(ours["certificateNo"], theirs["certificateNo"]);
+    // Within a tenant, the issuer's serial is taken once.
+    refused(&acme(&s, Method::POST, target, Some(import("shared-2"))).await, 400, "2100");
+    // The other tenant cannot block the serial of a certificate certkeep issued to us (say, read
+    // from a CT log) with a certificate of its own making: its import is its own, and ours stays
+    // ours by serial, in CertCentral and OCSP.
+    let serial = s.json(&format!("/order/certificate/{}", s.fx.issued)).await["certificate"]["serial_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (squat_key, squat_pem) = self_signed_with_serial(&serial);
+    let squat =
+        json!({"certificateName": "squat", "privateKey": squat_key, "publicKeyCertificate": squat_pem});
+    let v = ok(&other(&s, Method::POST, target, Some(squat)).await);
+    assert_eq!(v["sslCertificateList"][0]["certSerialNumber"], serial.as_str());
+    assert_eq!(s.json(&format!("/order/certificate/{serial}")).await["id"], s.fx.issued);
+    assert_eq!(tokio::task::block_in_place(|| ocsp_status(&s, &serial)), "good");
 }

@@ -54,10 +54,22 @@ impl Flattened {
         format!("{}.{}", self.protected, self.payload).into_bytes()
     }
 
-    /// The decoded protected header.
+    /// The decoded protected header. certkeep understands no JWS extension, so a header that
+    /// names any as critical (`crit`, RFC 7515 §4.1.11) is refused, and so is the unencoded
+    /// payload option `b64` (RFC 7797), which ACME forbids (RFC 8555 §6.2).
     pub fn header(&self) -> Result<Header, Problem> {
         let raw = unb64(&self.protected, "The protected header")?;
-        serde_json::from_slice(&raw)
+        let fields: serde_json::Map<String, Value> = serde_json::from_slice(&raw)
+            .map_err(|_| Problem::malformed("The protected header is not a JSON object."))?;
+        if fields.contains_key("crit") {
+            return Err(Problem::malformed(
+                "The protected header names critical extensions (crit) that certkeep does not understand.",
+            ));
+        }
+        if fields.contains_key("b64") {
+            return Err(Problem::malformed("The unencoded payload option (b64) is not allowed in ACME."));
+        }
+        serde_json::from_value(Value::Object(fields))
             .map_err(|_| Problem::malformed("The protected header is not a JSON object."))
     }
 

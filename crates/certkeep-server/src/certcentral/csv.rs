@@ -1,20 +1,20 @@
 //! `Accept: text/csv` on the order list: a header row and one quoted row per order, streamed
 //! from the store without holding the result in memory.
 
-use std::convert::Infallible;
-
 use axum::{
     body::{Body, Bytes},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::{OrderQuery, OrderSummary, Principal, Product, days_remaining};
+use certkeep_core::{OrderQuery, OrderSummary, Principal, Product, StoreError, days_remaining};
+use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::views::validity_years;
 use crate::{
     AppState,
+    digicert::ApiError,
     wire::{ymd, ymd_hms},
 };
 
@@ -49,8 +49,15 @@ const HEADER: &[&str] = &[
 
 const CHUNK: usize = 64 * 1024;
 
+/// Appends `value` as one quoted cell. A cell a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, OWASP's defence
+/// against CSV injection: a container named `=HYPERLINK(...)` stays text. A plain number (a
+/// negative `days_remaining`) is no formula and stays a number.
 fn push_field(out: &mut String, value: &str) {
     out.push('"');
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<i64>().is_err() {
+        out.push('\'');
+    }
     for c in value.chars() {
         if c == '"' {
             out.push('"');
@@ -106,9 +113,12 @@ fn push_order(out: &mut String, o: &OrderSummary, now: OffsetDateTime) {
     push_row(out, fields.iter().map(String::as_str));
 }
 
-/// Streams the orders matching `query` as CSV.
-pub fn stream(state: AppState, principal: Principal, query: OrderQuery) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(4);
+/// Streams the orders matching `query` as CSV. The answer starts only once the export has
+/// produced its first chunk (or finished), so a query that fails is an error status, never a
+/// 200 with an empty body; one that fails later ends the body with an error, so the client sees
+/// a broken transfer rather than a short inventory.
+pub async fn stream(state: AppState, principal: Principal, query: OrderQuery) -> Result<Response, ApiError> {
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
     let now = state.clock.now();
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
@@ -119,26 +129,35 @@ pub fn stream(state: AppState, principal: Principal, query: OrderQuery) -> Respo
             if buf.len() >= CHUNK {
                 let chunk = std::mem::replace(&mut buf, String::with_capacity(CHUNK + 1024));
                 // A closed channel means the client went away: stop reading.
-                return tx.blocking_send(Bytes::from(chunk)).is_ok();
+                return tx.blocking_send(Ok(Bytes::from(chunk))).is_ok();
             }
             true
         });
-        match result {
-            Ok(()) if !buf.is_empty() => {
-                let _ = tx.blocking_send(Bytes::from(buf));
-            }
-            Ok(()) => {}
-            Err(e) => tracing::error!(error = %e, "CSV export failed; the response is truncated"),
-        }
+        let last = match result {
+            Ok(()) if buf.is_empty() => return,
+            Ok(()) => Ok(Bytes::from(buf)),
+            Err(e) => Err(e),
+        };
+        let _ = tx.blocking_send(last);
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (Ok::<_, Infallible>(chunk), rx))
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(e)) => return Err(e.into()),
+        None => return Err(StoreError("the CSV export ended without an answer".into()).into()),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?.map_err(|e| {
+            tracing::error!(error = %e, "CSV export failed; the transfer is cut off");
+            std::io::Error::other("the export failed")
+        });
+        Some((item, rx))
     });
+    let body = futures_util::stream::once(async { Ok(first) }).chain(rest);
     let mut response = (StatusCode::OK, Body::from_stream(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private,no-cache"));
-    response
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -150,5 +169,28 @@ mod tests {
         let mut out = String::new();
         push_row(&mut out, ["a", "b\"c", ""]);
         assert_eq!(out, "\"a\",\"b\"\"c\",\"\"\r\n");
+    }
+
+    #[test]
+    fn cells_that_spreadsheets_read_as_formulas_are_neutralised() {
+        let mut out = String::new();
+        push_row(
+            &mut out,
+            [
+                "=HYPERLINK(\"http://x/\",\"y\")",
+                "+A1",
+                "-1+cmd|' /C calc'!A0",
+                "@SUM(1)",
+                "\tx",
+                "\rx",
+                "a=b",
+                "1-2",
+                "-17",
+            ],
+        );
+        assert_eq!(
+            out,
+            "\"'=HYPERLINK(\"\"http://x/\"\",\"\"y\"\")\",\"'+A1\",\"'-1+cmd|' /C calc'!A0\",\"'@SUM(1)\",\"'\tx\",\"'\rx\",\"a=b\",\"1-2\",\"-17\"\r\n"
+        );
     }
 }

@@ -17,6 +17,10 @@ use crate::digicert::ApiError;
 /// Largest page the list endpoints return.
 pub const MAX_LIMIT: u64 = 1000;
 
+/// Most filter values one list request may carry, all filters together: each is a bound SQL
+/// parameter, and the engines take a few tens of thousands at most.
+pub const MAX_FILTER_VALUES: usize = 1000;
+
 /// A parsed list request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListParams {
@@ -31,6 +35,7 @@ pub fn parse_list(raw: &str, max_limit: Option<u64>) -> Result<ListParams, ApiEr
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut query = OrderQuery::default();
     let mut requested_limit = 0;
+    let mut values = 0;
     for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
         if let Some(rest) = key.strip_prefix("filters[") {
             // filters[name] or filters[name][n]
@@ -38,6 +43,13 @@ pub fn parse_list(raw: &str, max_limit: Option<u64>) -> Result<ListParams, ApiEr
             // No inventory text holds a NUL (PostgreSQL text cannot): refused on both engines.
             if value.contains('\0') {
                 return Err(invalid_value(name, &value));
+            }
+            values += 1;
+            if values > MAX_FILTER_VALUES {
+                return Err(ApiError::bad_request(
+                    format!("invalid_filter_value|{name}"),
+                    format!("A list takes at most {MAX_FILTER_VALUES} filter values."),
+                ));
             }
             filters.entry(name.to_owned()).or_default().push(value.into_owned());
             continue;
@@ -165,38 +177,48 @@ fn parse_filter(name: &str, values: &[String]) -> Result<OrderFilter, ApiError> 
     })
 }
 
+/// Parses `sort`. A field named twice is refused (the second could not change the order), which
+/// bounds the keys to the sortable fields before they reach SQL.
 fn parse_sort(value: &str) -> Result<Vec<SortKey>, ApiError> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|key| {
-            let (descending, name) = match key.strip_prefix('-') {
-                Some(name) => (true, name),
-                None => (false, key),
-            };
-            let field = match name {
-                "id" | "order_id" => SortField::Id,
-                "date_created" => SortField::DateCreated,
-                "status" => SortField::Status,
-                "common_name" => SortField::CommonName,
-                "valid_till" => SortField::ValidTill,
-                "product_name_id" => SortField::ProductNameId,
-                "organization_id" => SortField::OrganizationId,
-                "container_id" => SortField::ContainerId,
-                "user_id" => SortField::UserId,
-                "email" => SortField::Email,
-                "is_renewed" => SortField::IsRenewed,
-                _ => {
-                    return Err(ApiError::bad_request(
-                        format!("invalid_sort|{name}"),
-                        format!("Results cannot be sorted by {name:?}."),
-                    ));
-                }
-            };
-            Ok(SortKey { field, descending })
-        })
-        .collect()
+    let mut keys: Vec<SortKey> = Vec::new();
+    for key in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let key = parse_sort_key(key)?;
+        if keys.iter().any(|k| k.field == key.field) {
+            return Err(ApiError::bad_request(
+                "invalid_sort|repeated",
+                "Each field may appear in sort once.".to_owned(),
+            ));
+        }
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+fn parse_sort_key(key: &str) -> Result<SortKey, ApiError> {
+    let (descending, name) = match key.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, key),
+    };
+    let field = match name {
+        "id" | "order_id" => SortField::Id,
+        "date_created" => SortField::DateCreated,
+        "status" => SortField::Status,
+        "common_name" => SortField::CommonName,
+        "valid_till" => SortField::ValidTill,
+        "product_name_id" => SortField::ProductNameId,
+        "organization_id" => SortField::OrganizationId,
+        "container_id" => SortField::ContainerId,
+        "user_id" => SortField::UserId,
+        "email" => SortField::Email,
+        "is_renewed" => SortField::IsRenewed,
+        _ => {
+            return Err(ApiError::bad_request(
+                format!("invalid_sort|{name}"),
+                format!("Results cannot be sorted by {name:?}."),
+            ));
+        }
+    };
+    Ok(SortKey { field, descending })
 }
 
 /// One end of a range: an instant, and whether the client gave only a date.
@@ -351,6 +373,10 @@ mod tests {
         assert_eq!(code("limit=-1"), "invalid_limit");
         assert_eq!(code("offset=abc"), "invalid_offset");
         assert_eq!(code("sort=price"), "invalid_sort|price");
+        assert_eq!(code("sort=id,-date_created,order_id"), "invalid_sort|repeated");
+        let many = (0..=MAX_FILTER_VALUES).map(|i| format!("filters[id][{i}]={i}")).collect::<Vec<_>>();
+        assert_eq!(parse_list(&many.join("&"), None).unwrap_err().code, "invalid_filter_value|id");
+        assert!(parse_list(&many[1..].join("&"), Some(MAX_LIMIT)).is_ok());
         assert_eq!(code("filters[color]=red"), "invalid_filter|color");
         assert_eq!(code("filters[status]=lost"), "invalid_filter_value|status");
         assert_eq!(code("filters[id]=1%27%20OR%201=1"), "invalid_filter_value|id");

@@ -117,11 +117,18 @@ pub async fn list(
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let name = key.strip_prefix("filters[").and_then(|k| k.split(']').next());
         match (name, &*key) {
+            // Each value once: repeats are bounded by the few statuses and types before SQL.
             (Some("status"), _) => {
-                query.status.push(RequestStatus::parse(&value).ok_or_else(|| invalid("status", &value))?)
+                let status = RequestStatus::parse(&value).ok_or_else(|| invalid("status", &value))?;
+                if !query.status.contains(&status) {
+                    query.status.push(status);
+                }
             }
             (Some("type"), _) => {
-                query.request_type.push(RequestType::parse(&value).ok_or_else(|| invalid("type", &value))?)
+                let kind = RequestType::parse(&value).ok_or_else(|| invalid("type", &value))?;
+                if !query.request_type.contains(&kind) {
+                    query.request_type.push(kind);
+                }
             }
             (Some(other), _) => {
                 return Err(ApiError::bad_request(

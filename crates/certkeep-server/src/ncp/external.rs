@@ -42,6 +42,15 @@ fn unreadable() -> NcpError {
     NcpError::service("1002", "Unable to load certificate. Expecting PEM format file.")
 }
 
+/// What tells the certificate's issuer apart: the SHA-256 of its issuer Name (DER), hex. A
+/// serial is unique per tenant and issuer.
+fn issuer_id(der: &[u8]) -> Option<String> {
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert.issuer().as_raw());
+    Some(digest.as_ref().iter().map(|b| format!("{b:02X}")).collect())
+}
+
 /// `POST /api/v1/certificate/withExternal`: answers with the new certificate as API 1.0 lists it.
 /// Importing a certificate that was deleted brings it back under its old number.
 pub async fn import(
@@ -59,6 +68,7 @@ pub async fn import(
         _ => return Err(NcpError::invalid_parameter("publicKeyCertificate is required.")),
     };
     let cert = certkeep_ca::parse_certificate_pem(&pem).map_err(|_| unreadable())?;
+    let issuer = issuer_id(&cert.der).ok_or_else(unreadable)?;
     check_key(&key, &cert.der)?;
     let chain = b.certificate_chain.filter(|c| !c.trim().is_empty());
     if let Some(chain) = &chain {
@@ -130,7 +140,7 @@ pub async fn import(
     let imported = state
         .store(move |s| {
             let seal = |id| sealing_key.seal(key.as_bytes(), &private_key_context(id));
-            s.import_ncp_external_certificate(&lookup, &order, &name, chain.as_deref(), &seal)
+            s.import_ncp_external_certificate(&lookup, &order, &issuer, &name, chain.as_deref(), &seal)
         })
         .await?;
     let certificate_id = match imported {

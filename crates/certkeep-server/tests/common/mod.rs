@@ -674,6 +674,30 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// Records an issued `ssl_plus` order of the fixture's administrator in `container_id`,
+    /// with contact `email`, directly in the store.
+    pub fn insert_order(&self, container_id: Id, email: &str) -> Id {
+        let ca = CertificateAuthority::load(&self.ca_dir).unwrap();
+        let b = Builder { store: &*self.store, ca: &ca };
+        let (names, user) = (("csv.alpha.com", &[][..]), self.fx.admin_user);
+        let cert = b.cert(CertificateKind::Primary, CertificateStatus::Issued, names, None, NOW, 90, user);
+        let mut o = order(
+            self.fx.account,
+            container_id,
+            user,
+            "ssl_plus",
+            OrderStatus::Issued,
+            names,
+            None,
+            NOW,
+            vec![cert],
+        );
+        o.email = email.into();
+        self.store.insert_orders(&[o]).unwrap()[0]
+    }
+}
+
+impl TestServer {
     /// Records an order under an ACME contract directly in the store, with a certificate
     /// really issued by the test CA (`days` of validity from `created`, or pending).
     pub fn insert_contract_order(

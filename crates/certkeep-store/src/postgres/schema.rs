@@ -453,6 +453,15 @@ DROP INDEX orders_date_created;
 CREATE INDEX orders_date_created ON orders(account_id, date_created, id);
 "#,
     r#"
+-- A serial is unique per issuer: certkeep's own over all, an imported certificate's per account
+-- and issuer (imported_issuer: SHA-256 of its issuer Name), so that no tenant's import depends
+-- on another's.
+ALTER TABLE certificates ADD COLUMN imported_issuer TEXT;
+ALTER TABLE certificates DROP CONSTRAINT certificates_serial_number_key;
+CREATE UNIQUE INDEX certificates_serial ON certificates(serial_number, (coalesce(imported_issuer, '')),
+    (CASE WHEN imported_issuer IS NULL THEN 0 ELSE account_id END));
+"#,
+    r#"
 -- Whether a certificate was asked to assert id-kp-clientAuth besides serverAuth (CertCentral's
 -- certificate.profile_option), so that an approval signs what was requested.
 ALTER TABLE certificates ADD COLUMN client_auth BOOLEAN NOT NULL DEFAULT FALSE;

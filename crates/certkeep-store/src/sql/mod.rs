@@ -564,11 +564,14 @@ impl<E: Engine> Store for SqlStore<E> {
         &self,
         scope: &Scope,
         order: &NewOrder,
+        issuer: &str,
         name: &str,
         chain_pem: Option<&str>,
         seal_private_key: &dyn Fn(Id) -> Vec<u8>,
     ) -> StoreResult<certkeep_core::ncp::ExternalImport> {
-        self.run(Mode::Write, |db| ncp::import_external(db, scope, order, name, chain_pem, seal_private_key))
+        self.run(Mode::Write, |db| {
+            ncp::import_external(db, scope, order, issuer, name, chain_pem, seal_private_key)
+        })
     }
 
     fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {

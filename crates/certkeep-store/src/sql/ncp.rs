@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use certkeep_core::{
     CertificateGroup, CertificateGroupPage, CertificateGroupQuery, Id, NewOrder, OrderStatus, Organization,
     Scope,
-    lifecycle::CertificateRef,
     ncp::{ExternalImport, NcpAcmeAccount, NcpCertificateMeta, NcpKey, NewNcpKey},
     partner::AcmeContract,
     seal::SealedSecret,
@@ -18,7 +17,6 @@ use super::{
     db::{Db, DbError, DbResult, limit, offset, params, values},
     partner,
     query::Condition,
-    reads,
     rows::{self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT},
     writes,
 };
@@ -195,15 +193,17 @@ pub fn create_acme_account_with_eab(
     Ok(contract_id)
 }
 
-/// Imports a certificate signed elsewhere (`order`, of one issued certificate) under `name`,
-/// with its private key sealed by `seal_private_key(certificate id)` and its chain. Refused
-/// when another certificate of the account NCP shows has the name, or when any certificate
-/// holds the serial, except one of the account deleted through NCP, which comes back under its
-/// old number. Call in one write transaction.
+/// Imports a certificate signed elsewhere (`order`, of one issued certificate) by the issuer
+/// `issuer` names, under `name`, with its private key sealed by `seal_private_key(certificate
+/// id)` and its chain. Refused when another certificate of the account NCP shows has the name,
+/// or when the account already holds the serial from that issuer (or signed by certkeep), except
+/// one deleted through NCP, which comes back under its old number. Other accounts' certificates
+/// play no part. Call in one write transaction.
 pub fn import_external(
     db: &mut dyn Db,
     scope: &Scope,
     order: &NewOrder,
+    issuer: &str,
     name: &str,
     chain_pem: Option<&str>,
     seal_private_key: &dyn Fn(Id) -> Vec<u8>,
@@ -216,16 +216,19 @@ pub fn import_external(
     if metas.iter().any(|m| !m.deleted && m.name.as_deref() == Some(name)) {
         return Ok(ExternalImport::NameInUse);
     }
-    let id = match reads::find_certificate(db, scope, &CertificateRef::Serial(serial.clone()))? {
-        Some((record, _))
-            if metas.iter().any(|m| m.certificate_id == record.id && m.external && m.deleted) =>
-        {
-            record.id
-        }
+    // certkeep's own certificates, and those imported before issuers were recorded, have no
+    // issuer: they count as the same.
+    let held: Option<Id> = db.row_opt(
+        "SELECT id FROM certificates WHERE account_id = ? AND serial_number = ? \
+         AND (imported_issuer = ? OR imported_issuer IS NULL) ORDER BY id LIMIT 1",
+        params![scope.account_id, serial.to_uppercase(), issuer],
+        |r| r.get(0),
+    )?;
+    let id = match held {
+        Some(id) if metas.iter().any(|m| m.certificate_id == id && m.external && m.deleted) => id,
         Some(_) => return Ok(ExternalImport::AlreadyRegistered),
-        None if reads::serial_in_use(db, serial)? => return Ok(ExternalImport::AlreadyRegistered),
         None => {
-            let order_id = writes::insert_order(db, order)?;
+            let order_id = writes::insert_order_issued_by(db, order, Some(issuer))?;
             db.row(
                 "SELECT id FROM certificates WHERE order_id = ? ORDER BY id LIMIT 1",
                 params![order_id],

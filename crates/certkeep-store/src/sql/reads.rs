@@ -214,13 +214,3 @@ pub fn certificate_status(
         },
     )
 }
-
-/// Whether any certificate, signed here or imported, holds this serial.
-pub fn serial_in_use(db: &mut dyn Db, serial: &str) -> DbResult<bool> {
-    let found = db.row_opt(
-        "SELECT 1 FROM certificates WHERE serial_number = ?",
-        params![serial.to_uppercase()],
-        |_| Ok(()),
-    )?;
-    Ok(found.is_some())
-}

@@ -115,7 +115,7 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn insert_certificate(&mut self, order: &OrderSummary, account_id: Id, cert: &NewCertificate) -> R<Id> {
-        Ok(writes::insert_certificate(self.0, order.id, account_id, cert)?)
+        Ok(writes::insert_certificate(self.0, order.id, account_id, cert, None)?)
     }
 
     fn set_certificate_issued(&mut self, certificate_id: Id, f: &IssuedFacts) -> R<()> {

@@ -6,6 +6,16 @@ use certkeep_core::{CertificateKind, CertificateStatus, Id, NewCertificate, NewO
 
 /// Writes one order and everything it carries; returns the order id.
 pub fn insert_order(db: &mut dyn Db, order: &NewOrder) -> DbResult<Id> {
+    insert_order_issued_by(db, order, None)
+}
+
+/// [`insert_order`] for an order whose certificates were signed elsewhere, by the issuer that
+/// `imported_issuer` names (see [`insert_certificate`]).
+pub fn insert_order_issued_by(
+    db: &mut dyn Db,
+    order: &NewOrder,
+    imported_issuer: Option<&str>,
+) -> DbResult<Id> {
     let (validity_kind, validity_value) = validity_columns(order.validity);
     let (api_key_name, api_key_type) = order.api_key.clone().unzip();
     let order_id = db.insert_one(
@@ -58,7 +68,7 @@ pub fn insert_order(db: &mut dyn Db, order: &NewOrder) -> DbResult<Id> {
 
     let mut current: Option<(Id, &NewCertificate)> = None;
     for cert in &order.certificates {
-        let id = insert_certificate(db, order_id, order.account_id, cert)?;
+        let id = insert_certificate(db, order_id, order.account_id, cert, imported_issuer)?;
         if is_current_candidate(cert, current.map(|(_, c)| c)) {
             current = Some((id, cert));
         }
@@ -117,19 +127,22 @@ pub fn set_current_certificate(db: &mut dyn Db, order_id: Id, certificate_id: Id
     Ok(())
 }
 
-/// Adds a certificate to an order.
+/// Adds a certificate to an order. `imported_issuer` names the issuer of a certificate signed
+/// elsewhere (its serial is then unique only per account and issuer); `None` for certkeep's own
+/// (unique over all).
 pub fn insert_certificate(
     db: &mut dyn Db,
     order_id: Id,
     account_id: Id,
     cert: &NewCertificate,
+    imported_issuer: Option<&str>,
 ) -> DbResult<Id> {
     let issued = cert.issued.as_ref();
     db.insert_one(
         "INSERT INTO certificates (order_id, account_id, kind, status, common_name, dns_names, csr, \
          server_platform_id, signature_hash, key_size, date_created, serial_number, thumbprint, \
-         valid_from, valid_till, date_issued, der, archived, user_id, client_auth) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         valid_from, valid_till, date_issued, der, archived, user_id, imported_issuer, client_auth) \
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         params![
             order_id,
             account_id,
@@ -150,6 +163,7 @@ pub fn insert_certificate(
             issued.map(|i| &i.der),
             cert.archived,
             cert.user_id,
+            imported_issuer,
             cert.client_auth,
         ],
     )

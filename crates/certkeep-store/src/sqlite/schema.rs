@@ -472,6 +472,51 @@ CREATE INDEX acme_challenges_processing ON acme_challenges(id) WHERE status = 'p
 CREATE INDEX order_names_order ON order_names(order_id);
 "#,
     r#"
+-- A serial is unique per issuer: certkeep's own over all, an imported certificate's per account
+-- and issuer (imported_issuer: SHA-256 of its issuer Name), so that no tenant's import depends
+-- on another's. SQLite cannot drop a column's UNIQUE in place: the table is rebuilt, its ids,
+-- sequence and the references to it kept.
+CREATE TABLE certificates_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    common_name TEXT NOT NULL,
+    dns_names TEXT NOT NULL,
+    csr TEXT NOT NULL,
+    server_platform_id INTEGER NOT NULL,
+    signature_hash TEXT NOT NULL,
+    key_size INTEGER NOT NULL,
+    date_created INTEGER NOT NULL,
+    serial_number TEXT,
+    thumbprint TEXT,
+    valid_from INTEGER,
+    valid_till INTEGER,
+    date_issued INTEGER,
+    der BLOB,
+    archived INTEGER NOT NULL DEFAULT 0,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    revoked_at INTEGER,
+    revocation_reason TEXT,
+    imported_issuer TEXT
+);
+INSERT INTO certificates_v2 (id, order_id, account_id, kind, status, common_name, dns_names, csr, server_platform_id,
+    signature_hash, key_size, date_created, serial_number, thumbprint, valid_from, valid_till,
+    date_issued, der, archived, user_id, revoked_at, revocation_reason)
+    SELECT id, order_id, account_id, kind, status, common_name, dns_names, csr, server_platform_id,
+    signature_hash, key_size, date_created, serial_number, thumbprint, valid_from, valid_till,
+    date_issued, der, archived, user_id, revoked_at, revocation_reason FROM certificates;
+DELETE FROM sqlite_sequence WHERE name = 'certificates_v2';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'certificates_v2', seq FROM sqlite_sequence WHERE name = 'certificates';
+DROP TABLE certificates;
+ALTER TABLE certificates_v2 RENAME TO certificates;
+CREATE INDEX certificates_order ON certificates(order_id, kind);
+CREATE INDEX certificates_revoked ON certificates(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE UNIQUE INDEX certificates_serial ON certificates(serial_number, coalesce(imported_issuer, ''),
+    (CASE WHEN imported_issuer IS NULL THEN 0 ELSE account_id END));
+"#,
+    r#"
 -- Whether a certificate was asked to assert id-kp-clientAuth besides serverAuth (CertCentral's
 -- certificate.profile_option), so that an approval signs what was requested.
 ALTER TABLE certificates ADD COLUMN client_auth INTEGER NOT NULL DEFAULT 0;
@@ -480,7 +525,16 @@ ALTER TABLE certificates ADD COLUMN client_auth INTEGER NOT NULL DEFAULT 0;
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
 /// transaction that re-reads the version, so processes starting together migrate once.
+/// Foreign keys are off meanwhile (a rebuilt table is dropped while others reference it, as
+/// SQLite's ALTER TABLE procedure has it) and checked before each step commits.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = steps(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn steps(conn: &mut Connection) -> rusqlite::Result<()> {
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -488,6 +542,12 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             return Ok(());
         };
         tx.execute_batch(sql)?;
+        if tx.prepare("PRAGMA foreign_key_check")?.exists([])? {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("schema step {version} leaves rows whose references are broken")),
+            ));
+        }
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
     }
