@@ -6,10 +6,12 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, Issuer, KeyIdMethod, KeyPair};
+use rcgen::{DistinguishedName, DnType, DnValue, Issuer, KeyIdMethod, KeyPair};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::ParsedExtension;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS;
 use x509_parser::prelude::FromDer;
 
 use crate::encoding::{self, CERTIFICATE_LABEL};
@@ -17,6 +19,7 @@ use crate::error::CaError;
 use crate::key_file;
 use crate::keys::{KeyAlgorithm, PublicKeyInfo, SubjectKey};
 use crate::ocsp::{self, IssuerIdentity};
+use crate::profile::RootUrls;
 use crate::profile::{self, LeafRequest};
 use crate::revocation::{self, OcspStatus, RevokedEntry};
 use crate::signer::{BoxedSigner, Signer};
@@ -35,6 +38,8 @@ const CA_FILES: [&str; 4] = [ROOT_CERT_FILE, ROOT_KEY_FILE, INTERMEDIATE_CERT_FI
 const ROOT_VALIDITY_YEARS: i32 = 20;
 /// Validity of the intermediate certificate.
 const INTERMEDIATE_VALIDITY_YEARS: i32 = 10;
+/// Country of the CA subjects [`CertificateAuthority::create`] writes.
+const DEFAULT_COUNTRY: &str = "US";
 
 /// A certificate issued by [`CertificateAuthority::issue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,10 @@ pub struct CertificateAuthority {
     key_algorithm: KeyAlgorithm,
     /// Identifier of the intermediate key, for the AKI of CRLs (the intermediate's SKI).
     intermediate_key_id: KeyIdMethod,
+    /// Identifier of the root key, for the AKI of the root's CRL.
+    root_key_id: KeyIdMethod,
+    /// The root, which signs only its CRL (of the CA certificates it issued) while serving.
+    root_issuer: Issuer<'static, BoxedSigner>,
     /// How OCSP CertIDs name the intermediate.
     ocsp_identity: IssuerIdentity,
     issuer: Issuer<'static, BoxedSigner>,
@@ -115,7 +124,8 @@ impl CertificateAuthority {
     /// `root.crt.pem`, `root.key.pem`, `intermediate.crt.pem` and `intermediate.key.pem`
     /// to `dir` (created with mode 0700 if missing; key files are created with mode 0600).
     ///
-    /// Subjects are `CN={name} Root CA, O={name}` and `CN={name} Issuing CA, O={name}`.
+    /// Subjects are `C=US, O={name}, CN={name} Root CA` and `C=US, O={name}, CN={name}
+    /// Issuing CA` (see [`CertificateAuthority::create_protected`] for another country).
     /// The root is valid for 20 years from `not_before`, the intermediate for 10 years.
     /// Fails without writing anything if any of the files already exists.
     pub fn create(
@@ -124,17 +134,20 @@ impl CertificateAuthority {
         name: &str,
         not_before: OffsetDateTime,
     ) -> Result<Self, CaError> {
-        Self::create_protected(dir, alg, name, not_before, None)
+        Self::create_protected(dir, alg, (name, DEFAULT_COUNTRY), not_before, None, None)
     }
 
-    /// Like [`CertificateAuthority::create`], with the key files encrypted under `passphrase`
-    /// (encrypted PKCS#8) when there is one.
+    /// Like [`CertificateAuthority::create`], for the organization `name` in `country` (two
+    /// letters), with the key files encrypted under `passphrase` (encrypted PKCS#8) when there
+    /// is one. The intermediate names the root's `urls` (CRL, certificate) when they are known;
+    /// otherwise [`CertificateAuthority::refresh_intermediate`] adds them once they are.
     pub fn create_protected(
         dir: &Path,
         alg: KeyAlgorithm,
-        name: &str,
+        (name, country): (&str, &str),
         not_before: OffsetDateTime,
         passphrase: Option<&[u8]>,
+        urls: Option<&RootUrls>,
     ) -> Result<Self, CaError> {
         let name = name.trim();
         if name.is_empty() {
@@ -146,10 +159,8 @@ impl CertificateAuthority {
         let not_before = profile::certificate_time(not_before)?;
 
         let root_key = alg.generate()?;
-        let root_params = profile::ca_params(
-            &format!("{name} Root CA"),
-            name,
-            BasicConstraints::Unconstrained,
+        let root_params = profile::root_params(
+            profile::ca_subject(country, name, &format!("{name} Root CA"))?,
             not_before,
             profile::add_years(not_before, ROOT_VALIDITY_YEARS)?,
         )?;
@@ -157,12 +168,11 @@ impl CertificateAuthority {
         let root_issuer = Issuer::new(root_params, root_key);
 
         let intermediate_key = alg.generate()?;
-        let intermediate_cert = profile::ca_params(
-            &format!("{name} Issuing CA"),
-            name,
-            BasicConstraints::Constrained(0),
+        let intermediate_cert = profile::intermediate_params(
+            profile::ca_subject(country, name, &format!("{name} Issuing CA"))?,
             not_before,
             profile::add_years(not_before, INTERMEDIATE_VALIDITY_YEARS)?,
+            urls,
         )?
         .signed_by(&intermediate_key, &root_issuer)
         .map_err(CaError::crypto)?;
@@ -181,7 +191,54 @@ impl CertificateAuthority {
         write_new_file(intermediate_key_file, 0o600)?;
         write_new_file(root_cert, 0o644)?;
         write_new_file(intermediate_cert, 0o644)?;
-        Self::from_parts(&files, root_issuer.key(), Box::new(intermediate_key))
+        let root_key = files[1].key_pair(passphrase)?;
+        Self::from_parts(&files, Box::new(root_key), Box::new(intermediate_key))
+    }
+
+    /// Gives the intermediate of `dir` the profile of a dedicated TLS hierarchy naming the
+    /// root's URLs ([`RootUrls`]), when its certificate lacks any of it (CAs made by earlier
+    /// versions, or URLs that moved): the root certifies the same key and subject again, with
+    /// the same key identifier, so every certificate the intermediate signed still chains. The
+    /// new certificate is valid from `now` until the old one's end; the old one is kept beside
+    /// it as `intermediate-<serial>.crt.pem`. Returns whether it wrote a new certificate.
+    pub fn refresh_intermediate(
+        dir: &Path,
+        passphrase: Option<&[u8]>,
+        urls: &RootUrls,
+        now: OffsetDateTime,
+    ) -> Result<bool, CaError> {
+        let file = CaFile::read(dir, INTERMEDIATE_CERT_FILE)?;
+        let der = file.der(CERTIFICATE_LABEL)?;
+        let current = parse_certificate(&file.path, &der)?;
+        if has_tls_profile(&current, urls) {
+            return Ok(false);
+        }
+        check_private(&dir.join(ROOT_KEY_FILE))?;
+        let root = CaFile::read(dir, ROOT_CERT_FILE)?;
+        let root_key = CaFile::read(dir, ROOT_KEY_FILE)?.key_pair(passphrase)?;
+        let corrupt = |reason: &str| CaError::corrupt(&file.path, reason);
+        let key = PublicKeyInfo::from_spki(current.public_key()).map_err(|e| corrupt(&e.to_string()))?;
+        let ski = subject_key_identifier(&current).ok_or_else(|| corrupt("no subject key identifier"))?;
+        let mut params = profile::intermediate_params(
+            subject_of(&current).ok_or_else(|| corrupt("subject attributes rcgen cannot copy"))?,
+            profile::certificate_time(now)?,
+            current.validity().not_after.to_datetime(),
+            Some(urls),
+        )?;
+        params.key_identifier_method = KeyIdMethod::PreSpecified(ski.to_vec());
+        let issuer =
+            Issuer::from_ca_cert_pem(&root.pem, root_key).map_err(|e| CaError::corrupt(&root.path, e))?;
+        let renewed = params.signed_by(&SubjectKey(&key), &issuer).map_err(CaError::crypto)?;
+        let kept = dir.join(format!("intermediate-{}.crt.pem", encoding::hex_upper(current.raw_serial())));
+        fs::copy(&file.path, &kept).map_err(|e| CaError::io(&kept, e))?;
+        let next = CaFile {
+            path: dir.join("intermediate.crt.pem.next"),
+            pem: encoding::encode_pem(CERTIFICATE_LABEL, renewed.der()),
+        };
+        let _ = fs::remove_file(&next.path);
+        write_new_file(&next, 0o644)?;
+        fs::rename(&next.path, &file.path).map_err(|e| CaError::io(&file.path, e))?;
+        Ok(true)
     }
 
     /// Loads a CA written by [`CertificateAuthority::create`].
@@ -206,7 +263,7 @@ impl CertificateAuthority {
         ];
         let root_key = files[1].key_pair(passphrase)?;
         let intermediate_key = files[3].key_pair(passphrase)?;
-        Self::from_parts(&files, &root_key, Box::new(intermediate_key))
+        Self::from_parts(&files, Box::new(root_key), Box::new(intermediate_key))
     }
 
     /// True if `dir` holds any CA file, i.e. it should be loaded rather than created.
@@ -219,7 +276,7 @@ impl CertificateAuthority {
     /// intermediate.
     fn from_parts(
         files: &[CaFile; 4],
-        root_key: &dyn Signer,
+        root_key: Box<dyn Signer>,
         intermediate_key: Box<dyn Signer>,
     ) -> Result<Self, CaError> {
         let [root_file, root_key_file, intermediate_file, intermediate_key_file] = files;
@@ -227,7 +284,7 @@ impl CertificateAuthority {
         let intermediate_der = intermediate_file.der(CERTIFICATE_LABEL)?;
         let root = parse_certificate(&root_file.path, &root_der)?;
         let intermediate = parse_certificate(&intermediate_file.path, &intermediate_der)?;
-        check_key_matches(&root_key_file.path, root_key, &root)?;
+        check_key_matches(&root_key_file.path, &*root_key, &root)?;
         check_key_matches(&intermediate_key_file.path, &*intermediate_key, &intermediate)?;
 
         let corrupt = |reason: &str| CaError::corrupt(&intermediate_file.path, reason);
@@ -253,12 +310,19 @@ impl CertificateAuthority {
             .map_or(KeyIdMethod::Sha256, |ski| KeyIdMethod::PreSpecified(ski.to_vec()));
         let ocsp_identity = IssuerIdentity::of(&intermediate);
 
+        let root_key_id = subject_key_identifier(&root)
+            .map_or(KeyIdMethod::Sha256, |ski| KeyIdMethod::PreSpecified(ski.to_vec()));
+        let root_pem = encoding::encode_pem(CERTIFICATE_LABEL, &root_der);
+        let root_issuer = Issuer::from_ca_cert_pem(&root_pem, BoxedSigner(root_key))
+            .map_err(|e| CaError::corrupt(&root_file.path, e))?;
         let intermediate_pem = encoding::encode_pem(CERTIFICATE_LABEL, &intermediate_der);
         let issuer = Issuer::from_ca_cert_pem(&intermediate_pem, BoxedSigner(intermediate_key))
             .map_err(|e| CaError::corrupt(&intermediate_file.path, e))?;
         Ok(Self {
-            root_pem: encoding::encode_pem(CERTIFICATE_LABEL, &root_der),
+            root_pem,
             root_der,
+            root_key_id,
+            root_issuer,
             root_common_name,
             intermediate_pem,
             intermediate_der,
@@ -361,6 +425,21 @@ impl CertificateAuthority {
         Ok(crl.der().to_vec())
     }
 
+    /// A DER CRL signed by the root listing no revoked CA certificate (the root certified only
+    /// the intermediate, which is in force): what the intermediate's CRL distribution point
+    /// names. Times as for [`CertificateAuthority::crl`].
+    pub fn root_crl(
+        &self,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        crl_number: u64,
+    ) -> Result<Vec<u8>, CaError> {
+        let params =
+            revocation::crl_params(&[], this_update, next_update, crl_number, self.root_key_id.clone())?;
+        let crl = params.signed_by(&self.root_issuer).map_err(CaError::crypto)?;
+        Ok(crl.der().to_vec())
+    }
+
     /// Answers a DER OCSP request (RFC 6960) about certificates issued by the intermediate.
     ///
     /// Always returns a DER `OCSPResponse`: `malformedRequest` if the request cannot be
@@ -427,4 +506,62 @@ fn subject_key_identifier<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]>
 
 fn common_name(cert: &X509Certificate<'_>) -> Option<String> {
     cert.subject().iter_common_name().find_map(|cn| cn.as_str().ok()).map(str::to_owned)
+}
+
+/// Whether a CA certificate has the TLS issuing-CA profile naming these root URLs: serverAuth
+/// only, certificate policies, the root's CRL and certificate.
+fn has_tls_profile(cert: &X509Certificate<'_>, urls: &RootUrls) -> bool {
+    let eku = cert.extended_key_usage().ok().flatten().map(|e| e.value.clone());
+    let server_auth_only =
+        eku.is_some_and(|e| e.server_auth && !e.client_auth && !e.any && e.other.is_empty());
+    let mut policies = false;
+    let mut crl = Vec::new();
+    let mut ca_issuers = Vec::new();
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::CertificatePolicies(_) => policies = true,
+            ParsedExtension::CRLDistributionPoints(points) => {
+                for point in points.iter() {
+                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                        crl.extend(names.iter().filter_map(uri));
+                    }
+                }
+            }
+            ParsedExtension::AuthorityInfoAccess(access) => ca_issuers.extend(
+                access
+                    .accessdescs
+                    .iter()
+                    .filter(|d| d.access_method == OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS)
+                    .filter_map(|d| uri(&d.access_location)),
+            ),
+            _ => {}
+        }
+    }
+    server_auth_only && policies && crl == [urls.crl.as_str()] && ca_issuers == [urls.certificate.as_str()]
+}
+
+fn uri<'a>(name: &GeneralName<'a>) -> Option<&'a str> {
+    match name {
+        GeneralName::URI(uri) => Some(uri),
+        _ => None,
+    }
+}
+
+/// The subject as rcgen writes it again, attribute by attribute with its string type; `None`
+/// for a multi-valued RDN or a string type other than PrintableString and UTF8String.
+fn subject_of(cert: &X509Certificate<'_>) -> Option<DistinguishedName> {
+    let mut subject = DistinguishedName::new();
+    for rdn in cert.subject().iter() {
+        let mut attributes = rdn.iter();
+        let (attribute, None) = (attributes.next()?, attributes.next()) else { return None };
+        let oid: Vec<u64> = attribute.attr_type().iter()?.collect();
+        let text = std::str::from_utf8(attribute.attr_value().data).ok()?;
+        let value = match attribute.attr_value().header.tag() {
+            Tag::PrintableString => DnValue::PrintableString(text.try_into().ok()?),
+            Tag::Utf8String => DnValue::Utf8String(text.to_owned()),
+            _ => return None,
+        };
+        subject.push(DnType::from_oid(&oid), value);
+    }
+    Some(subject)
 }

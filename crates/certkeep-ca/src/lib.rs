@@ -26,7 +26,7 @@ pub use imported::{
     ImportError, ParsedCertificate, certificate_blocks, check_private_key, parse_certificate_pem,
 };
 pub use keys::{KeyAlgorithm, KeyType, PublicKeyInfo, UnknownKeyAlgorithm};
-pub use profile::{LeafRequest, SubjectOrganization, Validation};
+pub use profile::{EvRegistration, LeafRequest, RootUrls, SubjectOrganization, Validation};
 pub use revocation::{OcspStatus, RevocationReason, RevokedEntry, UnknownRevocationReason};
 pub use signer::Signer;
 

@@ -15,6 +15,14 @@ use yasna::models::ObjectIdentifier;
 use crate::error::CaError;
 use crate::keys::{KeyType, PublicKeyInfo};
 
+/// businessCategory (X.520).
+const BUSINESS_CATEGORY_OID: &[u64] = &[2, 5, 4, 15];
+/// serialNumber (X.520): the registration number in EV subjects.
+const SERIAL_NUMBER_OID: &[u64] = &[2, 5, 4, 5];
+/// jurisdictionCountryName (EV Guidelines 7.1.4.2.4).
+const JURISDICTION_COUNTRY_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 3];
+/// id-ce-basicConstraints.
+const BASIC_CONSTRAINTS_OID: &[u64] = &[2, 5, 29, 19];
 /// id-ce-certificatePolicies.
 const CERTIFICATE_POLICIES_OID: &[u64] = &[2, 5, 29, 32];
 /// id-pe-authorityInfoAccess.
@@ -25,6 +33,8 @@ const ACCESS_METHOD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
 const ACCESS_METHOD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
 /// Context tag of the uniformResourceIdentifier choice of GeneralName.
 const GENERAL_NAME_URI_TAG: u64 = 6;
+/// anyPolicy (RFC 5280 4.2.1.4).
+const ANY_POLICY: &[u64] = &[2, 5, 29, 32, 0];
 /// CA/Browser Forum domain-validated policy.
 const POLICY_DV: &[u64] = &[2, 23, 140, 1, 2, 1];
 /// CA/Browser Forum organization-validated policy.
@@ -74,6 +84,19 @@ pub struct SubjectOrganization {
     /// Organizational units, for [`Validation::Private`] only (public TLS subjects carry no OU
     /// since ballot SC47). The subject holds at most one OU attribute: the first non-empty unit.
     pub units: Vec<String>,
+    /// The registration EV subjects name; required for [`Validation::Ev`].
+    pub ev: Option<EvRegistration>,
+}
+
+/// What the EV Guidelines (7.1.4.2.3-7.1.4.2.5) add to an EV subject.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EvRegistration {
+    /// businessCategory, e.g. `Private Organization`.
+    pub business_category: String,
+    /// jurisdictionCountryName, two letters.
+    pub jurisdiction_country: String,
+    /// serialNumber: the registration number.
+    pub registration_number: String,
 }
 
 /// Everything needed to issue one leaf certificate.
@@ -136,28 +159,74 @@ pub(crate) fn random_serial() -> Result<[u8; SERIAL_LEN], CaError> {
     }
 }
 
-/// Parameters of a self-signed root or an intermediate CA certificate.
-pub(crate) fn ca_params(
-    common_name: &str,
+/// Where relying parties fetch what the root publishes (its CRL and its certificate); the
+/// intermediate names them (BR 7.1.2.10.3 and 7.1.2.11.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootUrls {
+    /// The root's CRL, `http://` (`.../pki/root.crl`).
+    pub crl: String,
+    /// The root certificate, `http://` (`.../pki/root.crt`).
+    pub certificate: String,
+}
+
+/// A CA subject in the order BR 7.1.4.2 encodes it: C, O, CN.
+pub(crate) fn ca_subject(
+    country: &str,
     organization: &str,
-    constraints: BasicConstraints,
+    common_name: &str,
+) -> Result<DistinguishedName, CaError> {
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CountryName, country_code(country)?);
+    subject.push(DnType::OrganizationName, organization);
+    subject.push(DnType::CommonName, common_name);
+    Ok(subject)
+}
+
+/// Parameters of the self-signed root: keyCertSign and cRLSign, no EKU, no policies (BR
+/// 7.1.2.1), its own key identifier as the authority key identifier.
+pub(crate) fn root_params(
+    subject: DistinguishedName,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<CertificateParams, CaError> {
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, common_name);
-    subject.push(DnType::OrganizationName, organization);
-
     let mut params = CertificateParams::default();
     params.distinguished_name = subject;
     params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
     params.not_before = not_before;
     params.not_after = not_after;
-    params.is_ca = IsCa::Ca(constraints);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
+}
+
+/// Parameters of the issuing CA of a dedicated TLS hierarchy (BR 7.1.2.10): pathLen 0,
+/// digitalSignature (OCSP) with keyCertSign and cRLSign, id-kp-serverAuth only, anyPolicy,
+/// and, once known, the root's CRL and certificate URLs.
+pub(crate) fn intermediate_params(
+    subject: DistinguishedName,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    root_urls: Option<&RootUrls>,
+) -> Result<CertificateParams, CaError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = subject;
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages =
         vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    // Only meaningful for the intermediate: the root is self-signed.
-    params.use_authority_key_identifier_extension = matches!(constraints, BasicConstraints::Constrained(_));
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    // The intermediate and the root are the same operator's (affiliated): anyPolicy (BR
+    // 7.1.2.10.5), which covers the DV, OV and EV policies its leaves assert.
+    params.custom_extensions = vec![certificate_policies(&[ANY_POLICY])];
+    if let Some(urls) = root_urls {
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![checked_url(&urls.crl)?] }];
+        let issuer = [(ACCESS_METHOD_CA_ISSUERS, checked_url(&urls.certificate)?)];
+        params.custom_extensions.push(authority_info_access(&issuer));
+    }
     Ok(params)
 }
 
@@ -181,8 +250,11 @@ pub(crate) fn leaf_params(
     params.serial_number = Some(SerialNumber::from_slice(serial));
     params.not_before = not_before;
     params.not_after = not_after;
-    // ExplicitNoCa writes basicConstraints CA:FALSE (critical) and the SKI.
-    params.is_ca = IsCa::ExplicitNoCa;
+    // basicConstraints CA:FALSE (critical). Public leaves go without the subject key identifier
+    // that rcgen's ExplicitNoCa adds (BR 7.1.2.7.6 does not recommend it); private ones keep it,
+    // as RFC 5280 4.2.1.2 asks.
+    let public = req.validation.policy_oid().is_some();
+    params.is_ca = if public { IsCa::NoCa } else { IsCa::ExplicitNoCa };
     params.key_usages = match req.public_key.key_type() {
         KeyType::Rsa => vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
         KeyType::Ec | KeyType::Ed25519 => vec![KeyUsagePurpose::DigitalSignature],
@@ -192,7 +264,11 @@ pub(crate) fn leaf_params(
         params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     params.use_authority_key_identifier_extension = true;
-    params.custom_extensions = req.validation.policy_oid().map(certificate_policies).into_iter().collect();
+    params.custom_extensions =
+        req.validation.policy_oid().map(|oid| certificate_policies(&[oid])).into_iter().collect();
+    if public {
+        params.custom_extensions.push(end_entity_basic_constraints());
+    }
     if let Some(url) = req.crl_url {
         params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![checked_url(url)?] }];
     }
@@ -234,16 +310,24 @@ fn leaf_subject(req: &LeafRequest<'_>) -> Result<DistinguishedName, CaError> {
             return Err(CaError::invalid("the organization name is empty"));
         }
         if !org.country.is_empty() {
-            let country = org.country.to_ascii_uppercase();
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(CaError::invalid(format!("country {:?} is not a two-letter code", org.country)));
-            }
-            let country = PrintableString::try_from(country).map_err(CaError::invalid)?;
-            subject.push(DnType::CountryName, DnValue::PrintableString(country));
+            subject.push(DnType::CountryName, country_code(&org.country)?);
         }
         push_non_empty(&mut subject, DnType::StateOrProvinceName, &org.state);
         push_non_empty(&mut subject, DnType::LocalityName, &org.locality);
         subject.push(DnType::OrganizationName, org.name.as_str());
+        if req.validation == Validation::Ev {
+            let ev =
+                org.ev.as_ref().filter(|ev| !ev.registration_number.trim().is_empty()).ok_or_else(|| {
+                    CaError::invalid("EV certificates need the organization's registration number")
+                })?;
+            let custom = |oid: &[u64]| DnType::CustomDnType(oid.to_vec());
+            subject.push(custom(BUSINESS_CATEGORY_OID), ev.business_category.as_str());
+            subject.push(custom(JURISDICTION_COUNTRY_OID), country_code(&ev.jurisdiction_country)?);
+            let number = PrintableString::try_from(ev.registration_number.trim()).map_err(|_| {
+                CaError::invalid(format!("registration number {:?} is not printable", ev.registration_number))
+            })?;
+            subject.push(custom(SERIAL_NUMBER_OID), DnValue::PrintableString(number));
+        }
         let unit = org.units.iter().find(|u| !u.trim().is_empty());
         if let Some(unit) = unit.filter(|_| req.validation == Validation::Private) {
             subject.push(DnType::OrganizationalUnitName, unit.as_str());
@@ -251,6 +335,15 @@ fn leaf_subject(req: &LeafRequest<'_>) -> Result<DistinguishedName, CaError> {
     }
     subject.push(DnType::CommonName, req.common_name);
     Ok(subject)
+}
+
+/// A two-letter country code as a PrintableString, upper-cased.
+fn country_code(code: &str) -> Result<DnValue, CaError> {
+    let country = code.trim().to_ascii_uppercase();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(CaError::invalid(format!("country {code:?} is not a two-letter code")));
+    }
+    Ok(DnValue::PrintableString(PrintableString::try_from(country).map_err(CaError::invalid)?))
 }
 
 fn push_non_empty(subject: &mut DistinguishedName, ty: DnType, value: &str) {
@@ -283,13 +376,22 @@ fn subject_alt_names(common_name: &str, dns_names: &[String]) -> Result<Vec<SanT
     Ok(sans)
 }
 
-/// certificatePolicies with a single policy OID and no qualifiers.
-fn certificate_policies(policy: &[u64]) -> CustomExtension {
+/// basicConstraints of an end entity: critical, cA FALSE (the default, so an empty sequence).
+fn end_entity_basic_constraints() -> CustomExtension {
+    let mut extension = CustomExtension::from_oid_content(BASIC_CONSTRAINTS_OID, vec![0x30, 0x00]);
+    extension.set_criticality(true);
+    extension
+}
+
+/// certificatePolicies with these policy OIDs and no qualifiers.
+fn certificate_policies(policies: &[&[u64]]) -> CustomExtension {
     let content = yasna::construct_der(|writer| {
         writer.write_sequence(|writer| {
-            writer.next().write_sequence(|writer| {
-                writer.next().write_oid(&ObjectIdentifier::from_slice(policy));
-            });
+            for policy in policies {
+                writer.next().write_sequence(|writer| {
+                    writer.next().write_oid(&ObjectIdentifier::from_slice(policy));
+                });
+            }
         });
     });
     CustomExtension::from_oid_content(CERTIFICATE_POLICIES_OID, content)

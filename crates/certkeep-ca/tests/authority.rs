@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use certkeep_ca::{
-    CaError, CertificateAuthority, KeyAlgorithm, LeafRequest, Validation, generate_csr, parse_csr,
+    CaError, CertificateAuthority, KeyAlgorithm, LeafRequest, RootUrls, Validation, generate_csr, parse_csr,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -41,14 +41,17 @@ fn issue_leaf(ca: &CertificateAuthority, key_alg: KeyAlgorithm) -> certkeep_ca::
 }
 
 /// Checks the CA extensions of a root or intermediate certificate.
-fn check_ca_certificate(der: &[u8], path_len: Option<u32>, has_aki: bool) {
+/// basicConstraints, keyUsage (digitalSignature only on the intermediate, which signs OCSP
+/// responses), SKI and AKI (the root names its own key).
+fn check_ca_certificate(der: &[u8], path_len: Option<u32>) {
     let (_, x509) = X509Certificate::from_der(der).expect("parse CA cert");
     let bc = x509.basic_constraints().expect("ok").expect("BC");
     assert!(bc.critical && bc.value.ca);
     assert_eq!(bc.value.path_len_constraint, path_len);
     let ku = x509.key_usage().expect("ok").expect("KU");
     assert!(ku.critical);
-    assert!(ku.value.key_cert_sign() && ku.value.crl_sign() && ku.value.digital_signature());
+    assert!(ku.value.key_cert_sign() && ku.value.crl_sign());
+    assert_eq!(ku.value.digital_signature(), path_len.is_some());
     let mut ski = false;
     let mut aki = false;
     for ext in x509.extensions() {
@@ -58,8 +61,7 @@ fn check_ca_certificate(der: &[u8], path_len: Option<u32>, has_aki: bool) {
             _ => {}
         }
     }
-    assert!(ski, "SKI");
-    assert_eq!(aki, has_aki, "AKI");
+    assert!(ski && aki, "SKI and AKI");
 }
 
 #[test]
@@ -87,15 +89,15 @@ fn create_writes_private_files_and_load_round_trips() {
 
     // Validity: 20 and 10 years (leap day maps to 28 February).
     let (_, root) = X509Certificate::from_der(ca.root_der()).expect("root");
-    assert_eq!(root.subject().to_string(), "CN=Acme Root CA, O=Acme");
+    assert_eq!(root.subject().to_string(), "C=US, O=Acme, CN=Acme Root CA");
     assert_eq!(root.validity().not_before.to_datetime(), NOT_BEFORE);
     assert_eq!(root.validity().not_after.to_datetime(), datetime!(2044-02-28 08:00 UTC));
     let (_, intermediate) = X509Certificate::from_der(ca.intermediate_der()).expect("int");
-    assert_eq!(intermediate.subject().to_string(), "CN=Acme Issuing CA, O=Acme");
+    assert_eq!(intermediate.subject().to_string(), "C=US, O=Acme, CN=Acme Issuing CA");
     assert_eq!(intermediate.issuer(), root.subject());
     assert_eq!(intermediate.validity().not_after.to_datetime(), datetime!(2034-02-28 08:00 UTC));
-    check_ca_certificate(ca.root_der(), None, false);
-    check_ca_certificate(ca.intermediate_der(), Some(0), true);
+    check_ca_certificate(ca.root_der(), None);
+    check_ca_certificate(ca.intermediate_der(), Some(0));
 
     let loaded = CertificateAuthority::load(&dir).expect("load");
     assert_eq!(loaded.root_der(), ca.root_der());
@@ -172,6 +174,25 @@ fn load_rejects_insecure_missing_and_corrupt_files() {
     assert!(CertificateAuthority::load(&tmp.path().join("nope")).is_err());
 }
 
+/// `openssl verify` of `leaf.pem` in `dir` as a TLS server certificate, strictly, through
+/// `intermediate.crt.pem` to `root.crt.pem`.
+fn verify_leaf(dir: &Path) -> std::process::Output {
+    openssl(
+        &[
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-x509_strict",
+            "-CAfile",
+            "root.crt.pem",
+            "-untrusted",
+            "intermediate.crt.pem",
+            "leaf.pem",
+        ],
+        dir,
+    )
+}
+
 fn openssl(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl")
 }
@@ -185,20 +206,7 @@ fn verify_chain_with_openssl(ca_alg: KeyAlgorithm, leaf_alg: KeyAlgorithm) {
     let leaf = issue_leaf(&ca, leaf_alg);
     fs::write(dir.join("leaf.pem"), leaf.pem()).expect("write leaf");
 
-    let output = openssl(
-        &[
-            "verify",
-            "-purpose",
-            "sslserver",
-            "-x509_strict",
-            "-CAfile",
-            "root.crt.pem",
-            "-untrusted",
-            "intermediate.crt.pem",
-            "leaf.pem",
-        ],
-        &dir,
-    );
+    let output = verify_leaf(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("leaf.pem: OK"),
@@ -260,9 +268,10 @@ fn passphrase_protected_keys_are_encrypted_pkcs8_that_openssl_reads() {
     let created = CertificateAuthority::create_protected(
         &dir,
         KeyAlgorithm::EcdsaP256,
-        "Locked",
+        ("Locked", "US"),
         NOT_BEFORE,
         Some(b"correct horse"),
+        None,
     )
     .expect("create");
     for key in ["root.key.pem", "intermediate.key.pem"] {
@@ -286,4 +295,60 @@ fn passphrase_protected_keys_are_encrypted_pkcs8_that_openssl_reads() {
     let loaded = CertificateAuthority::load_protected(&dir, Some(b"correct horse")).expect("load");
     assert_eq!(loaded.intermediate_der(), created.intermediate_der());
     issue_leaf(&loaded, KeyAlgorithm::EcdsaP256);
+}
+
+#[test]
+fn refreshing_the_intermediate_names_the_root_urls_and_keeps_every_leaf_chaining() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("ca");
+    let now = OffsetDateTime::now_utc();
+    CertificateAuthority::create(&dir, KeyAlgorithm::EcdsaP256, "Refresh", now).expect("create");
+    let before = CertificateAuthority::load(&dir).expect("load");
+    let leaf = issue_leaf(&before, KeyAlgorithm::EcdsaP256);
+    fs::write(dir.join("leaf.pem"), leaf.pem()).expect("write leaf");
+    let urls = |host: &str| RootUrls {
+        crl: format!("http://{host}/pki/root.crl"),
+        certificate: format!("http://{host}/pki/root.crt"),
+    };
+
+    // A new CA's intermediate names no root URLs yet: the first refresh certifies it again.
+    assert!(
+        CertificateAuthority::refresh_intermediate(&dir, None, &urls("pki.example.org"), now)
+            .expect("refresh")
+    );
+    assert!(
+        !CertificateAuthority::refresh_intermediate(&dir, None, &urls("pki.example.org"), now)
+            .expect("again")
+    );
+    let after = CertificateAuthority::load(&dir).expect("load the refreshed CA");
+    assert_ne!(after.intermediate_der(), before.intermediate_der());
+    let (_, old) = X509Certificate::from_der(before.intermediate_der()).expect("old");
+    let (_, new) = X509Certificate::from_der(after.intermediate_der()).expect("new");
+    assert_eq!(new.subject(), old.subject());
+    assert_eq!(new.public_key().raw, old.public_key().raw);
+    let text =
+        String::from_utf8(openssl(&["x509", "-noout", "-text", "-in", "intermediate.crt.pem"], &dir).stdout)
+            .expect("text");
+    for wanted in [
+        "URI:http://pki.example.org/pki/root.crl",
+        "CA Issuers - URI:http://pki.example.org/pki/root.crt",
+        "TLS Web Server Authentication",
+        "X509v3 Any Policy",
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    // The leaf signed before the refresh chains through the new certificate; the old one is kept.
+    let output = verify_leaf(&dir);
+    assert!(output.status.success(), "{output:?}");
+    let kept = format!("intermediate-{}.crt.pem", hex(old.raw_serial()));
+    assert_eq!(fs::read_to_string(dir.join(kept)).expect("old certificate kept"), before.intermediate_pem());
+
+    // URLs that move are written again.
+    assert!(
+        CertificateAuthority::refresh_intermediate(&dir, None, &urls("ca.example.net"), now).expect("moved")
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

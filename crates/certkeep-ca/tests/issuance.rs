@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use certkeep_ca::{
-    CaError, CertificateAuthority, IssuedCertificate, KeyAlgorithm, LeafRequest, PublicKeyInfo,
-    SubjectOrganization, Validation, generate_csr, parse_csr,
+    CaError, CertificateAuthority, EvRegistration, IssuedCertificate, KeyAlgorithm, LeafRequest,
+    PublicKeyInfo, SubjectOrganization, Validation, generate_csr, parse_csr,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -119,7 +119,7 @@ fn dv_leaf_has_baseline_profile() {
 
     // Subject: CN only for DV; issuer is the intermediate.
     assert_eq!(x509.subject().to_string(), "CN=example.com");
-    assert_eq!(x509.issuer().to_string(), "CN=Test Issuing CA, O=Test");
+    assert_eq!(x509.issuer().to_string(), "C=US, O=Test, CN=Test Issuing CA");
 
     // SAN: CN first, case-insensitive dedup, IP SAN.
     assert_eq!(
@@ -173,7 +173,8 @@ fn dv_leaf_has_baseline_profile() {
             _ => {}
         }
     }
-    assert!(saw_ski, "leaf SKI");
+    // BR 7.1.2.7.6: no subject key identifier in public subscriber certificates.
+    assert!(!saw_ski, "leaf SKI");
     assert_eq!(aki, Some(intermediate_ski));
 
     assert_eq!(policy_oids(&x509), vec!["2.23.140.1.2.1"]);
@@ -226,14 +227,26 @@ fn ov_and_ev_subjects_and_policies() {
         state: "Oregon".into(),
         country: "us".into(),
         units: vec!["Web Ops".into()],
+        ev: Some(EvRegistration {
+            business_category: "Private Organization".into(),
+            jurisdiction_country: "us".into(),
+            registration_number: "C1234567".into(),
+        }),
     };
-    for (validation, policy) in [(Validation::Ov, "2.23.140.1.2.2"), (Validation::Ev, "2.23.140.1.1")] {
+    for (validation, policy, ev) in [
+        (Validation::Ov, "2.23.140.1.2.2", ""),
+        (
+            Validation::Ev,
+            "2.23.140.1.1",
+            ", businessCategory=Private Organization, msJurisdictionCountry=US, serialNumber=C1234567",
+        ),
+    ] {
         let issued = ca.issue(&request(&key, "org.example", &[], validation, Some(&org))).expect("issue");
         let x509 = parse(&issued);
-        // No OU in public TLS subjects since ballot SC47.
+        // No OU in public TLS subjects since ballot SC47; EV adds the registration.
         assert_eq!(
             x509.subject().to_string(),
-            "C=US, ST=Oregon, L=Springfield, O=Example Corp, CN=org.example"
+            format!("C=US, ST=Oregon, L=Springfield, O=Example Corp{ev}, CN=org.example")
         );
         let org_names: Vec<_> =
             x509.subject().iter_organization().map(|o| o.as_str().expect("str")).collect();
@@ -242,6 +255,10 @@ fn ov_and_ev_subjects_and_policies() {
         // P-384 CA signs with ecdsa-with-SHA384.
         assert_eq!(x509.signature_algorithm.algorithm, Oid::from(&[1, 2, 840, 10045, 4, 3, 3]).expect("oid"));
     }
+
+    // EV needs the registration number.
+    let unregistered = SubjectOrganization { ev: None, ..org.clone() };
+    assert!(ca.issue(&request(&key, "org.example", &[], Validation::Ev, Some(&unregistered))).is_err());
 
     // DV ignores the organization.
     let issued = ca.issue(&request(&key, "dv.example", &[], Validation::Dv, Some(&org))).expect("issue");

@@ -200,7 +200,10 @@ fn openssl_checks_crl(alg: KeyAlgorithm) {
     assert!(!text.contains(&good.serial_number), "{text}");
     assert!(text.contains("Key Compromise"), "{text}");
     assert_eq!(line_after(&text, "X509v3 CRL Number"), "7", "{text}");
-    assert!(text.contains(&format!("Issuer: CN = {}, O = Revoke", ca.intermediate_common_name())), "{text}");
+    assert!(
+        text.contains(&format!("Issuer: C = US, O = Revoke, CN = {}", ca.intermediate_common_name())),
+        "{text}"
+    );
 
     let verify = |leaf: &str| {
         openssl(

@@ -534,13 +534,15 @@ impl Lifecycle<'_> {
 
     /// The end of a certificate issued now that should cover until `wanted`: shortened to the
     /// longest certificate the product's rules allow today (DigiCert adjusts, never refuses).
+    /// A validity period counts both its first and its last second (RFC 5280 4.1.2.5), so a
+    /// 199-day certificate ends one second before 199 days have passed.
     fn certificate_end(&self, product: &Product, wanted: OffsetDateTime) -> OffsetDateTime {
         let days = if product.is_public() {
             policy::max_certificate_days(self.now)
         } else {
             self.issuance.private_certificate_days
         };
-        wanted.min(self.now + Duration::days(days.into()))
+        wanted.min(self.now + Duration::days(days.into()) - Duration::SECOND)
     }
 
     /// Signs a certificate for `product` meant to cover until `cover_until` (shortened by
@@ -616,6 +618,15 @@ impl Lifecycle<'_> {
                 None => None,
             };
             let org = if product.validation.needs_organization() { org } else { None };
+            if product.validation == ValidationType::Ev
+                && product.is_public()
+                && org.as_ref().is_some_and(|o| o.registration.number.trim().is_empty())
+            {
+                return Err(LifecycleError::invalid(
+                    "invalid_organization|registration_number",
+                    "EV certificates name the organization's registration number, and this organization has none on record.",
+                ));
+            }
             for (id, _) in &req.custom_fields {
                 if !tx.custom_field_exists(scope.account_id, *id)? {
                     return Err(LifecycleError::invalid(

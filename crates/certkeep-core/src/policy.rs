@@ -25,9 +25,6 @@ const DCV_REUSE_STEPS: [(Date, u32); 3] =
 /// (Chrome Root Program 1.6; DigiCert ALERT53 as updated 2026-03-03).
 pub const CLIENT_AUTH_LAST_DAY: Date = date!(2027 - 02 - 28);
 
-/// Days DigiCert reuses an organization validation (BR 4.2.1: 398 days).
-pub const OV_REUSE_DAYS: u32 = 397;
-
 /// TLDs of RFC 2606 that a CI stand-in may treat as registered public suffixes.
 const TEST_TLDS: [&str; 2] = ["test", "example"];
 

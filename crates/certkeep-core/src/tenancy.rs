@@ -196,6 +196,33 @@ pub struct NewOrganization {
     pub telephone: String,
     /// Organization contact.
     pub contact: Contact,
+    /// Its registration, which EV certificates name.
+    pub registration: Registration,
+}
+
+/// How a legal entity is registered: what EV certificates name besides its name and address
+/// (EV Guidelines 7.1.4.2.3 to 7.1.4.2.5).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Registration {
+    /// Registration (incorporation) number, the subject's serialNumber; empty when none is
+    /// recorded, and then the organization cannot order EV certificates.
+    pub number: String,
+    /// `Private Organization`, `Government Entity`, `Business Entity` or `Non-Commercial Entity`
+    /// (empty: `Private Organization`).
+    pub business_category: String,
+    /// Country of the registering jurisdiction, two letters (empty: the organization's country).
+    pub jurisdiction_country: String,
+}
+
+/// Business categories of the EV Guidelines (7.1.4.2.3).
+pub const BUSINESS_CATEGORIES: [&str; 4] =
+    ["Private Organization", "Government Entity", "Business Entity", "Non-Commercial Entity"];
+
+impl Registration {
+    /// The business category, defaulted.
+    pub fn business_category(&self) -> &str {
+        if self.business_category.is_empty() { BUSINESS_CATEGORIES[0] } else { &self.business_category }
+    }
 }
 
 /// An organization as stored.
@@ -215,9 +242,20 @@ pub struct Organization {
     pub country: String,
     /// Organization contact.
     pub contact: Contact,
+    /// Its registration, which EV certificates name.
+    pub registration: Registration,
 }
 
 impl Organization {
+    /// The jurisdiction EV certificates name: the registration's, else the organization's country.
+    pub fn jurisdiction_country(&self) -> &str {
+        if self.registration.jurisdiction_country.is_empty() {
+            &self.country
+        } else {
+            &self.registration.jurisdiction_country
+        }
+    }
+
     /// `name (assumed_name)`, or just the name without a DBA.
     pub fn display_name(&self) -> String {
         if self.assumed_name.is_empty() {

@@ -1,8 +1,10 @@
 //! The CA as the front doors use it: signing for the lifecycle, the chain for downloads.
 
-use certkeep_ca::{CertificateAuthority, LeafRequest, SubjectOrganization, Validation};
+use certkeep_ca::{
+    CertificateAuthority, EvRegistration, LeafRequest, RootUrls, SubjectOrganization, Validation,
+};
 use certkeep_core::{
-    IssuedFacts, ValidationType,
+    IssuedFacts, Organization, ValidationType,
     credentials::hex_upper,
     lifecycle::{IssueSpec, Issuer},
 };
@@ -17,6 +19,8 @@ pub struct PkiUrls {
     pub ocsp: String,
     /// The issuing CA certificate (`.../pki/intermediate.crt`).
     pub ca_issuers: String,
+    /// The root's CRL and certificate, which the intermediate names.
+    pub root: RootUrls,
 }
 
 impl PkiUrls {
@@ -27,7 +31,16 @@ impl PkiUrls {
             crl: format!("{base}{}", crate::pki::CRL_PATH),
             ocsp: format!("{base}{}", crate::pki::OCSP_PATH),
             ca_issuers: format!("{base}{}", crate::pki::INTERMEDIATE_PATH),
+            root: RootUrls {
+                crl: format!("{base}{}", crate::pki::ROOT_CRL_PATH),
+                certificate: format!("{base}{}", crate::pki::ROOT_PATH),
+            },
         }
+    }
+
+    /// What the intermediate names.
+    pub fn root(&self) -> &RootUrls {
+        &self.root
     }
 }
 
@@ -86,16 +99,26 @@ pub fn ca_validation(validation: ValidationType, public: bool) -> Validation {
     }
 }
 
+/// An organization as certificate subjects show it, with the registration EV subjects name.
+pub fn subject_organization(o: &Organization, units: &[String]) -> SubjectOrganization {
+    SubjectOrganization {
+        name: o.name.clone(),
+        locality: o.city.clone(),
+        state: o.state.clone(),
+        country: o.country.clone(),
+        units: units.to_vec(),
+        ev: Some(EvRegistration {
+            business_category: o.registration.business_category().to_owned(),
+            jurisdiction_country: o.jurisdiction_country().to_owned(),
+            registration_number: o.registration.number.clone(),
+        }),
+    }
+}
+
 impl Issuer for Authority {
     fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String> {
         let csr = certkeep_ca::parse_csr(spec.csr_pem).map_err(|e| e.to_string())?;
-        let organization = spec.organization.map(|o| SubjectOrganization {
-            name: o.name.clone(),
-            locality: o.city.clone(),
-            state: o.state.clone(),
-            country: o.country.clone(),
-            units: spec.organization_units.to_vec(),
-        });
+        let organization = spec.organization.map(|o| subject_organization(o, spec.organization_units));
         let cert = self
             .ca
             .issue(&LeafRequest {

@@ -29,7 +29,7 @@ use certkeep_core::{
 };
 use tokio::net::TcpListener;
 
-pub use authority::{Authority, PkiUrls, ca_validation};
+pub use authority::{Authority, PkiUrls, ca_validation, subject_organization};
 pub use key_cache::KeyCache;
 pub use ops::Limits;
 pub use rate_limit::{RateLimit, RateLimiter};

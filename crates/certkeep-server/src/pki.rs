@@ -24,6 +24,10 @@ pub const CRL_PATH: &str = "/pki/crl";
 pub const OCSP_PATH: &str = "/pki/ocsp";
 /// Path of the issuing CA certificate (DER).
 pub const INTERMEDIATE_PATH: &str = "/pki/intermediate.crt";
+/// Path of the root certificate (DER).
+pub const ROOT_PATH: &str = "/pki/root.crt";
+/// Path of the root's CRL (DER), which the intermediate's CRL distribution point names.
+pub const ROOT_CRL_PATH: &str = "/pki/root.crl";
 
 /// Largest OCSP request accepted (a request for a handful of certificates is a few hundred bytes).
 const MAX_OCSP_REQUEST: usize = 16 * 1024;
@@ -36,7 +40,8 @@ pub(crate) fn table() -> Vec<Entry<AppState>> {
         at(M::POST, OCSP_PATH, ocsp_post),
         at(M::GET, "/pki/ocsp/{request}", ocsp_get),
         at(M::GET, INTERMEDIATE_PATH, intermediate),
-        at(M::GET, "/pki/root.crt", root),
+        at(M::GET, ROOT_PATH, root),
+        at(M::GET, ROOT_CRL_PATH, root_crl),
     ]
 }
 
@@ -77,6 +82,17 @@ async fn crl(State(state): State<AppState>) -> Response {
     // The CRL number only has to grow: the signing time does, across replicas too.
     let number = now.unix_timestamp().max(0) as u64;
     match state.authority.ca().crl(&entries, now, now + Duration::days(1), number) {
+        Ok(der) => binary("application/pkix-crl", der),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /pki/root.crl`: the root's CRL (it revoked no CA certificate), signed now, valid for
+/// a week (BR 7.2: at most twelve months for CRLs of CA certificates).
+async fn root_crl(State(state): State<AppState>) -> Response {
+    let now = state.clock.now();
+    let number = now.unix_timestamp().max(0) as u64;
+    match state.authority.ca().root_crl(now, now + Duration::days(7), number) {
         Ok(der) => binary("application/pkix-crl", der),
         Err(e) => unavailable(e),
     }

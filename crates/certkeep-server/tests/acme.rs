@@ -2,6 +2,7 @@
 //! validated against in-test servers), a hand-rolled JWS client for the error paths.
 
 mod acme_common;
+mod pkilint;
 
 use std::time::Duration;
 
@@ -559,4 +560,19 @@ async fn revoke_by_certificate_key() {
     assert_eq!(r.0, 200, "{}", r.2);
     let h = json!({"alg": "ES256", "jwk": cert_key.jwk(), "nonce": server.nonce().await, "url": url});
     problem(&server.post(&url, &cert_key.sign(h, Some(&payload))).await, 400, "alreadyRevoked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acme_leaf_passes_pkilint() {
+    let server = AcmeServer::start_with(true, None).await;
+    let account = account(&server).await;
+    let ids = [Identifier::Dns("acme.example.org".into())];
+    let mut order = account.new_order(&NewOrder::new(&ids)).await.unwrap();
+    answer(&server, &mut order, ChallengeType::Http01, false).await;
+    assert_eq!(order.poll_ready(&retry()).await.unwrap(), OrderStatus::Ready);
+    order.finalize_csr(&csr(&["acme.example.org"]).1).await.unwrap();
+    let chain = order.poll_certificate(&retry()).await.unwrap();
+    let leaf = pem_der(&chain[..chain.find("-----END CERTIFICATE-----").unwrap() + 25]);
+    let documents = [("ACME leaf".to_owned(), "lint_cabf_serverauth_cert", vec!["-d"], leaf)];
+    tokio::task::block_in_place(|| pkilint::assert_clean(&documents));
 }

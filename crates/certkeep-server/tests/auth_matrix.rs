@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 /// Routes anyone may call, by design: ACME's directory, nonces and renewal info (RFC 8555
 /// §7.1, RFC 9773), CRL/OCSP/CA certificates, and the health check.
-const PUBLIC: [(&str, &str); 11] = [
+const PUBLIC: [(&str, &str); 12] = [
     ("GET", "/acme/directory"),
     ("GET", "/acme/directory/"),
     ("GET", "/acme/new-nonce"),
@@ -31,6 +31,7 @@ const PUBLIC: [(&str, &str); 11] = [
     ("GET", "/pki/ocsp/{request}"),
     ("GET", "/pki/intermediate.crt"),
     ("GET", "/pki/root.crt"),
+    ("GET", "/pki/root.crl"),
     ("GET", "/healthz"),
 ];
 

@@ -121,8 +121,9 @@ async fn order_with_skip_approval_issues_at_once_and_downloads_in_every_format()
     assert_eq!(info["status"], "issued");
     assert_eq!(info["certificate"]["id"], cert_id);
     assert_eq!(info["certificate"]["dns_names"], json!(["api.lifecycle.test"]));
-    // A one-year plan whose first certificate is valid 199 days, DigiCert's cap since 2026-02-24.
-    assert_eq!(info["certificate"]["valid_till"], "2026-12-17");
+    // A one-year plan whose first certificate is valid 199 days (its last second included),
+    // DigiCert's cap since 2026-02-24.
+    assert_eq!(info["certificate"]["valid_till"], "2026-12-16");
     assert_eq!(info["order_valid_till"], "2027-06-01");
     assert_eq!(info["api_key"]["key_type"], "api_key");
     assert_eq!(info["user"]["id"], s.fx.admin_user);
@@ -698,10 +699,10 @@ fn extended_key_usage(pem: &str) -> String {
 #[tokio::test]
 async fn certificates_follow_the_validity_cap_of_their_issuance_date_within_the_plan() {
     for (now, valid_till, client_auth) in [
-        (datetime!(2026-06-01 00:00 UTC), "2026-12-17", true),
+        (datetime!(2026-06-01 00:00 UTC), "2026-12-16", true),
         (datetime!(2027-03-14 12:00 UTC), "2027-09-29", false),
-        (datetime!(2027-03-15 00:00 UTC), "2027-06-22", false),
-        (datetime!(2029-03-15 00:00 UTC), "2029-04-30", false),
+        (datetime!(2027-03-15 00:00 UTC), "2027-06-21", false),
+        (datetime!(2029-03-15 00:00 UTC), "2029-04-29", false),
     ] {
         let s = TestServer::start_at(now).await;
         s.register_domain("cap.test").await;

@@ -100,8 +100,9 @@ async fn an_ncp_request_is_a_signed_inventory_order_that_certcentral_lists() {
     );
     assert_eq!(c["dnsName"], "www.ncp.test,ncp.test");
     assert_eq!(v["subscriptionYears"], 1);
-    // A one-year subscription whose certificate is valid 199 days (DigiCert's cap since 2026-02-24).
-    assert_eq!(v["remainingDays"], 199);
+    // A one-year subscription whose certificate is valid 199 days (DigiCert's cap since 2026-02-24),
+    // its last second included: 198 whole days remain.
+    assert_eq!(v["remainingDays"], 198);
     let paid =
         ok(&acme(&s, Method::GET, &format!("{V2}/getPaidCertificates?certificateName=www.ncp.test"), None)
             .await);

@@ -113,6 +113,8 @@ pub struct CaSection {
     pub key_algorithm: Option<String>,
     /// Name used in the CA subjects.
     pub name: Option<String>,
+    /// Country (two letters) in the CA subjects `init` writes (default `US`).
+    pub country: Option<String>,
     /// File holding the passphrase of the CA key files.
     pub passphrase_file: Option<PathBuf>,
 }

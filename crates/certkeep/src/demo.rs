@@ -17,15 +17,15 @@ use std::{
 use certkeep_ca::{CertificateAuthority, CsrKey, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
 use certkeep_core::{
     AccessRole, CertificateKind, CertificateStatus, Contact, Id, IssuedFacts, NewCertificate, NewContainer,
-    NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Origin, PRODUCTS, Product, RequestStatus,
-    RequestType, Store, Validity,
+    NewOrder, NewOrganization, NewRequest, NewUser, OrderStatus, Organization, Origin, PRODUCTS, Product,
+    Registration, RequestStatus, RequestType, Store, Validity,
     credentials::hex_upper,
     partner::{AcmeContract, encode_hmac_key, new_eab_credential, seal_hmac_key},
     seal::SealingKey,
 };
 use time::{Duration, OffsetDateTime};
 
-use certkeep_server::{PkiUrls, ca_validation};
+use certkeep_server::{PkiUrls, ca_validation, subject_organization};
 
 use crate::setup::Admin;
 
@@ -504,35 +504,38 @@ pub fn populate(
     }
 
     let mut orgs = Vec::new();
-    for (name, dba, city, state, country) in [
-        ("Epigyne Unwieldiness llc", "Epigyne Unwieldiness", "Minneapolis", "Minnesota", "us"),
-        ("Contoso Ltd", "", "Seattle", "Washington", "us"),
-        ("Fabrikam Inc", "Fabrikam", "Austin", "Texas", "us"),
-        ("Northwind Traders GmbH", "Northwind", "Berlin", "Berlin", "de"),
+    for (name, dba, city, state, country, number) in [
+        ("Epigyne Unwieldiness llc", "Epigyne Unwieldiness", "Minneapolis", "Minnesota", "us", "4471120"),
+        ("Contoso Ltd", "", "Seattle", "Washington", "us", "602155478"),
+        ("Fabrikam Inc", "Fabrikam", "Austin", "Texas", "us", "801234567"),
+        ("Northwind Traders GmbH", "Northwind", "Berlin", "Berlin", "de", "HRB 123456"),
     ] {
-        let id = store
-            .create_organization(&NewOrganization {
-                account_id: account,
-                container_id: root,
-                name: name.into(),
-                assumed_name: dba.into(),
-                address: "1 Main Street".into(),
-                city: city.into(),
-                state: state.into(),
-                zip: "55401".into(),
-                country: country.into(),
-                telephone: "666-186-6450".into(),
-                contact: contact("Gia", "Booth", "gia.booth@inbox.com", "Clinical Laboratory Technician"),
-            })
-            .map_err(err)?;
-        let subject = SubjectOrganization {
+        let new = NewOrganization {
+            account_id: account,
+            container_id: root,
             name: name.into(),
-            locality: city.into(),
+            assumed_name: dba.into(),
+            address: "1 Main Street".into(),
+            city: city.into(),
             state: state.into(),
+            zip: "55401".into(),
             country: country.into(),
-            units: Vec::new(),
+            telephone: "666-186-6450".into(),
+            contact: contact("Gia", "Booth", "gia.booth@inbox.com", "Clinical Laboratory Technician"),
+            registration: Registration { number: number.into(), ..Default::default() },
         };
-        orgs.push(Org { id, subject });
+        let id = store.create_organization(&new).map_err(err)?;
+        let stored = Organization {
+            id,
+            name: new.name,
+            assumed_name: new.assumed_name,
+            city: new.city,
+            state: new.state,
+            country: new.country,
+            contact: new.contact,
+            registration: new.registration,
+        };
+        orgs.push(Org { id, subject: subject_organization(&stored, &[]) });
     }
     let custom_fields = vec![
         store.create_custom_field(account, "Invoice #").map_err(err)?,

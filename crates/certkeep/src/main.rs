@@ -351,7 +351,10 @@ fn init_options<'a>(
         key_algorithm: config::key_algorithm(algorithm)?,
         ca_passphrase: ca_passphrase(common, file)?,
         ca_name: file.ca.name.as_deref().unwrap_or("certkeep"),
+        ca_country: file.ca.country.as_deref().unwrap_or("US"),
         ca_not_before: now - backdate,
+        // A configured /pki base goes into the intermediate now; else the first serve adds it.
+        root_urls: file.pki_url.as_deref().map(|url| PkiUrls::under(url).root().clone()),
         account_name: "certkeep",
         admin_email: "admin@example.com",
         now,
@@ -506,7 +509,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let store = setup::open_store(&layout)?;
     let sealing_key = setup::sealing_key(&layout)?;
     setup::seal_clear_secrets(&*store, &sealing_key)?;
-    let ca = setup::load_ca(&layout, ca_passphrase(&args.common, &file)?.as_deref())?;
+    let ca =
+        setup::load_ca(&layout, ca_passphrase(&args.common, &file)?.as_deref(), urls.root(), clock.now())?;
     let domains = match args.domain_validation.or(file.domain_validation) {
         Some(config::DomainValidation::Validated) => DomainPolicy::Validated,
         Some(config::DomainValidation::TrustAll) => DomainPolicy::TrustAll,
@@ -674,6 +678,7 @@ fn create_demo(
     // The demo CA predates the oldest demo order so that every chain nests.
     let options = InitOptions {
         account_name: "Example Corp",
+        root_urls: Some(urls.root().clone()),
         ..init_options(common, file, now, Duration::days(3 * 365 + 30))?
     };
     let (store, ca, admin) = setup::init(layout, &options)?;

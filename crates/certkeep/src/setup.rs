@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use certkeep_ca::{CertificateAuthority, KeyAlgorithm};
+use certkeep_ca::{CertificateAuthority, KeyAlgorithm, RootUrls};
 use certkeep_core::{
     AccessRole, ApiKeyRole, Contact, Id, NewApiKey, NewUser, Store,
     credentials::{generate_api_key, hash_api_key},
@@ -57,8 +57,12 @@ pub struct InitOptions<'a> {
     pub ca_passphrase: Option<Vec<u8>>,
     /// Name in the CA subjects.
     pub ca_name: &'a str,
+    /// Country (two letters) of the CA subjects.
+    pub ca_country: &'a str,
     /// CA certificates are valid from this instant.
     pub ca_not_before: OffsetDateTime,
+    /// Where the root's CRL and certificate are served, when already known (the demo).
+    pub root_urls: Option<RootUrls>,
     /// Name of the first account.
     pub account_name: &'a str,
     /// E-mail of its administrator.
@@ -89,9 +93,10 @@ pub fn init(
     let ca = CertificateAuthority::create_protected(
         &layout.ca_dir(),
         o.key_algorithm,
-        o.ca_name,
+        (o.ca_name, o.ca_country),
         o.ca_not_before,
         passphrase,
+        o.root_urls.as_ref(),
     )
     .map_err(|e| format!("cannot create the CA: {e}"))?;
     let store = open_store(layout)?;
@@ -150,9 +155,24 @@ pub fn open_store(layout: &Layout) -> Result<Arc<dyn Store>, String> {
 }
 
 /// Loads the CA, decrypting its key files with `passphrase` when they are protected.
-pub fn load_ca(layout: &Layout, passphrase: Option<&[u8]>) -> Result<CertificateAuthority, String> {
-    CertificateAuthority::load_protected(&layout.ca_dir(), passphrase)
-        .map_err(|e| format!("cannot load the CA: {e}"))
+/// Loads the CA, first giving its intermediate the TLS profile naming the root's URLs under
+/// `pki_url` (once per CA made by an earlier version, or when the URLs move; logged).
+pub fn load_ca(
+    layout: &Layout,
+    passphrase: Option<&[u8]>,
+    urls: &RootUrls,
+    now: OffsetDateTime,
+) -> Result<CertificateAuthority, String> {
+    let dir = layout.ca_dir();
+    let renewed = CertificateAuthority::refresh_intermediate(&dir, passphrase, urls, now)
+        .map_err(|e| format!("cannot update the intermediate certificate: {e}"))?;
+    if renewed {
+        tracing::warn!(
+            crl = %urls.crl,
+            "the intermediate was certified again with the TLS issuing-CA profile (the old certificate is kept beside it)"
+        );
+    }
+    CertificateAuthority::load_protected(&dir, passphrase).map_err(|e| format!("cannot load the CA: {e}"))
 }
 
 /// Writes a file readable by its owner only.

@@ -276,6 +276,7 @@ mod tests {
             state: String::new(),
             country: "kr".into(),
             contact: Default::default(),
+            registration: Default::default(),
         };
         assert_eq!(
             subject_dn("example.com", Some(&org)),

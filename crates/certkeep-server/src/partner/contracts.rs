@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
-    Id, NewOrganization, OrderStatus, OrderSummary, Product,
+    Id, NewOrganization, OrderStatus, OrderSummary, Product, Registration,
     partner::{
         AcmeContract, PartnerPrincipal, encode_hmac_key, new_eab_credential, normalize_sans, seal_hmac_key,
     },
@@ -95,6 +95,10 @@ struct OrganizationBody {
     zip: Option<String>,
     country: Option<String>,
     telephone: Option<String>,
+    /// certkeep's choice (DigiCert collects these during EV validation): what EV subjects name.
+    registration_number: Option<String>,
+    business_category: Option<String>,
+    jurisdiction_country: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +195,11 @@ pub async fn create(
                     country: o.country.unwrap_or_default().to_lowercase(),
                     telephone: o.telephone.unwrap_or_default(),
                     contact: certkeep_core::Contact::default(),
+                    registration: Registration {
+                        number: o.registration_number.unwrap_or_default(),
+                        business_category: o.business_category.unwrap_or_default(),
+                        jurisdiction_country: o.jurisdiction_country.unwrap_or_default().to_lowercase(),
+                    },
                 })?),
                 None => None,
             };

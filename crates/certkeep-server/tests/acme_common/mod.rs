@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 /// Names the test contract allows.
-pub const SANS: [&str; 2] = ["acme.test", "*.acme.test"];
+pub const SANS: [&str; 3] = ["acme.test", "*.acme.test", "acme.example.org"];
 
 /// Tokens the http-01 server answers, and TXT records the DNS server answers.
 #[derive(Default, Clone)]
@@ -147,8 +147,11 @@ impl AcmeServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let authority =
-            Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), PkiUrls::under(&base)));
+        // Certificates name revocation data under a public name, as a deployment's do (pkilint
+        // refuses IP addresses there); the tests fetch it from `base`.
+        let urls = PkiUrls::under("http://pki.example.org");
+        CertificateAuthority::refresh_intermediate(&ca_dir, None, urls.root(), now).unwrap();
+        let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let http01_port = http01_port.unwrap_or(own_http_port);
         let state = AppState {
             store: store.clone(),

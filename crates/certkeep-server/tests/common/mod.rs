@@ -256,7 +256,7 @@ fn fill(store: &dyn Store, ca: &CertificateAuthority) -> Fixture {
     fx.admin_key = key(store, fx.admin_user, ApiKeyRole::Inherit);
     fx.view_only_key = key(store, fx.admin_user, ApiKeyRole::ViewOnly);
     fx.engineering_key = key(store, fx.engineer_user, ApiKeyRole::Orders);
-    let org = |name: &str, city: &str| {
+    let org = |name: &str, city: &str, registration: &str| {
         store
             .create_organization(&NewOrganization {
                 account_id: account,
@@ -277,11 +277,16 @@ fn fill(store: &dyn Store, ca: &CertificateAuthority) -> Fixture {
                     telephone: "666-186-6450".into(),
                     telephone_extension: "736".into(),
                 },
+                registration: certkeep_core::Registration {
+                    number: registration.into(),
+                    ..Default::default()
+                },
             })
             .unwrap()
     };
-    fx.org_epigyne = org("Epigyne Unwieldiness llc", "Minneapolis");
-    fx.org_contoso = org("Contoso Ltd", "Seattle");
+    // Contoso has no registration number on record: it cannot order EV certificates.
+    fx.org_epigyne = org("Epigyne Unwieldiness llc", "Minneapolis", "20261234");
+    fx.org_contoso = org("Contoso Ltd", "Seattle", "");
     fx.invoice_field = store.create_custom_field(account, "Invoice #").unwrap();
     let subject = SubjectOrganization {
         name: "Epigyne Unwieldiness llc".into(),
@@ -289,6 +294,7 @@ fn fill(store: &dyn Store, ca: &CertificateAuthority) -> Fixture {
         state: "Minnesota".into(),
         country: "us".into(),
         units: vec![],
+        ev: None,
     };
     let s = Some(&subject);
     let (admin, eng) = (fx.admin_user, fx.engineer_user);
@@ -477,7 +483,13 @@ impl TestServer {
 
     /// Starts a server with the fixture whose clock stands at `now`.
     pub async fn start_at(now: OffsetDateTime) -> Self {
-        Self::launch_at(vec![], Limits::default(), false, Default::default(), now).await
+        Self::launch_at(vec![], Limits::default(), false, Default::default(), (now, None)).await
+    }
+
+    /// Starts a server with the fixture whose certificates name `pki_base` (such as
+    /// `http://pki.example.org`) for their CRL, OCSP and issuer URLs.
+    pub async fn start_naming_pki(pki_base: &str) -> Self {
+        Self::launch_at(vec![], Limits::default(), false, Default::default(), (NOW, Some(pki_base))).await
     }
 
     async fn launch(
@@ -486,7 +498,7 @@ impl TestServer {
         tls: bool,
         refusal_budget: RefusalBudget,
     ) -> Self {
-        Self::launch_at(limits, connection_limits, tls, refusal_budget, NOW).await
+        Self::launch_at(limits, connection_limits, tls, refusal_budget, (NOW, None)).await
     }
 
     async fn launch_at(
@@ -494,7 +506,7 @@ impl TestServer {
         connection_limits: Limits,
         tls: bool,
         refusal_budget: RefusalBudget,
-        now: OffsetDateTime,
+        (now, pki_base): (OffsetDateTime, Option<&str>),
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
@@ -513,7 +525,8 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("{}://{addr}", if tls { "https" } else { "http" });
-        let urls = PkiUrls::under(&base);
+        let urls = PkiUrls::under(pki_base.unwrap_or(&base));
+        CertificateAuthority::refresh_intermediate(&ca_dir, None, urls.root(), now).unwrap();
         let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let ca_id = authority.id().to_owned();
         let state = AppState {

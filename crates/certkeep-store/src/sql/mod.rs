@@ -176,8 +176,9 @@ impl<E: Engine> Store for SqlStore<E> {
             db.insert_one(
                 "INSERT INTO organizations (account_id, container_id, name, assumed_name, address, city, \
                  state, zip, country, telephone, contact_first_name, contact_last_name, contact_email, \
-                 contact_job_title, contact_telephone, contact_telephone_extension) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 contact_job_title, contact_telephone, contact_telephone_extension, registration_number, \
+                 business_category, jurisdiction_country) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 params![
                     o.account_id,
                     o.container_id,
@@ -195,6 +196,9 @@ impl<E: Engine> Store for SqlStore<E> {
                     o.contact.job_title,
                     o.contact.telephone,
                     o.contact.telephone_extension,
+                    o.registration.number,
+                    o.registration.business_category,
+                    o.registration.jurisdiction_country,
                 ],
             )
         })

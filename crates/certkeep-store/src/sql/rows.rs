@@ -2,7 +2,8 @@
 
 use certkeep_core::{
     CertificateKind, CertificateRecord, CertificateStatus, CertificateSummary, Contact, Container, Id,
-    OrderStatus, OrderSummary, Organization, RequestRecord, RequestStatus, RequestType, User, Validity,
+    OrderStatus, OrderSummary, Organization, Registration, RequestRecord, RequestStatus, RequestType, User,
+    Validity,
 };
 use time::{Date, OffsetDateTime};
 
@@ -35,7 +36,8 @@ pub const CERTIFICATE_FROM: &str = "certificates x JOIN users u ON u.id = x.user
 /// Columns of [`organization`].
 pub const ORGANIZATION_SELECT: &str = "SELECT id, name, assumed_name, city, state, country, \
     contact_first_name, contact_last_name, contact_email, contact_job_title, contact_telephone, \
-    contact_telephone_extension FROM organizations";
+    contact_telephone_extension, registration_number, business_category, jurisdiction_country \
+    FROM organizations";
 
 /// Columns of [`request`].
 pub const REQUEST_SELECT: &str = "SELECT id, date, type, status, comments FROM requests";
@@ -184,6 +186,11 @@ pub fn organization(row: &Row) -> DbResult<Organization> {
             job_title: row.get(9)?,
             telephone: row.get(10)?,
             telephone_extension: row.get(11)?,
+        },
+        registration: Registration {
+            number: row.get(12)?,
+            business_category: row.get(13)?,
+            jurisdiction_country: row.get(14)?,
         },
     })
 }

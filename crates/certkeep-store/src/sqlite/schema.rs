@@ -520,6 +520,10 @@ CREATE UNIQUE INDEX certificates_serial ON certificates(serial_number, coalesce(
 -- Whether a certificate was asked to assert id-kp-clientAuth besides serverAuth (CertCentral's
 -- certificate.profile_option), so that an approval signs what was requested.
 ALTER TABLE certificates ADD COLUMN client_auth INTEGER NOT NULL DEFAULT 0;
+-- EV subjects name the organization's registration (EV Guidelines 7.1.4.2.3-7.1.4.2.5).
+ALTER TABLE organizations ADD COLUMN registration_number TEXT NOT NULL DEFAULT '';
+ALTER TABLE organizations ADD COLUMN business_category TEXT NOT NULL DEFAULT '';
+ALTER TABLE organizations ADD COLUMN jurisdiction_country TEXT NOT NULL DEFAULT '';
 "#,
 ];
 

@@ -36,6 +36,9 @@ pub async fn serve(data: &Path, database: Option<&str>, extra: &[&str]) -> (Chil
     command
         .args(["serve", "--demo", "--demo-orders", "20", "--acme-always-valid", "--plain-http"])
         .args(["--listen", "127.0.0.1:0"])
+        // Certificates name one /pki base whatever port each start gets, as a deployment's
+        // replicas do (the intermediate is re-certified when that base moves).
+        .args(["--pki-url", "http://pki.certkeep.test"])
         .args(extra)
         .arg("--data-dir")
         .arg(data);
