@@ -368,32 +368,30 @@ async fn acme_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     let options = ["--demo-orders", "0", "--acme-always-valid"];
     let server =
         Server::start(bin, &data, database.options.iter().map(String::as_str).chain(options)).await?;
-    // Fresh names per issuance, so that no authorization is reused: the demo contract gets a
-    // wildcard SAN.
-    let contract = credential(&data, "acme_contract_id")?;
+    // Fresh names per issuance, so that no authorization is reused: a contract of its own on a
+    // wildcard product covers them all.
     let partner_key = credential(&data, "partner_subaccount_key")?;
     let (status, body) = load::request(
         server.addr,
-        "PUT",
-        &format!("/partner-subscription/api/v1/acme/{contract}/sans"),
+        "POST",
+        "/partner-subscription/api/v1/acme",
         &[("x-partner-apikey", &partner_key)],
-        Some(serde_json::json!({"sans": ["*.bench.test"]}).to_string()),
+        Some(
+            serde_json::json!({"product_name_id": "wildcard_dv_geotrust", "sans": ["*.bench.test"]})
+                .to_string(),
+        ),
     )
     .await?;
-    if !(200..300).contains(&status) {
-        return Err(format!(
-            "adding *.bench.test to the contract: {status} {}",
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    let hmac = base64::Engine::decode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        credential(&data, "eab_hmac_key")?,
-    )
-    .map_err(|e| format!("eab_hmac_key: {e}"))?;
+    let created: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let eab = &created["eab_set"];
+    let (Some(kid), Some(hmac)) = (eab["key_id"].as_str(), eab["hmac_key"].as_str()) else {
+        return Err(format!("a contract for *.bench.test: {status} {}", String::from_utf8_lossy(&body)));
+    };
+    let hmac = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, hmac)
+        .map_err(|e| format!("hmac_key: {e}"))?;
     let certkeep = acme::Directory {
         url: format!("http://{}/acme/directory", server.addr),
-        eab: Some((credential(&data, "eab_kid")?, hmac)),
+        eab: Some((kid.to_owned(), hmac)),
         root: None,
         domain: "bench.test".into(),
     };
