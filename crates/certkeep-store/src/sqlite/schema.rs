@@ -521,6 +521,12 @@ CREATE UNIQUE INDEX certificates_serial ON certificates(serial_number, coalesce(
 -- certificate.profile_option), so that an approval signs what was requested.
 ALTER TABLE certificates ADD COLUMN client_auth INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Domain control validation: a registered domain is pending until its random value (valid 30
+-- days) is found where its DCV method says; validated_at then records when.
+ALTER TABLE domains ADD COLUMN dcv_token TEXT;
+ALTER TABLE domains ADD COLUMN dcv_token_expires INTEGER;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
