@@ -7,10 +7,11 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    CertificateKind, Domain,
-    dcv::{DcvMethod, DcvToken}, CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder,
+    CertificateKind, CertificateRecord, CertificateStatus, Domain, Id, IssuedFacts, NewCertificate, NewOrder,
     NewRequest, OrderStatus, OrderSummary, Organization, Origin, Product, RequestStatus, RequestType, Scope,
-    Store, StoreError, ValidationType, Validity, names,
+    Store, StoreError, ValidationType, Validity,
+    dcv::{DcvMethod, DcvToken},
+    names,
     policy::{self, IssuanceSettings, NameRefusal},
 };
 
@@ -1134,19 +1135,6 @@ impl Lifecycle<'_> {
         out.ok_or(LifecycleError::NotFound("order"))
     }
 
-    fn domain_name(&self, name: &str) -> Result<String, LifecycleError> {
-        let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
-            LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
-        })?;
-        // No tenant (nor the operator) vouches for a whole public suffix (`co.uk`) or an address.
-        if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
-            policy::check_public_name(&name, self.issuance.test_names)
-        {
-            return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
-        }
-        Ok(name)
-    }
-
     fn try_add_domain(
         &self,
         scope: &Scope,
@@ -1168,7 +1156,7 @@ impl Lifecycle<'_> {
                 "Only the operator vouches for domains (certkeep domain vouch).",
             ));
         }
-        let name = self.domain_name(name)?;
+        let name = domain_name(name, self.issuance.test_names)?;
         if !scope.allows_container(container_id) {
             return Err(LifecycleError::NotFound("container"));
         }
@@ -1271,7 +1259,7 @@ impl Lifecycle<'_> {
         scope: &Scope,
         actor: &Actor,
         domain_id: Id,
-        checked: &DcvToken,
+        checked: Option<&DcvToken>,
         outcome: Result<(), DcvFailure>,
     ) -> Result<Domain, LifecycleError> {
         if !actor.may_skip_approval {
@@ -1283,7 +1271,7 @@ impl Lifecycle<'_> {
         let mut out = None;
         self.store.transaction(&mut |tx| {
             let d = Self::visible_domain(tx, scope, domain_id)?;
-            if d.dcv_token.as_ref() != Some(checked) {
+            if d.dcv_token.as_ref() != checked {
                 return Err(LifecycleError::conflict(
                     "invalid_dcv_token",
                     "The domain's random value changed while it was being checked.",
@@ -1304,73 +1292,6 @@ impl Lifecycle<'_> {
             out = tx.domain(scope.account_id, d.id)?;
             Ok(())
         })?;
-        out.ok_or(LifecycleError::NotFound("domain"))
-    }
-
-    /// The operator vouches for `name` in `account_id`'s root container `container_id`: the
-    /// domain is created (or its pending or expired validation renewed) as validated now by
-    /// [`DcvMethod::Operator`], and the audit log says so (no user: the operator's CLI).
-    pub fn vouch_domain(
-        &self,
-        account_id: Id,
-        container_id: Id,
-        name: &str,
-        source: &str,
-    ) -> Result<Domain, LifecycleError> {
-        let mut out = None;
-        let result = self.domain_name(name).and_then(|name| {
-            self.store.transaction(&mut |tx| {
-                let id = match tx.domain_named(account_id, &name)? {
-                    Some(d) => {
-                        tx.set_domain_dcv(d.id, DcvMethod::Operator, None)?;
-                        tx.set_domain_validated(d.id, DcvMethod::Operator, self.now)?;
-                        d.id
-                    }
-                    None => {
-                        let domain = NewDomain {
-                            account_id,
-                            container_id,
-                            organization_id: None,
-                            name: name.clone(),
-                            dcv_method: DcvMethod::Operator,
-                            dcv_token: None,
-                            at: self.now,
-                            validated_at: Some(self.now),
-                        };
-                        tx.insert_domain(&domain)?.ok_or_else(|| {
-                            LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
-                        })?
-                    }
-                };
-                tx.insert_audit(&AuditEvent {
-                    account_id: Some(account_id),
-                    user_id: None,
-                    api_key_id: None,
-                    action: "domain.vouch".into(),
-                    object: format!("domain:{id}"),
-                    detail: format!("{name} (vouched for by the operator)"),
-                    source: source.into(),
-                    at: self.now,
-                    refused: false,
-                })?;
-                out = tx.domain(account_id, id)?;
-                Ok(())
-            })
-        });
-        if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {
-            let _ = self.store.record_audit(&AuditEvent {
-                account_id: Some(account_id),
-                user_id: None,
-                api_key_id: None,
-                action: "domain.vouch".into(),
-                object: format!("domain:{name}"),
-                detail: e.to_string(),
-                source: source.into(),
-                at: self.now,
-                refused: true,
-            });
-        }
-        result?;
         out.ok_or(LifecycleError::NotFound("domain"))
     }
 
@@ -1398,6 +1319,96 @@ impl Lifecycle<'_> {
             .map_err(Into::into)
         })
     }
+}
+
+/// A domain name as registered: normalised, no wildcard, no public suffix (`co.uk`) and no
+/// address, which nobody (tenant or operator) vouches for.
+fn domain_name(name: &str, test_names: policy::TestNames) -> Result<String, LifecycleError> {
+    let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
+        LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
+    })?;
+    if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
+        policy::check_public_name(&name, test_names)
+    {
+        return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
+    }
+    Ok(name)
+}
+
+/// The operator vouches for `name` in account `account_id` (a private deployment's domain,
+/// `certkeep domain vouch`): the domain is created in the account's root container (or its
+/// pending or expired validation renewed) as validated now by [`DcvMethod::Operator`], and
+/// the audit log says so (no user or key: the operator, from `source`).
+pub fn vouch_domain(
+    store: &dyn Store,
+    now: OffsetDateTime,
+    test_names: policy::TestNames,
+    account_id: Id,
+    name: &str,
+    source: &str,
+) -> Result<Domain, LifecycleError> {
+    let scope = Scope { account_id, containers: None };
+    let container_id = store
+        .list_containers(&scope)?
+        .into_iter()
+        .find(|c| c.parent_id.is_none())
+        .map(|c| c.container.id)
+        .ok_or(LifecycleError::NotFound("account"))?;
+    let mut out = None;
+    let result = domain_name(name, test_names).and_then(|name| {
+        store.transaction(&mut |tx| {
+            let id = match tx.domain_named(account_id, &name)? {
+                Some(d) => {
+                    tx.set_domain_dcv(d.id, DcvMethod::Operator, None)?;
+                    tx.set_domain_validated(d.id, DcvMethod::Operator, now)?;
+                    d.id
+                }
+                None => {
+                    let domain = NewDomain {
+                        account_id,
+                        container_id,
+                        organization_id: None,
+                        name: name.clone(),
+                        dcv_method: DcvMethod::Operator,
+                        dcv_token: None,
+                        at: now,
+                        validated_at: Some(now),
+                    };
+                    tx.insert_domain(&domain)?.ok_or_else(|| {
+                        LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
+                    })?
+                }
+            };
+            tx.insert_audit(&AuditEvent {
+                account_id: Some(account_id),
+                user_id: None,
+                api_key_id: None,
+                action: "domain.vouch".into(),
+                object: format!("domain:{id}"),
+                detail: format!("{name} (vouched for by the operator)"),
+                source: source.into(),
+                at: now,
+                refused: false,
+            })?;
+            out = tx.domain(account_id, id)?;
+            Ok(())
+        })
+    });
+    if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {
+        let _ = store.record_audit(&AuditEvent {
+            account_id: Some(account_id),
+            user_id: None,
+            api_key_id: None,
+            action: "domain.vouch".into(),
+            object: format!("domain:{name}"),
+            detail: e.to_string(),
+            source: source.into(),
+            at: now,
+            refused: true,
+        });
+    }
+    result?;
+    out.ok_or(LifecycleError::NotFound("domain"))
 }
 
 /// The operations. Each one that is refused leaves a `refused` audit event of its own (the
@@ -1505,13 +1516,14 @@ impl Lifecycle<'_> {
     }
 
     /// Records the outcome of checking `checked` (the random value the front door looked
-    /// for) on a domain: validated now, or refused with the failure (audited either way).
+    /// for, `None` when the domain has none) on a domain: validated now, or refused with the
+    /// failure (audited either way).
     pub fn record_dcv_check(
         &self,
         scope: &Scope,
         actor: &Actor,
         domain_id: Id,
-        checked: &DcvToken,
+        checked: Option<&DcvToken>,
         outcome: Result<(), DcvFailure>,
     ) -> Result<Domain, LifecycleError> {
         let result = self.try_record_dcv_check(scope, actor, domain_id, checked, outcome);

@@ -922,16 +922,17 @@ mod tests {
         let mut checked = None;
         store
             .transaction(&mut |tx| {
-                let new = |account_id, container_id, method, validated_at| certkeep_core::lifecycle::NewDomain {
-                    account_id,
-                    container_id,
-                    organization_id: None,
-                    name: "example.com".into(),
-                    dcv_method: method,
-                    dcv_token: Some(token.clone()),
-                    at: NOW,
-                    validated_at,
-                };
+                let new =
+                    |account_id, container_id, method, validated_at| certkeep_core::lifecycle::NewDomain {
+                        account_id,
+                        container_id,
+                        organization_id: None,
+                        name: "example.com".into(),
+                        dcv_method: method,
+                        dcv_token: Some(token.clone()),
+                        at: NOW,
+                        validated_at,
+                    };
                 let id = tx.insert_domain(&new(a, a_root, DcvMethod::HttpToken, None))?.unwrap();
                 assert!(!tx.domain_validated(a, "example.com", since, false)?);
                 tx.set_domain_validated(id, DcvMethod::HttpToken, NOW)?;

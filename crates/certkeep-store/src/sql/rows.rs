@@ -200,8 +200,7 @@ pub fn request(row: &Row) -> DbResult<RequestRecord> {
 }
 
 /// Columns of [`domain`], over `domains`.
-pub const DOMAIN_COLUMNS: &str =
-    "id, name, container_id, organization_id, dcv_method, date_created, validated_at, dcv_token, dcv_token_expires";
+pub const DOMAIN_COLUMNS: &str = "id, name, container_id, organization_id, dcv_method, date_created, validated_at, dcv_token, dcv_token_expires";
 
 /// The stored name of a DCV method.
 pub fn dcv_method_name(m: certkeep_core::dcv::DcvMethod) -> &'static str {
@@ -238,9 +237,7 @@ pub fn domain(r: &Row) -> DbResult<certkeep_core::Domain> {
         container_id: r.get(2)?,
         organization_id: r.get(3)?,
         dcv_method: dcv_method(&r.get::<String>(4)?),
-        dcv_token: token
-            .zip(expires)
-            .map(|(value, expires)| certkeep_core::dcv::DcvToken { value, expires }),
+        dcv_token: token.zip(expires).map(|(value, expires)| certkeep_core::dcv::DcvToken { value, expires }),
         date_created: time_at(r, 5)?,
         validated_at: opt_time_at(r, 6)?,
     })

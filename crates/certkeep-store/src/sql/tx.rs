@@ -1,8 +1,8 @@
 //! The lifecycle's storage primitives over one write transaction (of either engine).
 
 use certkeep_core::{
-    CertificateRecord, CertificateStatus, Domain, Id, IssuedFacts, NewCertificate, NewOrder, NewRequest, OrderStatus,
-    OrderSummary, Organization, RequestStatus, RequestType, Scope, StoreError,
+    CertificateRecord, CertificateStatus, Domain, Id, IssuedFacts, NewCertificate, NewOrder, NewRequest,
+    OrderStatus, OrderSummary, Organization, RequestStatus, RequestType, Scope, StoreError,
     dcv::{DcvMethod, DcvToken},
     lifecycle::{AuditEvent, CertificateRef, NewDomain, RequestState, Transaction},
 };
@@ -108,7 +108,13 @@ impl Transaction for SqlTransaction<'_> {
             .exists("SELECT 1 FROM custom_fields WHERE id = ? AND account_id = ?", params![id, account_id])?)
     }
 
-    fn domain_validated(&mut self, account_id: Id, domain: &str, since: OffsetDateTime, subdomains: bool) -> R<bool> {
+    fn domain_validated(
+        &mut self,
+        account_id: Id,
+        domain: &str,
+        since: OffsetDateTime,
+        subdomains: bool,
+    ) -> R<bool> {
         // A file-based validation (http-token) shows control of its exact name only.
         let sql = if subdomains {
             "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at >= ? AND dcv_method <> 'http-token'"
@@ -214,18 +220,12 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn domain(&mut self, account_id: Id, domain_id: Id) -> R<Option<Domain>> {
-        let sql = format!(
-            "SELECT {} FROM domains WHERE id = ? AND account_id = ?",
-            rows::DOMAIN_COLUMNS
-        );
+        let sql = format!("SELECT {} FROM domains WHERE id = ? AND account_id = ?", rows::DOMAIN_COLUMNS);
         Ok(self.0.row_opt(&sql, params![domain_id, account_id], rows::domain)?)
     }
 
     fn domain_named(&mut self, account_id: Id, name: &str) -> R<Option<Domain>> {
-        let sql = format!(
-            "SELECT {} FROM domains WHERE account_id = ? AND name = ?",
-            rows::DOMAIN_COLUMNS
-        );
+        let sql = format!("SELECT {} FROM domains WHERE account_id = ? AND name = ?", rows::DOMAIN_COLUMNS);
         Ok(self.0.row_opt(&sql, params![account_id, name], rows::domain)?)
     }
 
