@@ -10,6 +10,7 @@ pub mod audit;
 pub mod certificate_list;
 pub mod clock;
 pub mod credentials;
+pub mod dcv;
 pub mod lifecycle;
 pub mod names;
 pub mod ncp;

@@ -7,9 +7,11 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    CertificateKind, CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder,
+    CertificateKind, CertificateRecord, CertificateStatus, Domain, Id, IssuedFacts, NewCertificate, NewOrder,
     NewRequest, OrderStatus, OrderSummary, Organization, Origin, Product, RequestStatus, RequestType, Scope,
-    Store, StoreError, ValidationType, Validity, names,
+    Store, StoreError, ValidationType, Validity,
+    dcv::{DcvMethod, DcvToken},
+    names,
     policy::{self, IssuanceSettings, NameRefusal},
 };
 
@@ -185,12 +187,14 @@ pub trait Transaction {
     fn organization(&mut self, scope: &Scope, id: Id) -> Result<Option<Organization>, StoreError>;
     /// Whether a custom field exists in the account.
     fn custom_field_exists(&mut self, account_id: Id, id: Id) -> Result<bool, StoreError>;
-    /// Whether the account has validated `domain` (exactly this name) at `since` or later.
+    /// Whether the account has validated `domain` (exactly this name) at `since` or later;
+    /// with `subdomains`, only by a method whose validation also covers names under it.
     fn domain_validated(
         &mut self,
         account_id: Id,
         domain: &str,
         since: OffsetDateTime,
+        subdomains: bool,
     ) -> Result<bool, StoreError>;
     /// Adds a certificate to an order.
     fn insert_certificate(
@@ -242,8 +246,26 @@ pub trait Transaction {
     ) -> Result<(), StoreError>;
     /// Appends an audit event.
     fn insert_audit(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
-    /// Records a validated domain; `None` when the account already has it.
+    /// Records a domain; `None` when the account already has it.
     fn insert_domain(&mut self, domain: &NewDomain) -> Result<Option<Id>, StoreError>;
+    /// A domain of the account by id, locked for the rest of the transaction.
+    fn domain(&mut self, account_id: Id, domain_id: Id) -> Result<Option<Domain>, StoreError>;
+    /// A domain of the account by (normalised) name.
+    fn domain_named(&mut self, account_id: Id, name: &str) -> Result<Option<Domain>, StoreError>;
+    /// Sets a domain's DCV method and random value.
+    fn set_domain_dcv(
+        &mut self,
+        domain_id: Id,
+        method: DcvMethod,
+        token: Option<&DcvToken>,
+    ) -> Result<(), StoreError>;
+    /// Records that control of a domain was shown at `at`, by `method`.
+    fn set_domain_validated(
+        &mut self,
+        domain_id: Id,
+        method: DcvMethod,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Deletes a domain of the account; false when it has none with this id.
     fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> Result<bool, StoreError>;
     /// Marks a `ready` ACME order `valid` with the inventory order and certificate that issued
@@ -257,7 +279,7 @@ pub trait Transaction {
     ) -> Result<bool, StoreError>;
 }
 
-/// A domain to record as validated.
+/// A domain to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDomain {
     /// Tenant.
@@ -268,10 +290,14 @@ pub struct NewDomain {
     pub organization_id: Option<Id>,
     /// Name (normalised).
     pub name: String,
-    /// How control was shown.
-    pub dcv_method: String,
-    /// When.
+    /// How control is to be shown.
+    pub dcv_method: DcvMethod,
+    /// The random value to show, for methods that use one.
+    pub dcv_token: Option<DcvToken>,
+    /// When it was registered.
     pub at: OffsetDateTime,
+    /// When control was shown (the operator vouching), or `None`: pending.
+    pub validated_at: Option<OffsetDateTime>,
 }
 
 /// Domain-control policy.
@@ -281,6 +307,48 @@ pub enum DomainPolicy {
     Validated,
     /// Every name is accepted (test setups and demos).
     TrustAll,
+}
+
+/// Why a DCV check did not show control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DcvFailure {
+    /// The method checks no random value (e-mail: certkeep sends none).
+    NoCheck,
+    /// The random value expired before the check.
+    TokenExpired,
+    /// No DNS TXT record holds the random value (details: what was found).
+    TxtNotFound(String),
+    /// No DNS CNAME points at the random value.
+    CnameNotFound(String),
+    /// The file does not hold the random value, or could not be fetched.
+    FileNotFound(String),
+}
+
+impl DcvFailure {
+    fn refusal(&self, name: &str) -> LifecycleError {
+        match self {
+            Self::NoCheck => LifecycleError::invalid(
+                "invalid_dcv_method",
+                format!("The DCV method of {name} checks no random value (certkeep sends no e-mail)."),
+            ),
+            Self::TokenExpired => LifecycleError::invalid(
+                "expired_dcv_token",
+                format!("The random value of {name} has expired: generate a new one."),
+            ),
+            Self::TxtNotFound(detail) => LifecycleError::invalid(
+                "invalid_dns_txt",
+                format!("Could not find a valid TXT record for one or more domains. {detail}"),
+            ),
+            Self::CnameNotFound(detail) => LifecycleError::invalid(
+                "invalid_dns_cname",
+                format!("Could not find a valid CNAME record for one or more domains. {detail}"),
+            ),
+            Self::FileNotFound(detail) => LifecycleError::invalid(
+                "file_random_value_not_found",
+                format!("Could not find the random value in the file on the domain. {detail}"),
+            ),
+        }
+    }
 }
 
 /// A new order as a front door parsed it.
@@ -499,11 +567,12 @@ impl Lifecycle<'_> {
         if self.domains != DomainPolicy::Validated {
             return Ok(());
         }
-        let since = self.now - Duration::days(policy::dcv_reuse_days(self.now).into());
+        let since = crate::dcv::reuse_since(self.now);
         for name in std::iter::once(cn).chain(dns.iter().map(String::as_str)) {
             let mut covered = false;
             for candidate in names::with_parents(name) {
-                if tx.domain_validated(scope.account_id, candidate, since)? {
+                // A wildcard, or a parent domain, needs a validation that covers subdomains.
+                if tx.domain_validated(scope.account_id, candidate, since, candidate != name)? {
                     covered = true;
                     break;
                 }
@@ -1084,23 +1153,21 @@ impl Lifecycle<'_> {
         name: &str,
         container_id: Id,
         organization_id: Option<Id>,
-        dcv_method: &str,
-    ) -> Result<Id, LifecycleError> {
+        dcv_method: DcvMethod,
+    ) -> Result<Domain, LifecycleError> {
         if !actor.may_skip_approval {
             return Err(LifecycleError::Forbidden(
                 "access_denied|missing_permission".into(),
                 "Only administrators may register domains.".into(),
             ));
         }
-        let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
-            LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
-        })?;
-        // No tenant vouches for a whole public suffix (`co.uk`) or an address.
-        if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
-            policy::check_public_name(&name, self.issuance.test_names)
-        {
-            return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
+        if dcv_method == DcvMethod::Operator {
+            return Err(LifecycleError::invalid(
+                "invalid_dcv_method",
+                "Only the operator vouches for domains (certkeep domain vouch).",
+            ));
         }
+        let name = domain_name(name, self.issuance.test_names)?;
         if !scope.allows_container(container_id) {
             return Err(LifecycleError::NotFound("container"));
         }
@@ -1114,8 +1181,10 @@ impl Lifecycle<'_> {
                 container_id,
                 organization_id,
                 name: name.clone(),
-                dcv_method: dcv_method.into(),
+                dcv_method,
+                dcv_token: dcv_method.uses_token().then(|| DcvToken::generate(self.now)),
                 at: self.now,
+                validated_at: None,
             };
             let id = tx.insert_domain(&domain)?.ok_or_else(|| {
                 LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
@@ -1126,9 +1195,112 @@ impl Lifecycle<'_> {
                 self.now,
                 "domain.create",
                 format!("domain:{id}"),
-                name.clone(),
+                format!("{name} (pending validation)"),
             ))?;
-            out = Some(id);
+            out = tx.domain(scope.account_id, id)?;
+            Ok(())
+        })?;
+        out.ok_or(LifecycleError::NotFound("domain"))
+    }
+
+    /// A domain of the scope inside a transaction, or not found.
+    fn visible_domain(
+        tx: &mut dyn Transaction,
+        scope: &Scope,
+        domain_id: Id,
+    ) -> Result<Domain, LifecycleError> {
+        tx.domain(scope.account_id, domain_id)?
+            .filter(|d| scope.allows_container(d.container_id))
+            .ok_or(LifecycleError::NotFound("domain"))
+    }
+
+    fn try_change_dcv(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        domain_id: Id,
+        method: Option<DcvMethod>,
+    ) -> Result<(Domain, bool), LifecycleError> {
+        if !actor.may_skip_approval {
+            return Err(LifecycleError::Forbidden(
+                "access_denied|missing_permission".into(),
+                "Only administrators may change a domain's validation.".into(),
+            ));
+        }
+        if method == Some(DcvMethod::Operator) {
+            return Err(LifecycleError::invalid(
+                "invalid_dcv_method",
+                "Only the operator vouches for domains (certkeep domain vouch).",
+            ));
+        }
+        let mut out = None;
+        self.store.transaction(&mut |tx| {
+            let d = Self::visible_domain(tx, scope, domain_id)?;
+            // `None`: a new random value for the method the domain has.
+            let (method, changed) = match method {
+                Some(m) => (m, m != d.dcv_method),
+                None if d.dcv_method.uses_token() => (d.dcv_method, true),
+                None => {
+                    return Err(LifecycleError::invalid(
+                        "invalid_dcv_method",
+                        "The domain's DCV method does not use a random value.",
+                    ));
+                }
+            };
+            if changed {
+                let token = method.uses_token().then(|| DcvToken::generate(self.now));
+                tx.set_domain_dcv(d.id, method, token.as_ref())?;
+                tx.insert_audit(&audit(
+                    scope,
+                    actor,
+                    self.now,
+                    "domain.dcv",
+                    format!("domain:{}", d.id),
+                    format!("{} (new random value)", d.name),
+                ))?;
+            }
+            out = tx.domain(scope.account_id, d.id)?.map(|d| (d, changed));
+            Ok(())
+        })?;
+        out.ok_or(LifecycleError::NotFound("domain"))
+    }
+
+    fn try_record_dcv_check(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        domain_id: Id,
+        checked: Option<&DcvToken>,
+        outcome: Result<(), DcvFailure>,
+    ) -> Result<Domain, LifecycleError> {
+        if !actor.may_skip_approval {
+            return Err(LifecycleError::Forbidden(
+                "access_denied|missing_permission".into(),
+                "Only administrators may validate domains.".into(),
+            ));
+        }
+        let mut out = None;
+        self.store.transaction(&mut |tx| {
+            let d = Self::visible_domain(tx, scope, domain_id)?;
+            if d.dcv_token.as_ref() != checked {
+                return Err(LifecycleError::conflict(
+                    "invalid_dcv_token",
+                    "The domain's random value changed while it was being checked.",
+                ));
+            }
+            if let Err(failure) = &outcome {
+                return Err(failure.refusal(&d.name));
+            }
+            tx.set_domain_validated(d.id, d.dcv_method, self.now)?;
+            tx.insert_audit(&audit(
+                scope,
+                actor,
+                self.now,
+                "domain.validate",
+                format!("domain:{}", d.id),
+                format!("{} (control shown)", d.name),
+            ))?;
+            out = tx.domain(scope.account_id, d.id)?;
             Ok(())
         })?;
         out.ok_or(LifecycleError::NotFound("domain"))
@@ -1158,6 +1330,96 @@ impl Lifecycle<'_> {
             .map_err(Into::into)
         })
     }
+}
+
+/// A domain name as registered: normalised, no wildcard, no public suffix (`co.uk`) and no
+/// address, which nobody (tenant or operator) vouches for.
+fn domain_name(name: &str, test_names: policy::TestNames) -> Result<String, LifecycleError> {
+    let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
+        LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
+    })?;
+    if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
+        policy::check_public_name(&name, test_names)
+    {
+        return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
+    }
+    Ok(name)
+}
+
+/// The operator vouches for `name` in account `account_id` (a private deployment's domain,
+/// `certkeep domain vouch`): the domain is created in the account's root container (or its
+/// pending or expired validation renewed) as validated now by [`DcvMethod::Operator`], and
+/// the audit log says so (no user or key: the operator, from `source`).
+pub fn vouch_domain(
+    store: &dyn Store,
+    now: OffsetDateTime,
+    test_names: policy::TestNames,
+    account_id: Id,
+    name: &str,
+    source: &str,
+) -> Result<Domain, LifecycleError> {
+    let scope = Scope { account_id, containers: None };
+    let container_id = store
+        .list_containers(&scope)?
+        .into_iter()
+        .find(|c| c.parent_id.is_none())
+        .map(|c| c.container.id)
+        .ok_or(LifecycleError::NotFound("account"))?;
+    let mut out = None;
+    let result = domain_name(name, test_names).and_then(|name| {
+        store.transaction(&mut |tx| {
+            let id = match tx.domain_named(account_id, &name)? {
+                Some(d) => {
+                    tx.set_domain_dcv(d.id, DcvMethod::Operator, None)?;
+                    tx.set_domain_validated(d.id, DcvMethod::Operator, now)?;
+                    d.id
+                }
+                None => {
+                    let domain = NewDomain {
+                        account_id,
+                        container_id,
+                        organization_id: None,
+                        name: name.clone(),
+                        dcv_method: DcvMethod::Operator,
+                        dcv_token: None,
+                        at: now,
+                        validated_at: Some(now),
+                    };
+                    tx.insert_domain(&domain)?.ok_or_else(|| {
+                        LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
+                    })?
+                }
+            };
+            tx.insert_audit(&AuditEvent {
+                account_id: Some(account_id),
+                user_id: None,
+                api_key_id: None,
+                action: "domain.vouch".into(),
+                object: format!("domain:{id}"),
+                detail: format!("{name} (vouched for by the operator)"),
+                source: source.into(),
+                at: now,
+                refused: false,
+            })?;
+            out = tx.domain(account_id, id)?;
+            Ok(())
+        })
+    });
+    if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {
+        let _ = store.record_audit(&AuditEvent {
+            account_id: Some(account_id),
+            user_id: None,
+            api_key_id: None,
+            action: "domain.vouch".into(),
+            object: format!("domain:{name}"),
+            detail: e.to_string(),
+            source: source.into(),
+            at: now,
+            refused: true,
+        });
+    }
+    result?;
+    out.ok_or(LifecycleError::NotFound("domain"))
 }
 
 /// The operations. Each one that is refused leaves a `refused` audit event of its own (the
@@ -1235,8 +1497,8 @@ impl Lifecycle<'_> {
         self.recorded(scope, actor, "certificate.revoke", object, result)
     }
 
-    /// Registers a domain as validated for the account. Only actors with administrator rights
-    /// may vouch for a domain; under [`DomainPolicy::TrustAll`] every name passes anyway.
+    /// Registers a domain for the account, pending until its control is shown with
+    /// `dcv_method` (administrators only; nobody but the operator vouches for a domain).
     pub fn add_domain(
         &self,
         scope: &Scope,
@@ -1244,10 +1506,39 @@ impl Lifecycle<'_> {
         name: &str,
         container_id: Id,
         organization_id: Option<Id>,
-        dcv_method: &str,
-    ) -> Result<Id, LifecycleError> {
+        dcv_method: DcvMethod,
+    ) -> Result<Domain, LifecycleError> {
         let result = self.try_add_domain(scope, actor, name, container_id, organization_id, dcv_method);
         self.recorded(scope, actor, "domain.create", format!("domain:{name}"), result)
+    }
+
+    /// Sets a domain's DCV method (`Some`) or draws a new random value for the one it has
+    /// (`None`). A new method gets a new random value; the same method changes nothing
+    /// (false). A validation already recorded keeps counting.
+    pub fn change_dcv(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        domain_id: Id,
+        method: Option<DcvMethod>,
+    ) -> Result<(Domain, bool), LifecycleError> {
+        let result = self.try_change_dcv(scope, actor, domain_id, method);
+        self.recorded(scope, actor, "domain.dcv", format!("domain:{domain_id}"), result)
+    }
+
+    /// Records the outcome of checking `checked` (the random value the front door looked
+    /// for, `None` when the domain has none) on a domain: validated now, or refused with the
+    /// failure (audited either way).
+    pub fn record_dcv_check(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        domain_id: Id,
+        checked: Option<&DcvToken>,
+        outcome: Result<(), DcvFailure>,
+    ) -> Result<Domain, LifecycleError> {
+        let result = self.try_record_dcv_check(scope, actor, domain_id, checked, outcome);
+        self.recorded(scope, actor, "domain.validate", format!("domain:{domain_id}"), result)
     }
 
     /// Hands `result` on, first appending a refused event when it is a refusal. The event is

@@ -357,10 +357,19 @@ pub struct Domain {
     pub container_id: Id,
     /// Organization.
     pub organization_id: Option<Id>,
-    /// DCV method (`email`, `dns-txt-token`, `http-token`, `pre-validated`).
-    pub dcv_method: String,
+    /// How control is (to be) shown.
+    pub dcv_method: crate::dcv::DcvMethod,
+    /// The random value to show, for methods that use one.
+    pub dcv_token: Option<crate::dcv::DcvToken>,
     /// Creation time.
     pub date_created: time::OffsetDateTime,
-    /// When control was validated.
+    /// When control was last validated (whether that still counts: [`Domain::status`]).
     pub validated_at: Option<time::OffsetDateTime>,
+}
+
+impl Domain {
+    /// Where the domain's validation stands at `now`.
+    pub fn status(&self, now: time::OffsetDateTime) -> crate::dcv::DomainStatus {
+        crate::dcv::status(self.validated_at, now)
+    }
 }

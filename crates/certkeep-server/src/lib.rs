@@ -7,6 +7,7 @@ pub mod acme;
 pub mod audit;
 mod authority;
 pub mod certcentral;
+pub mod dcv;
 pub mod digicert;
 mod key_cache;
 pub mod ncp;
@@ -17,6 +18,7 @@ pub mod rate_limit;
 mod routes;
 mod tenant;
 pub mod tls;
+pub mod va;
 mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};

@@ -61,7 +61,7 @@ async fn changes_and_refused_writes_are_logged_with_their_source_and_read_per_te
     assert_eq!(entries[0]["detail"], "view-only key");
     assert!(entries[0]["api_key"]["id"].is_i64() && entries[0]["user"]["id"].is_i64());
     assert_eq!(entries[2]["user"]["id"], fx.admin_user);
-    assert_eq!(entries[2]["detail"], "audit.test");
+    assert_eq!(entries[2]["detail"], "audit.test (pending validation)");
     assert_eq!(log["page"], json!({"total": 3, "limit": 0, "offset": 0}));
 
     // The operator's view (the CLI) also holds the refusal that named no account.

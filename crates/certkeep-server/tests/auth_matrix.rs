@@ -138,8 +138,10 @@ async fn certcentral_routes() {
         .map(|o| o["certificate"]["common_name"].as_str().unwrap().to_owned())
         .collect();
     secrets.push(issued["certificate"]["serial_number"].as_str().unwrap().to_owned());
+    let domain = s.vouch_domain(fx.account, "matrix.example.com");
     let ours = HashMap::from([
         ("order", fx.issued.to_string()),
+        ("domain", domain.to_string()),
         ("certificate", issued["certificate"]["id"].to_string()),
         ("request", requests["requests"][0]["id"].to_string()),
         ("format", "pem".to_owned()),
@@ -147,7 +149,7 @@ async fn certcentral_routes() {
         ("product", "ssl_plus".to_owned()),
     ]);
     let mut missing = ours.clone();
-    for k in ["order", "certificate", "request"] {
+    for k in ["order", "certificate", "request", "domain"] {
         missing.insert(k, "987654321".to_owned());
     }
     let snapshot = || async {

@@ -57,9 +57,21 @@ fn key_and_csr(cn: &str, sans: &[&str]) -> (String, String) {
     certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, cn, &sans).unwrap()
 }
 
+/// Registers `name` through NCP (pending until shown), has the operator vouch for it as a
+/// private deployment does, and answers the domain as ListDomainValidations then shows it.
 async fn register_domain(s: &TestServer, name: &str) -> Value {
-    ok(&acme(s, Method::POST, "/api/v2/domain/domains", Some(json!({"dmnAddr": name, "dcvType": "PTXT"})))
-        .await)
+    let registered = ok(&acme(
+        s,
+        Method::POST,
+        "/api/v2/domain/domains",
+        Some(json!({"dmnAddr": name, "dcvType": "PTXT"})),
+    )
+    .await);
+    let pending = &registered["domainVldList"][0];
+    assert_eq!((pending["validState"].as_str(), pending["dcvType"].as_str()), (Some("PENDING"), Some("TXT")));
+    assert_eq!(pending["txtId"].as_str().map(str::len), Some(32), "{registered}");
+    s.vouch_domain(s.fx.account, name);
+    ok(&acme(s, Method::GET, &format!("/api/v2/domain/domains?domainAddress={name}"), None).await)
 }
 
 /// Requests an Advanced DV certificate for `cn` (+ `sans`); returns (order, certificate no, key).
@@ -147,6 +159,7 @@ async fn an_order_placed_through_certcentral_is_an_ncp_order() {
     let (status, _) =
         certcentral_post(&s, "/domain", json!({"name": "cc.test", "dcv_method": "email"})).await;
     assert_eq!(status, 201);
+    s.vouch_domain(s.fx.account, "cc.test");
     let (_, csr) = key_and_csr("www.cc.test", &[]);
     let body = json!({
         "certificate": {"common_name": "www.cc.test", "csr": csr, "signature_hash": "sha256"},

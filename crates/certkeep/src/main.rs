@@ -35,6 +35,9 @@ enum Command {
     /// Create or revoke NCP (NAVER Cloud) access keys.
     #[command(subcommand)]
     NcpKey(NcpKeyCommand),
+    /// Operator tools for domains.
+    #[command(subcommand)]
+    Domain(DomainCommand),
     /// Create a data directory holding a demo inventory of really-issued orders (for
     /// benchmarks); `serve --demo --data-dir DIR` serves it.
     Generate(GenerateArgs),
@@ -98,6 +101,22 @@ enum NcpKeyCommand {
         common: CommonArgs,
         /// The access key to revoke.
         access_key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DomainCommand {
+    /// Vouch for a domain of a private deployment: it counts as validated for the account
+    /// (for the DCV reuse period in force) without a DCV check. Audited as `domain.vouch`.
+    Vouch {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The account the domain is validated for.
+        #[arg(long)]
+        account_id: i64,
+        /// The domain (certificates may then name it and, unless it is a file-validated
+        /// name, its subdomains).
+        name: String,
     },
 }
 
@@ -262,6 +281,7 @@ fn main() {
         Command::Init(args) => run_init(args),
         Command::Serve(args) => run_serve(*args),
         Command::NcpKey(command) => run_ncp_key(command),
+        Command::Domain(command) => run_domain(command),
         Command::Generate(args) => run_generate(args),
         Command::Migrate(common) => run_migrate(common),
         Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
@@ -575,7 +595,15 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
 
     runtime.block_on(async move {
         let shutdown = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
-        print_banner(&state_url, pki_addr.map(|_| pki_url.as_str()), &layout, demo.as_ref(), https.is_some());
+        let trust_all = state.domains == DomainPolicy::TrustAll;
+        let tls = https.is_some();
+        print_banner(
+            &state_url,
+            pki_addr.map(|_| pki_url.as_str()),
+            &layout,
+            demo.as_ref(),
+            (tls, trust_all),
+        );
         tracing::info!(%addr, https = https.is_some(), "serving");
         if let Some(pki) = pki_listener {
             // Ends with the process: a CRL or OCSP fetch holds nothing to finish.
@@ -711,7 +739,7 @@ fn print_banner(
     pki_url: Option<&str>,
     layout: &Layout,
     demo: Option<&DemoCredentials>,
-    tls: bool,
+    (tls, trust_all): (bool, bool),
 ) {
     use std::fmt::Write as _;
     use std::io::Write as _;
@@ -747,6 +775,12 @@ fn print_banner(
         line("HTTPS trust root", &layout.ca_dir().join("root.crt.pem").display().to_string());
     }
     line("data directory", &layout.data_dir.display().to_string());
+    if trust_all {
+        line(
+            "domain validation",
+            "trust-all: every name is issued unchecked (--domain-validation validated checks DCV)",
+        );
+    }
     let banner = format!("certkeep is serving\n{b}");
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
@@ -779,6 +813,26 @@ fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
             println!("NCP access key {access_key} revoked");
         }
     }
+    Ok(())
+}
+
+fn run_domain(command: DomainCommand) -> Result<(), String> {
+    let DomainCommand::Vouch { common, account_id, name } = command;
+    let file = file_config(&common)?;
+    let layout = layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let store = setup::open_store(&layout)?;
+    let now = OffsetDateTime::now_utc();
+    let test_names =
+        if file.allow_test_tlds.unwrap_or(false) { TestNames::Allowed } else { TestNames::Refused };
+    let domain = certkeep_core::lifecycle::vouch_domain(&*store, now, test_names, account_id, &name, "cli")
+        .map_err(|e| e.to_string())?;
+    let until = certkeep_core::dcv::validation_expires(now, now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    println!("domain {} (id {}) is validated for account {account_id} until {until}", domain.name, domain.id);
     Ok(())
 }
 

@@ -711,3 +711,49 @@ async fn rotate_sealing_key_reseals_every_secret_and_replaces_the_key_file() {
     assert_eq!(ncp_script(&served, (&access, &secret), "")["returnCode"], "0");
     terminate(served).await;
 }
+
+/// Orders a DV certificate for `cn` with `key`: the status and the error code, if any.
+async fn order_dv(served: &Served, key: &str, cn: &str) -> (u16, String) {
+    let csr = certkeep_ca::generate_csr(certkeep_ca::KeyAlgorithm::EcdsaP256, cn, &[]).unwrap().1;
+    let resp = served
+        .client
+        .post(format!("{}/services/v2/order/certificate/ssl_dv_geotrust", served.base))
+        .header("X-DC-DEVKEY", key)
+        .json(&serde_json::json!({"certificate": {"common_name": cn, "csr": csr}, "skip_approval": true}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    (status, v["errors"][0]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn the_operator_vouches_for_a_domain_from_the_cli_and_it_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("prod");
+    let data = data.to_str().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(BIN).args(args).env("CERTKEEP_LOG", "warn").output().unwrap()
+    };
+    let out = cli(&["init", "--data-dir", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let key = stdout.lines().find_map(|l| l.trim().strip_prefix("X-DC-DEVKEY:")).unwrap().trim().to_owned();
+    let served = serve(&["--data-dir", data, "--listen", "127.0.0.1:0"], &[]).await;
+
+    assert_eq!(order_dv(&served, &key, "www.vouched.com").await, (400, "domain_not_validated".into()));
+    let out = cli(&["domain", "vouch", "--data-dir", data, "--account-id", "1", "Vouched.com"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("vouched.com"), "{out:?}");
+    assert_eq!(order_dv(&served, &key, "www.vouched.com").await.0, 201);
+    // Not for a public suffix, not for an account that does not exist.
+    for args in [["--account-id", "1", "co.uk"], ["--account-id", "99", "other.com"]] {
+        let out = cli(&[&["domain", "vouch", "--data-dir", data][..], &args].concat());
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+    }
+    let out = cli(&["audit", "--data-dir", data, "--json"]);
+    let audit = String::from_utf8_lossy(&out.stdout);
+    assert!(audit.contains("domain.vouch") && audit.contains("vouched.com"), "{audit}");
+    terminate(served).await;
+}

@@ -8,12 +8,11 @@
 //! directory is `{base}/acme/directory`.
 //!
 //! Modules: [`problem`] (errors), [`jws`] (keys and signatures), `nonce`, `request` (the
-//! checks every POST passes), `account`, `order`, `challenge` with `validation` and `dns` (what
-//! really proves control of a name), `tls_alpn` (tls-alpn-01, RFC 8737), `revoke` and `renewal` (ARI, RFC 9773).
+//! checks every POST passes), `account`, `order`, `challenge` with `validation` (what really proves
+//! control of a name, through the shared [`crate::va`]), `tls_alpn` (tls-alpn-01, RFC 8737), `revoke` and `renewal` (ARI, RFC 9773).
 
 mod account;
 mod challenge;
-mod dns;
 pub mod jws;
 mod nonce;
 mod order;

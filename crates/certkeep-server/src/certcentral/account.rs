@@ -1,5 +1,5 @@
 //! Account objects clients read before ordering: products, organizations, containers, users,
-//! the account, domains, and recent status changes.
+//! the account, and recent status changes (domains: `domains.rs`).
 
 use axum::{
     Extension,
@@ -7,15 +7,12 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use certkeep_core::{Id, PRODUCTS, Principal, Product, UserRecord, lifecycle::Actor};
-use serde::{Deserialize, Serialize};
+use certkeep_core::{Id, PRODUCTS, Principal, Product, UserRecord};
+use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::{
-    body::{self, IdRef},
-    views::Page,
-};
-use crate::digicert::{Body, Path};
+use super::views::Page;
+use crate::digicert::Path;
 use crate::{
     AppState,
     digicert::{ApiError, json_response},
@@ -309,84 +306,6 @@ pub async fn account(
         date_created: iso8601(account.created_at),
     };
     Ok(json_response(StatusCode::OK, &view))
-}
-
-#[derive(Serialize)]
-struct DomainView<'a> {
-    id: Id,
-    is_active: bool,
-    name: &'a str,
-    date_created: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    organization: Option<IdRefView>,
-    container: IdRefView,
-    dcv_method: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    validated_at: Option<String>,
-}
-
-#[derive(Serialize)]
-struct IdRefView {
-    id: Id,
-}
-
-#[derive(Serialize)]
-struct Domains<'a> {
-    domains: Vec<DomainView<'a>>,
-}
-
-/// `GET /domain`.
-pub async fn domains(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-) -> Result<Response, ApiError> {
-    let scope = principal.scope;
-    let list = state.store(move |s| s.list_domains(&scope)).await?;
-    let domains = list
-        .iter()
-        .map(|d| DomainView {
-            id: d.id,
-            is_active: true,
-            name: &d.name,
-            date_created: iso8601(d.date_created),
-            organization: d.organization_id.map(|id| IdRefView { id }),
-            container: IdRefView { id: d.container_id },
-            dcv_method: &d.dcv_method,
-            validated_at: d.validated_at.map(iso8601),
-        })
-        .collect();
-    Ok(json_response(StatusCode::OK, &Domains { domains }))
-}
-
-#[derive(Deserialize)]
-struct NewDomainBody {
-    name: Option<String>,
-    organization: Option<IdRef>,
-    container: Option<IdRef>,
-    dcv_method: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CreatedId {
-    id: Id,
-}
-
-/// `POST /domain`: registers a domain the account controls (see the README on domain control).
-pub async fn add_domain(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(actor): Extension<Actor>,
-    Body(bytes): Body,
-) -> Result<Response, ApiError> {
-    let b: NewDomainBody = body::parse(&bytes)?;
-    let name = b.name.ok_or_else(|| ApiError::missing("name"))?;
-    let container = b.container.map_or(principal.container_id, |c| c.id);
-    let dcv = b.dcv_method.unwrap_or_else(|| "pre-validated".into());
-    let organization = b.organization.map(|o| o.id);
-    let scope = principal.scope;
-    let id =
-        state.lifecycle(move |l| l.add_domain(&scope, &actor, &name, container, organization, &dcv)).await?;
-    Ok(json_response(StatusCode::CREATED, &CreatedId { id }))
 }
 
 #[derive(Serialize)]

@@ -7,6 +7,7 @@ mod auth;
 mod body;
 pub mod csr;
 mod csv;
+mod domains;
 pub mod downloads;
 mod order_writes;
 mod orders;
@@ -56,8 +57,12 @@ pub(crate) fn table() -> Vec<Entry<AppState>> {
         at(M::GET, "/user", account::users),
         at(M::GET, "/user/me", account::me),
         at(M::GET, "/account", account::account),
-        at(M::GET, "/domain", account::domains),
-        at(M::POST, "/domain", account::add_domain),
+        at(M::GET, "/domain", domains::list),
+        at(M::POST, "/domain", domains::add),
+        at(M::GET, "/domain/{domain}", domains::info),
+        at(M::PUT, "/domain/{domain}/dcv/method", domains::change_method),
+        at(M::POST, "/domain/{domain}/dcv/token", domains::new_token),
+        at(M::PUT, "/domain/{domain}/dcv/validate-token", domains::validate_token),
         at(M::GET, "/audit-log", audit_log::list),
     ]
 }

@@ -1,6 +1,8 @@
 //! `GET/POST /api/v2/domain/domains` and `DELETE /api/v2/domain/domains/{dmnId}`: the
 //! inventory's domains (the same ones CertCentral's `/domain` shows), registered through the
-//! shared lifecycle.
+//! shared lifecycle. A registered domain is `PENDING` until its control is shown (its random
+//! value, `txtId`, in a DNS TXT record; checked with CertCentral's
+//! `PUT /domain/{id}/dcv/validate-token`), `VALID` while the validation counts, then `INVALID`.
 
 use axum::{
     Extension,
@@ -8,9 +10,14 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use certkeep_core::{Domain, Id, Scope, names};
+use certkeep_core::{
+    Domain, Id, Scope,
+    dcv::{DcvMethod, DomainStatus},
+    names,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use super::{
     acting::{Body, acting, id_field, parse, required},
@@ -21,10 +28,20 @@ use super::{
 };
 use crate::{AppState, digicert::Path, wire::ymd_hms_zoned};
 
-/// NCP's `dcvType` of a domain: `TXT` for a per-issuance DNS TXT token, `PTXT` (persistent)
-/// for every method that keeps the domain validated.
+/// NCP's `dcvType` of a domain: `PTXT` (persistent) for a domain the operator vouched for,
+/// `TXT` for every domain whose control is shown by a random value (certkeep does not
+/// implement NCP's persistent TXT record: RegisterDomain's `PTXT` registers a `TXT` domain).
 fn dcv_type(d: &Domain) -> &'static str {
-    if d.dcv_method == "dns-txt-token" { "TXT" } else { "PTXT" }
+    if d.dcv_method == DcvMethod::Operator { "PTXT" } else { "TXT" }
+}
+
+/// NCP's `validState`.
+fn valid_state(d: &Domain, now: OffsetDateTime) -> &'static str {
+    match d.status(now) {
+        DomainStatus::Pending => "PENDING",
+        DomainStatus::Validated => "VALID",
+        DomainStatus::Expired => "INVALID",
+    }
 }
 
 #[derive(Serialize)]
@@ -36,6 +53,10 @@ struct DomainView {
     dcv_type: &'static str,
     org_no: Option<Id>,
     valid_state: &'static str,
+    /// The random value to publish while the domain is not valid (NCP's DCV status calls
+    /// name theirs `txtId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txt_id: Option<String>,
     regist_date: String,
 }
 
@@ -49,13 +70,19 @@ struct Domains {
 }
 
 fn view(state: &AppState, account_id: Id, d: &Domain) -> DomainView {
+    let now = state.clock.now();
     DomainView {
         dmn_id: d.id,
         member_no: account_id.to_string(),
         domain_address: d.name.clone(),
         dcv_type: dcv_type(d),
         org_no: d.organization_id,
-        valid_state: if d.validated_at.is_some() { "VALID" } else { "PENDING" },
+        valid_state: valid_state(d, now),
+        txt_id: d
+            .dcv_token
+            .as_ref()
+            .filter(|_| d.status(now) != DomainStatus::Validated)
+            .map(|t| t.value.clone()),
         regist_date: ymd_hms_zoned(d.date_created, state.ncp_time_zone),
     }
 }
@@ -98,9 +125,10 @@ struct RegisterBody {
     org_no: Option<Value>,
 }
 
-/// Registers a domain as validated for the account (`dcvType` `TXT` or `PTXT`; `issueType` is
-/// accepted and ignored: console and ACME issuance share the inventory's domains). A domain
-/// the account already has is `2100`.
+/// Registers a domain for the account, pending until its DNS TXT random value is found
+/// (`dcvType` `TXT` or `PTXT`, both a TXT record; `issueType` is accepted and ignored: console
+/// and ACME issuance share the inventory's domains). A domain the account already has is
+/// `2100`.
 pub async fn register(
     State(state): State<AppState>,
     Extension(scope): Extension<Scope>,
@@ -110,8 +138,7 @@ pub async fn register(
     let b: RegisterBody = parse(&body)?;
     let address = required(&b.dmn_addr, "dmnAddr")?.to_owned();
     let method = match b.dcv_type.as_deref().map(str::trim) {
-        None | Some("" | "PTXT") => "pre-validated",
-        Some("TXT") => "dns-txt-token",
+        None | Some("" | "PTXT" | "TXT") => DcvMethod::DnsTxtToken,
         Some(other) => {
             return Err(NcpError::invalid_parameter(format!("dcvType must be PTXT or TXT, not {other:?}.")));
         }
@@ -122,15 +149,12 @@ pub async fn register(
     }
     let acting = acting(&state, &scope, &caller).await?;
     let (lifecycle_scope, container) = (scope.clone(), acting.container_id);
-    let id = state
+    let domain = state
         .lifecycle(move |l| {
             l.add_domain(&lifecycle_scope, &acting.actor, &address, container, organization_id, method)
         })
         .await?;
-    let account_id = scope.account_id;
-    let domains = state.store(move |s| s.list_domains(&scope)).await?;
-    let views = domains.iter().filter(|d| d.id == id).map(|d| view(&state, account_id, d)).collect();
-    Ok(answer(1, views))
+    Ok(answer(1, vec![view(&state, scope.account_id, &domain)]))
 }
 
 /// Deletes a domain of the account; an unknown or foreign one is `2100`.

@@ -6,6 +6,7 @@
 use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     Id, Product, Scope,
+    dcv::DomainStatus,
     ncp::NcpAcmeAccount,
     partner::{AcmeContract, encode_hmac_key, new_eab_credential, open_hmac_key, seal_hmac_key},
 };
@@ -111,7 +112,8 @@ pub async fn create(
                 return Ok(Err(NcpError::refused("No organization of the account has this organizationNo.")));
             }
             let mut sans = Vec::new();
-            for d in s.list_domains(&scope)?.into_iter().filter(|d| d.validated_at.is_some()) {
+            for d in s.list_domains(&scope)?.into_iter().filter(|d| d.status(now) == DomainStatus::Validated)
+            {
                 sans.push(format!("*.{}", d.name));
                 sans.push(d.name);
             }

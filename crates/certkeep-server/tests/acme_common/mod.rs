@@ -1,7 +1,9 @@
 //! A certkeep server with an ACME contract (subaccount, user, CertCentral key, contract, EAB
 //! credential made through the store API), a tiny HTTP server answering http-01 tokens and a
-//! tiny UDP DNS server answering TXT (dns-01) and A (127.0.0.1 for every name), plus a raw
-//! JWS client for the error paths no ACME library produces.
+//! tiny UDP DNS server answering TXT (dns-01, dns-txt-token), CNAME (dns-cname-token) and A
+//! (127.0.0.1 for every name), plus a raw JWS client for the error paths no ACME library
+//! produces. The HTTP server also answers `/.well-known/pki-validation/fileauth.txt` per host
+//! (http-token).
 
 #![allow(dead_code)]
 
@@ -32,11 +34,14 @@ use time::{Duration, OffsetDateTime};
 /// Names the test contract allows.
 pub const SANS: [&str; 3] = ["acme.test", "*.acme.test", "acme.example.org"];
 
-/// Tokens the http-01 server answers, and TXT records the DNS server answers.
+/// Tokens the http-01 server answers, `fileauth.txt` bodies by host, and the TXT and CNAME
+/// records the DNS server answers.
 #[derive(Default, Clone)]
 pub struct Responder {
     pub http: Arc<Mutex<HashMap<String, String>>>,
+    pub files: Arc<Mutex<HashMap<String, String>>>,
     pub txt: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    pub cname: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// A started server.
@@ -274,24 +279,37 @@ impl RawKey {
     }
 }
 
-/// Serves `/.well-known/acme-challenge/{token}` from the responder; returns the port.
-async fn serve_http01(responder: Responder) -> u16 {
-    use axum::{extract::Path, http::StatusCode, routing::get};
-    let app = axum::Router::new().route(
-        "/.well-known/acme-challenge/{token}",
-        get(move |Path(token): Path<String>| {
-            let found = responder.http.lock().unwrap().get(&token).cloned();
-            async move { found.ok_or(StatusCode::NOT_FOUND) }
-        }),
-    );
+/// Serves `/.well-known/acme-challenge/{token}` and, per `Host`,
+/// `/.well-known/pki-validation/fileauth.txt` from the responder; returns the port.
+pub async fn serve_http01(responder: Responder) -> u16 {
+    use axum::{extract::Path, http::HeaderMap, http::StatusCode, routing::get};
+    let files = responder.files.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/acme-challenge/{token}",
+            get(move |Path(token): Path<String>| {
+                let found = responder.http.lock().unwrap().get(&token).cloned();
+                async move { found.ok_or(StatusCode::NOT_FOUND) }
+            }),
+        )
+        .route(
+            "/.well-known/pki-validation/fileauth.txt",
+            get(move |headers: HeaderMap| {
+                let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
+                let host = host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
+                let found = files.lock().unwrap().get(&host).cloned();
+                async move { found.ok_or(StatusCode::NOT_FOUND) }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
     port
 }
 
-/// Answers DNS queries: TXT from the responder, A 127.0.0.1 for every name, nothing else.
-async fn serve_dns(responder: Responder) -> SocketAddr {
+/// Answers DNS queries: TXT and CNAME from the responder, A 127.0.0.1 for every name, nothing
+/// else.
+pub async fn serve_dns(responder: Responder) -> SocketAddr {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     tokio::spawn(async move {
@@ -324,6 +342,21 @@ async fn serve_dns(responder: Responder) -> SocketAddr {
                         r
                     })
                     .collect(),
+                5 => responder
+                    .cname
+                    .lock()
+                    .unwrap()
+                    .get(&name)
+                    .map(|target| {
+                        let mut r = Vec::new();
+                        for label in target.split('.') {
+                            r.push(label.len() as u8);
+                            r.extend_from_slice(label.as_bytes());
+                        }
+                        r.push(0);
+                        vec![r]
+                    })
+                    .unwrap_or_default(),
                 _ => vec![],
             };
             let mut r = q[..question_end].to_vec();

@@ -78,6 +78,8 @@ pub struct TestServer {
     pub ca_dir: std::path::PathBuf,
     /// CertCentral's `ca_cert.id` of the issuing CA.
     pub ca_id: String,
+    /// The server's clock.
+    pub now: OffsetDateTime,
     _dir: tempfile::TempDir,
 }
 
@@ -492,6 +494,27 @@ impl TestServer {
         Self::launch_at(vec![], Limits::default(), false, Default::default(), (NOW, Some(pki_base))).await
     }
 
+    /// Starts a server with the fixture whose domain control checks look up DNS and fetch
+    /// `fileauth.txt` where `acme` says (the in-test DNS and HTTP servers).
+    pub async fn start_validating(acme: certkeep_server::acme::AcmeSettings) -> Self {
+        Self::launch_with(vec![], Limits::default(), false, Default::default(), (NOW, None), acme).await
+    }
+
+    /// The operator vouches for `name` in `account_id` (what `certkeep domain vouch` does):
+    /// for tests that need a validated domain without proving control.
+    pub fn vouch_domain(&self, account_id: Id, name: &str) -> Id {
+        certkeep_core::lifecycle::vouch_domain(
+            &*self.store,
+            self.now,
+            certkeep_core::policy::TestNames::Allowed,
+            account_id,
+            name,
+            "test",
+        )
+        .unwrap()
+        .id
+    }
+
     async fn launch(
         limits: Vec<RateLimit>,
         connection_limits: Limits,
@@ -506,7 +529,18 @@ impl TestServer {
         connection_limits: Limits,
         tls: bool,
         refusal_budget: RefusalBudget,
+        at: (OffsetDateTime, Option<&str>),
+    ) -> Self {
+        Self::launch_with(limits, connection_limits, tls, refusal_budget, at, Default::default()).await
+    }
+
+    async fn launch_with(
+        limits: Vec<RateLimit>,
+        connection_limits: Limits,
+        tls: bool,
+        refusal_budget: RefusalBudget,
         (now, pki_base): (OffsetDateTime, Option<&str>),
+        acme: certkeep_server::acme::AcmeSettings,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
@@ -542,7 +576,7 @@ impl TestServer {
             public_url: base.clone(),
             sealing_key: Arc::new(sealing_key),
             ncp_time_zone: time::macros::offset!(+9),
-            acme: Default::default(),
+            acme,
             refusal_budget: Arc::new(refusal_budget),
             key_cache: Default::default(),
         };
@@ -570,7 +604,7 @@ impl TestServer {
             ));
             client
         };
-        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, _dir: dir }
+        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, now, _dir: dir }
     }
 
     /// Sends a JSON `body` to `path` (relative to /services/v2) with `key`; returns status and body.

@@ -470,6 +470,12 @@ ALTER TABLE organizations ADD COLUMN registration_number TEXT NOT NULL DEFAULT '
 ALTER TABLE organizations ADD COLUMN business_category TEXT NOT NULL DEFAULT '';
 ALTER TABLE organizations ADD COLUMN jurisdiction_country TEXT NOT NULL DEFAULT '';
 "#,
+    r#"
+-- Domain control validation: a registered domain is pending until its random value (valid 30
+-- days) is found where its DCV method says; validated_at then records when.
+ALTER TABLE domains ADD COLUMN dcv_token TEXT;
+ALTER TABLE domains ADD COLUMN dcv_token_expires BIGINT;
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

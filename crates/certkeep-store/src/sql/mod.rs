@@ -746,6 +746,7 @@ mod tests {
         copy_moves_every_row_and_refuses_a_full_target,
         audit_events_are_append_only,
         a_failed_transaction_leaves_nothing_behind,
+        a_domain_keeps_its_dcv_state_and_counts_only_for_its_account,
         a_panicking_transaction_leaves_nothing_behind,
         request_counts_slide_and_spare_other_callers,
         container_scopes_cover_the_subtree,
@@ -916,6 +917,49 @@ mod tests {
         assert_eq!(n, 1);
     }
 
+    fn a_domain_keeps_its_dcv_state_and_counts_only_for_its_account<E: Engine>(store: &SqlStore<E>) {
+        use certkeep_core::dcv::{DcvMethod, DcvToken};
+        let (a, a_root) = store.create_account("A", NOW).unwrap();
+        let (b, b_root) = store.create_account("B", NOW).unwrap();
+        let token = DcvToken::generate(NOW);
+        let since = NOW - time::Duration::days(1);
+        let mut checked = None;
+        store
+            .transaction(&mut |tx| {
+                let new =
+                    |account_id, container_id, method, validated_at| certkeep_core::lifecycle::NewDomain {
+                        account_id,
+                        container_id,
+                        organization_id: None,
+                        name: "example.com".into(),
+                        dcv_method: method,
+                        dcv_token: Some(token.clone()),
+                        at: NOW,
+                        validated_at,
+                    };
+                let id = tx.insert_domain(&new(a, a_root, DcvMethod::HttpToken, None))?.unwrap();
+                assert!(!tx.domain_validated(a, "example.com", since, false)?);
+                tx.set_domain_validated(id, DcvMethod::HttpToken, NOW)?;
+                // http-token shows control of the exact name only.
+                assert!(tx.domain_validated(a, "example.com", since, false)?);
+                assert!(!tx.domain_validated(a, "example.com", since, true)?);
+                tx.set_domain_dcv(id, DcvMethod::DnsTxtToken, None)?;
+                assert!(tx.domain_validated(a, "example.com", since, true)?);
+                // Another account registering the same name has its own, pending, domain.
+                tx.insert_domain(&new(b, b_root, DcvMethod::DnsTxtToken, None))?.unwrap();
+                assert!(!tx.domain_validated(b, "example.com", since, false)?);
+                assert!(tx.domain(b, id)?.is_none());
+                checked = tx.domain_named(a, "example.com")?;
+                Ok(())
+            })
+            .unwrap();
+        let d = checked.unwrap();
+        assert_eq!((d.dcv_method, d.dcv_token, d.validated_at), (DcvMethod::DnsTxtToken, None, Some(NOW)));
+        let listed = store.list_domains(&Scope { account_id: b, containers: None }).unwrap();
+        assert_eq!((listed.len(), listed[0].dcv_token.as_ref()), (1, Some(&token)));
+        assert_eq!(listed[0].validated_at, None);
+    }
+
     fn a_failed_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
         let (account, root) = store.create_account("A", NOW).unwrap();
         let result = store.transaction(&mut |tx| {
@@ -924,8 +968,10 @@ mod tests {
                 container_id: root,
                 organization_id: None,
                 name: "example.com".into(),
-                dcv_method: "email".into(),
+                dcv_method: certkeep_core::dcv::DcvMethod::Email,
+                dcv_token: None,
                 at: NOW,
+                validated_at: None,
             })?;
             Err(LifecycleError::Conflict("stop".into(), "rolled back".into()))
         });
@@ -1048,8 +1094,10 @@ mod tests {
                     container_id: root,
                     organization_id: None,
                     name: "example.com".into(),
-                    dcv_method: "email".into(),
+                    dcv_method: certkeep_core::dcv::DcvMethod::Email,
+                    dcv_token: None,
                     at: NOW,
+                    validated_at: None,
                 })?;
                 panic!("a bug in the middle of a transaction")
             })

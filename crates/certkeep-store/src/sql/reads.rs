@@ -143,22 +143,8 @@ pub fn list_users(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<UserRecord>> {
 
 pub fn list_domains(db: &mut dyn Db, scope: &Scope) -> DbResult<Vec<Domain>> {
     let c = Condition::scope_of(scope, "account_id", "container_id");
-    let sql = format!(
-        "SELECT id, name, container_id, organization_id, dcv_method, date_created, validated_at FROM domains \
-         WHERE {} ORDER BY id",
-        c.sql
-    );
-    db.rows(&sql, &values(&c.params), |r| {
-        Ok(Domain {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            container_id: r.get(2)?,
-            organization_id: r.get(3)?,
-            dcv_method: r.get(4)?,
-            date_created: rows::time_at(r, 5)?,
-            validated_at: rows::opt_time_at(r, 6)?,
-        })
-    })
+    let sql = format!("SELECT {} FROM domains WHERE {} ORDER BY id", rows::DOMAIN_COLUMNS, c.sql);
+    db.rows(&sql, &values(&c.params), rows::domain)
 }
 
 pub fn status_changes(

@@ -205,3 +205,47 @@ pub fn request(row: &Row) -> DbResult<RequestRecord> {
         comments: row.get(4)?,
     })
 }
+
+/// Columns of [`domain`], over `domains`.
+pub const DOMAIN_COLUMNS: &str = "id, name, container_id, organization_id, dcv_method, date_created, validated_at, dcv_token, dcv_token_expires";
+
+/// The stored name of a DCV method.
+pub fn dcv_method_name(m: certkeep_core::dcv::DcvMethod) -> &'static str {
+    use certkeep_core::dcv::DcvMethod as M;
+    match m {
+        M::DnsTxtToken => "dns-txt-token",
+        M::DnsCnameToken => "dns-cname-token",
+        M::HttpToken => "http-token",
+        M::Email => "email",
+        M::Operator => "pre-validated",
+    }
+}
+
+/// A stored DCV method; names stored by older versions (whatever a client sent) read as
+/// `email`: a method certkeep cannot check.
+fn dcv_method(name: &str) -> certkeep_core::dcv::DcvMethod {
+    use certkeep_core::dcv::DcvMethod as M;
+    match name {
+        "dns-txt-token" => M::DnsTxtToken,
+        "dns-cname-token" => M::DnsCnameToken,
+        "http-token" => M::HttpToken,
+        "pre-validated" => M::Operator,
+        _ => M::Email,
+    }
+}
+
+/// A domain from [`DOMAIN_COLUMNS`].
+pub fn domain(r: &Row) -> DbResult<certkeep_core::Domain> {
+    let token: Option<String> = r.get(7)?;
+    let expires = opt_time_at(r, 8)?;
+    Ok(certkeep_core::Domain {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        container_id: r.get(2)?,
+        organization_id: r.get(3)?,
+        dcv_method: dcv_method(&r.get::<String>(4)?),
+        dcv_token: token.zip(expires).map(|(value, expires)| certkeep_core::dcv::DcvToken { value, expires }),
+        date_created: time_at(r, 5)?,
+        validated_at: opt_time_at(r, 6)?,
+    })
+}

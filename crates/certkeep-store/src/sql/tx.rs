@@ -1,8 +1,9 @@
 //! The lifecycle's storage primitives over one write transaction (of either engine).
 
 use certkeep_core::{
-    CertificateRecord, CertificateStatus, Id, IssuedFacts, NewCertificate, NewOrder, NewRequest, OrderStatus,
-    OrderSummary, Organization, RequestStatus, RequestType, Scope, StoreError,
+    CertificateRecord, CertificateStatus, Domain, Id, IssuedFacts, NewCertificate, NewOrder, NewRequest,
+    OrderStatus, OrderSummary, Organization, RequestStatus, RequestType, Scope, StoreError,
+    dcv::{DcvMethod, DcvToken},
     lifecycle::{AuditEvent, CertificateRef, NewDomain, RequestState, Transaction},
 };
 use time::OffsetDateTime;
@@ -107,11 +108,20 @@ impl Transaction for SqlTransaction<'_> {
             .exists("SELECT 1 FROM custom_fields WHERE id = ? AND account_id = ?", params![id, account_id])?)
     }
 
-    fn domain_validated(&mut self, account_id: Id, domain: &str, since: OffsetDateTime) -> R<bool> {
-        Ok(self.0.exists(
-            "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at >= ?",
-            params![account_id, domain, since.unix_timestamp()],
-        )?)
+    fn domain_validated(
+        &mut self,
+        account_id: Id,
+        domain: &str,
+        since: OffsetDateTime,
+        subdomains: bool,
+    ) -> R<bool> {
+        // A file-based validation (http-token) shows control of its exact name only.
+        let sql = if subdomains {
+            "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at >= ? AND dcv_method <> 'http-token'"
+        } else {
+            "SELECT 1 FROM domains WHERE account_id = ? AND name = ? AND validated_at >= ?"
+        };
+        Ok(self.0.exists(sql, params![account_id, domain, since.unix_timestamp()])?)
     }
 
     fn insert_certificate(&mut self, order: &OrderSummary, account_id: Id, cert: &NewCertificate) -> R<Id> {
@@ -188,19 +198,56 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {
+        let (token, expires) = match &d.dcv_token {
+            Some(t) => (Some(t.value.as_str()), Some(t.expires.unix_timestamp())),
+            None => (None, None),
+        };
         Ok(self.0.insert(
             "INSERT INTO domains (account_id, container_id, organization_id, name, dcv_method, date_created, \
-             validated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+             validated_at, dcv_token, dcv_token_expires) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             params![
                 d.account_id,
                 d.container_id,
                 d.organization_id,
                 d.name,
-                d.dcv_method,
+                rows::dcv_method_name(d.dcv_method),
                 d.at.unix_timestamp(),
-                d.at.unix_timestamp()
+                d.validated_at.map(|t| t.unix_timestamp()),
+                token,
+                expires
             ],
         )?)
+    }
+
+    fn domain(&mut self, account_id: Id, domain_id: Id) -> R<Option<Domain>> {
+        let sql = format!("SELECT {} FROM domains WHERE id = ? AND account_id = ?", rows::DOMAIN_COLUMNS);
+        Ok(self.0.row_opt(&sql, params![domain_id, account_id], rows::domain)?)
+    }
+
+    fn domain_named(&mut self, account_id: Id, name: &str) -> R<Option<Domain>> {
+        let sql = format!("SELECT {} FROM domains WHERE account_id = ? AND name = ?", rows::DOMAIN_COLUMNS);
+        Ok(self.0.row_opt(&sql, params![account_id, name], rows::domain)?)
+    }
+
+    fn set_domain_dcv(&mut self, domain_id: Id, method: DcvMethod, token: Option<&DcvToken>) -> R<()> {
+        self.0.execute(
+            "UPDATE domains SET dcv_method = ?, dcv_token = ?, dcv_token_expires = ? WHERE id = ?",
+            params![
+                rows::dcv_method_name(method),
+                token.map(|t| t.value.as_str()),
+                token.map(|t| t.expires.unix_timestamp()),
+                domain_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_domain_validated(&mut self, domain_id: Id, method: DcvMethod, at: OffsetDateTime) -> R<()> {
+        self.0.execute(
+            "UPDATE domains SET dcv_method = ?, validated_at = ? WHERE id = ?",
+            params![rows::dcv_method_name(method), at.unix_timestamp(), domain_id],
+        )?;
+        Ok(())
     }
 
     fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> R<bool> {

@@ -1,5 +1,6 @@
-//! A minimal DNS client (RFC 1035) over UDP for validation: TXT records for dns-01, A and AAAA
-//! records for the addresses http-01 connects to when a resolver is configured.
+//! A minimal DNS client (RFC 1035) over UDP for validation: TXT records for dns-01 and
+//! dns-txt-token, CNAME records for dns-cname-token, A and AAAA records for the addresses
+//! http-01 and http-token connect to when a resolver is configured.
 //!
 //! Why not hickory-resolver: validation needs two record types from one known server, and
 //! hickory brings a large dependency tree (its own protocol stack, caches, DNSSEC) into every
@@ -15,6 +16,8 @@ use tokio::{net::UdpSocket, time::timeout};
 
 /// Record type A.
 pub const A: u16 = 1;
+/// Record type CNAME.
+pub const CNAME: u16 = 5;
 /// Record type TXT.
 pub const TXT: u16 = 16;
 /// Record type AAAA.
@@ -50,11 +53,35 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
+/// Reads a (possibly compressed) name at `at` as dotted lower-case text; at most 16 pointers
+/// are followed, so a looping message ends.
+fn read_name(msg: &[u8], mut at: usize) -> Option<String> {
+    let mut labels = Vec::new();
+    for _ in 0..16 {
+        loop {
+            let len = *msg.get(at)? as usize;
+            match len {
+                0 => return Some(labels.join(".").to_ascii_lowercase()),
+                l if l & 0xC0 == 0xC0 => {
+                    at = ((l & 0x3F) << 8) | *msg.get(at + 1)? as usize;
+                    break;
+                }
+                l => {
+                    labels.push(String::from_utf8_lossy(msg.get(at + 1..at + 1 + l)?).into_owned());
+                    at += 1 + l;
+                }
+            }
+        }
+    }
+    None
+}
+
 fn u16_at(msg: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*msg.get(at)?, *msg.get(at + 1)?]))
 }
 
-/// The RDATA of every answer of type `qtype` in a response to query `id`.
+/// The RDATA of every answer of type `qtype` in a response to query `id` (for CNAME: the
+/// target name, decompressed, as text).
 fn parse_answers(msg: &[u8], id: u16, qtype: u16) -> Result<Vec<Vec<u8>>, String> {
     let bad = || "malformed DNS response".to_owned();
     if u16_at(msg, 0) != Some(id) {
@@ -83,7 +110,9 @@ fn parse_answers(msg: &[u8], id: u16, qtype: u16) -> Result<Vec<Vec<u8>>, String
         let rtype = u16_at(msg, at).ok_or_else(bad)?;
         let len = u16_at(msg, at + 8).ok_or_else(bad)? as usize;
         let data = msg.get(at + 10..at + 10 + len).ok_or_else(bad)?;
-        if rtype == qtype {
+        if rtype == qtype && qtype == CNAME {
+            out.push(read_name(msg, at + 10).ok_or_else(bad)?.into_bytes());
+        } else if rtype == qtype {
             out.push(data.to_vec());
         }
         at += 10 + len;
@@ -165,5 +194,24 @@ mod tests {
         r[3] = 0x80;
         assert!(parse_answers(&r[..r.len() - 3], 0x1234, TXT).is_err(), "cut answer");
         assert!(parse_answers(&r[..5], 0x1234, TXT).is_err(), "cut header");
+    }
+
+    #[test]
+    fn parses_a_cname_answer_whose_target_points_into_the_question() {
+        let q = query_packet(7, "_dnsauth.example.com", CNAME).unwrap();
+        let mut r = q.clone();
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[7] = 1;
+        // Target "abc.dcv." followed by a pointer to "example.com" in the question (offset 21).
+        r.extend_from_slice(&[
+            0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 10, 3, b'a', b'b', b'c', 3, b'D', b'c', b'v',
+        ]);
+        r.extend_from_slice(&[0xC0, 21]);
+        assert_eq!(parse_answers(&r, 7, CNAME).unwrap(), [b"abc.dcv.example.com".to_vec()]);
+        let mut looping = r.clone();
+        let end = looping.len();
+        looping[end - 1] = (end - 2) as u8;
+        assert!(parse_answers(&looping, 7, CNAME).is_err(), "a pointer loop ends");
     }
 }
