@@ -28,7 +28,10 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use order::*;
 pub use product::{PRODUCTS, Product, ProductType, ValidationType};
 pub use query::*;
-pub use store::{OrderCertificates, OrderPage, OrderRef, RequestQuery, Store, StoreError, StoreResult};
+pub use store::{
+    InventoryStore, NcpStore, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore,
+    RequestQuery, Store, StoreError, StoreResult,
+};
 pub use tenancy::*;
 
 /// Database identifier of every inventory object (integers, as CertCentral has them).

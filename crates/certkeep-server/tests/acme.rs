@@ -307,7 +307,8 @@ async fn account_creation_errors() {
     let p = json!({"externalAccountBinding": server.eab(&key.jwk(), &url, Some(b"not the key"))});
     problem(&server.post(&url, &key.sign(header(server.nonce().await), Some(&p))).await, 403, "unauthorized");
     let query = certkeep_core::audit::AuditQuery { limit: 1, ..Default::default() };
-    let refused = &certkeep_core::Store::audit_events(&*server.store, None, &query).unwrap().records[0].event;
+    let refused =
+        &certkeep_core::OperationsStore::audit_events(&*server.store, None, &query).unwrap().records[0].event;
     assert_eq!((refused.action.as_str(), refused.refused), ("acme.eab", true));
     assert_eq!(
         (refused.detail.as_str(), refused.source.as_str()),

@@ -15,11 +15,76 @@ use time::OffsetDateTime;
 
 use super::{
     db::{Db, DbError, DbResult, limit, offset, params, values},
+    inventory::writes,
     partner,
     query::Condition,
     rows::{self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT},
-    writes,
 };
+
+use super::{Engine, Mode, SqlStore};
+use certkeep_core::{NcpStore, StoreResult};
+
+impl<E: Engine> NcpStore for SqlStore<E> {
+    fn create_ncp_key(&self, key: &NewNcpKey, now: OffsetDateTime) -> StoreResult<Option<Id>> {
+        self.run(Mode::Write, |db| create_key(db, key, now))
+    }
+
+    fn find_ncp_key(&self, access_key: &str) -> StoreResult<Option<NcpKey>> {
+        self.run(Mode::Read, |db| find_key(db, access_key))
+    }
+
+    fn revoke_ncp_key(&self, access_key: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.run(Mode::Write, |db| revoke_key(db, access_key, now))
+    }
+
+    fn certificate_groups(
+        &self,
+        scope: &Scope,
+        query: &CertificateGroupQuery,
+    ) -> StoreResult<CertificateGroupPage> {
+        // One snapshot: the total and the page agree.
+        self.run(Mode::Snapshot, |db| certificate_groups(db, scope, query))
+    }
+
+    fn ncp_certificate_meta(&self, account_id: Id) -> StoreResult<Vec<NcpCertificateMeta>> {
+        self.run(Mode::Read, |db| certificate_meta(db, account_id))
+    }
+
+    fn save_ncp_certificate_meta(&self, meta: &NcpCertificateMeta) -> StoreResult<bool> {
+        self.run(Mode::Write, |db| save_certificate_meta(db, meta))
+    }
+
+    fn create_ncp_acme_account(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        account: &NcpAcmeAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<Id> {
+        self.run(Mode::Write, |db| {
+            create_acme_account_with_eab(db, contract, kid, sealed_hmac_key, account, now)
+        })
+    }
+
+    fn import_ncp_external_certificate(
+        &self,
+        scope: &Scope,
+        order: &NewOrder,
+        issuer: &str,
+        name: &str,
+        chain_pem: Option<&str>,
+        seal_private_key: &dyn Fn(Id) -> Vec<u8>,
+    ) -> StoreResult<certkeep_core::ncp::ExternalImport> {
+        self.run(Mode::Write, |db| {
+            import_external(db, scope, order, issuer, name, chain_pem, seal_private_key)
+        })
+    }
+
+    fn ncp_acme_accounts(&self, account_id: Id) -> StoreResult<Vec<NcpAcmeAccount>> {
+        self.run(Mode::Read, |db| acme_accounts(db, account_id))
+    }
+}
 
 /// Inserts a key if its account exists.
 pub fn create_key(db: &mut dyn Db, key: &NewNcpKey, now: OffsetDateTime) -> DbResult<Option<Id>> {

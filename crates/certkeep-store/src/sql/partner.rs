@@ -9,6 +9,75 @@ use time::OffsetDateTime;
 use super::db::{Db, DbResult, Row, params};
 use super::rows::{self, SUMMARY_COLUMNS, SUMMARY_JOINS};
 
+use super::{Engine, Mode, SqlStore};
+use certkeep_core::{PartnerStore, StoreResult};
+
+impl<E: Engine> PartnerStore for SqlStore<E> {
+    fn create_partner_key(&self, account_id: Id, key_hash: &[u8], now: OffsetDateTime) -> StoreResult<Id> {
+        self.run(Mode::Read, |db| create_partner_key(db, account_id, key_hash, now))
+    }
+
+    fn authenticate_partner(&self, key_hash: &[u8]) -> StoreResult<Option<PartnerPrincipal>> {
+        self.run(Mode::Read, |db| authenticate_partner(db, key_hash))
+    }
+
+    fn link_subaccount(&self, parent: Id, child: Id) -> StoreResult<()> {
+        self.run(Mode::Read, |db| link_subaccount(db, parent, child))
+    }
+
+    fn subaccounts(&self, parent: Id) -> StoreResult<Vec<Account>> {
+        self.run(Mode::Read, |db| subaccounts(db, parent))
+    }
+
+    fn create_contract(
+        &self,
+        contract: &AcmeContract,
+        kid: &str,
+        sealed_hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<(Id, Id)> {
+        self.run(Mode::Write, |db| create_contract_with_eab(db, contract, kid, sealed_hmac_key, now))
+    }
+
+    fn contract(&self, account_id: Option<Id>, id: Id) -> StoreResult<Option<AcmeContract>> {
+        self.run(Mode::Read, |db| contract_by_id(db, account_id, id))
+    }
+
+    fn contracts(&self, account_id: Id) -> StoreResult<Vec<AcmeContract>> {
+        self.run(Mode::Read, |db| contracts(db, account_id))
+    }
+
+    fn update_contract(&self, contract: &AcmeContract) -> StoreResult<()> {
+        self.run(Mode::Read, |db| update_contract(db, contract))
+    }
+
+    fn create_eab(
+        &self,
+        contract_id: Id,
+        kid: &str,
+        hmac_key: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<Id> {
+        self.run(Mode::Read, |db| create_eab(db, contract_id, kid, hmac_key, now))
+    }
+
+    fn eab_credentials(&self, contract_id: Id) -> StoreResult<Vec<EabCredential>> {
+        self.run(Mode::Read, |db| eab_credentials(db, contract_id))
+    }
+
+    fn revoke_eab_credentials(&self, contract_id: Id, keep: Option<Id>) -> StoreResult<()> {
+        self.run(Mode::Read, |db| revoke_eab_credentials(db, contract_id, keep))
+    }
+
+    fn find_eab(&self, kid: &str) -> StoreResult<Option<(EabCredential, AcmeContract)>> {
+        self.run(Mode::Read, |db| find_eab(db, kid))
+    }
+
+    fn contract_orders(&self, contract_id: Id) -> StoreResult<Vec<OrderSummary>> {
+        self.run(Mode::Read, |db| contract_orders(db, contract_id))
+    }
+}
+
 const CONTRACT_COLUMNS: &str = "id, account_id, container_id, user_id, product_name_id, sans, organization_id, \
      auto_renew, created_at, valid_till, date_canceled";
 

@@ -105,7 +105,7 @@ impl Engine for Sqlite {
 
 #[cfg(test)]
 mod tests {
-    use certkeep_core::Store;
+    use certkeep_core::OperationsStore;
 
     use super::*;
 

@@ -7,9 +7,9 @@ use certkeep_core::{
 };
 use time::OffsetDateTime;
 
-use super::db::{Db, DbResult, Row, Value, limit, offset, params, values};
-use super::query::Condition;
-use super::rows::{
+use crate::sql::db::{Db, DbResult, Row, Value, limit, offset, params, values};
+use crate::sql::query::Condition;
+use crate::sql::rows::{
     self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
 

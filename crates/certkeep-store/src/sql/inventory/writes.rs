@@ -1,7 +1,7 @@
 //! Inserting orders with their names, certificates, requests and custom fields.
 
-use super::db::{Db, DbResult, params};
-use super::rows::validity_columns;
+use crate::sql::db::{Db, DbResult, params};
+use crate::sql::rows::validity_columns;
 use certkeep_core::{CertificateKind, CertificateStatus, Id, NewCertificate, NewOrder, NewRequest};
 
 /// Writes one order and everything it carries; returns the order id.

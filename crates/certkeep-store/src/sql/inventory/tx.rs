@@ -8,12 +8,12 @@ use certkeep_core::{
 };
 use time::OffsetDateTime;
 
-use super::{
+use super::writes;
+use crate::sql::{
     db::{Db, DbResult, Value, params},
     rows::{
         self, CERTIFICATE_COLUMNS, CERTIFICATE_FROM, ORGANIZATION_SELECT, SUMMARY_COLUMNS, SUMMARY_JOINS,
     },
-    writes,
 };
 
 /// A write transaction seen through [`Transaction`].
@@ -194,7 +194,7 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn insert_audit(&mut self, e: &AuditEvent) -> R<()> {
-        Ok(super::audit::insert(self.0, e)?)
+        Ok(crate::sql::audit::insert(self.0, e)?)
     }
 
     fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {
@@ -251,7 +251,7 @@ impl Transaction for SqlTransaction<'_> {
     }
 
     fn delete_domain(&mut self, account_id: Id, domain_id: Id) -> R<bool> {
-        Ok(super::ncp::delete_domain(self.0, account_id, domain_id)?)
+        Ok(crate::sql::ncp::delete_domain(self.0, account_id, domain_id)?)
     }
 
     fn finalize_acme_order(
@@ -261,6 +261,6 @@ impl Transaction for SqlTransaction<'_> {
         certificate_id: Id,
         serial: &str,
     ) -> R<bool> {
-        Ok(super::acme::finalize_order(self.0, acme_order_id, order_id, certificate_id, serial)?)
+        Ok(crate::sql::acme::finalize_order(self.0, acme_order_id, order_id, certificate_id, serial)?)
     }
 }

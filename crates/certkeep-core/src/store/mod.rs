@@ -1,0 +1,56 @@
+//! The persistence boundary. Front doors and services talk to a `dyn Store`, the sum of one
+//! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`]
+//! and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement each once.
+//! Methods block; async callers run them on a blocking thread.
+
+mod inventory;
+mod ncp;
+mod operations;
+mod partner;
+
+use std::fmt;
+
+pub use inventory::{InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery};
+pub use ncp::NcpStore;
+pub use operations::OperationsStore;
+pub use partner::PartnerStore;
+
+use crate::lifecycle::{LifecycleError, Transaction};
+
+/// A failure of the storage engine (not a "not found": those are `Ok(None)`).
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything certkeep persists, one context trait per front door and one for operations.
+pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore {
+    /// The ACME front door's objects (see [`crate::acme`]).
+    fn acme(&self) -> &dyn crate::acme::AcmeStore;
+}
+
+impl dyn Store + '_ {
+    /// Runs `f` in one write transaction ([`InventoryStore::transaction`]) and returns its
+    /// value: committed when `f` succeeds, rolled back when it fails.
+    pub fn transact<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn Transaction) -> Result<T, LifecycleError>,
+    ) -> Result<T, LifecycleError> {
+        let mut value = None;
+        self.transaction(&mut |tx| {
+            value = Some(f(tx)?);
+            Ok(())
+        })?;
+        // A transaction commits only after its closure returned Ok.
+        Ok(value.expect("a committed transaction ran its closure"))
+    }
+}

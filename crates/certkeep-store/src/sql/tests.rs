@@ -1,0 +1,408 @@
+//! The store's rules, on SQLite and (with `CERTKEEP_TEST_POSTGRES_URL`) on PostgreSQL.
+
+use certkeep_core::{
+    AccessRole, ApiKeyRole, Contact, Id, InventoryStore, NcpStore, NewApiKey, NewContainer, NewUser,
+    OperationsStore, PartnerStore, Scope,
+    lifecycle::{Actor, AuditEvent, LifecycleError},
+    ncp::NcpAcmeAccount,
+    partner::AcmeContract,
+};
+use time::{OffsetDateTime, macros::datetime};
+
+use super::db::params;
+use super::*;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+/// Runs each named test on a fresh SQLite store and, when CERTKEEP_TEST_POSTGRES_URL names
+/// a server, on a fresh PostgreSQL database.
+macro_rules! on_both_engines {
+    ($($name:ident),*) => {
+        mod on_sqlite {$(
+            #[test]
+            fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(&crate::SqliteStore::open(&dir.path().join("t.db")).unwrap());
+            }
+        )*}
+        mod on_postgres {$(
+            #[test]
+            fn $name() {
+                if let Some(store) = crate::postgres::scratch_store() {
+                    super::$name(&store);
+                }
+            }
+        )*}
+    };
+}
+
+on_both_engines!(
+    copy_covers_every_table,
+    copy_moves_every_row_and_refuses_a_full_target,
+    audit_events_are_append_only,
+    a_failed_transaction_leaves_nothing_behind,
+    a_domain_keeps_its_dcv_state_and_counts_only_for_its_account,
+    a_panicking_transaction_leaves_nothing_behind,
+    request_counts_slide_and_spare_other_callers,
+    container_scopes_cover_the_subtree,
+    refused_writes_are_logged_and_read_back_per_account_newest_first,
+    eab_keys_stored_in_clear_by_older_versions_are_sealed_once,
+    an_ncp_acme_account_is_created_whole_or_not_at_all,
+    every_sealed_value_is_resealed_in_one_transaction_or_none_is
+);
+
+/// An account with an administrator, and a contract for it (not yet stored: `id` 0).
+fn account_with_contract<E: Engine>(store: &SqlStore<E>) -> (Id, AcmeContract) {
+    let (account, root) = store.create_account("a", NOW).unwrap();
+    let user = NewUser {
+        account_id: account,
+        container_id: root,
+        username: "u".into(),
+        contact: Contact::default(),
+        access_role: AccessRole::Administrator,
+    };
+    let user_id = store.create_user(&user, NOW).unwrap();
+    let contract = AcmeContract {
+        id: 0,
+        account_id: account,
+        container_id: root,
+        user_id,
+        product_name_id: "ssl_dv_geotrust".into(),
+        sans: vec!["example.com".into()],
+        organization_id: None,
+        auto_renew: false,
+        created_at: NOW,
+        valid_till: NOW,
+        date_canceled: None,
+    };
+    (account, contract)
+}
+
+fn an_ncp_acme_account_is_created_whole_or_not_at_all<E: Engine>(store: &SqlStore<E>) {
+    let (account, contract) = account_with_contract(store);
+    let ncp = NcpAcmeAccount {
+        contract_id: 0,
+        account_id: account,
+        alias: "one".into(),
+        validation_mode: "DNS01".into(),
+        validity_days: 90,
+    };
+    let id = store.create_ncp_acme_account(&contract, "kid", b"sealed", &ncp, NOW).unwrap();
+    let (credential, bound) = store.find_eab("kid").unwrap().unwrap();
+    assert_eq!((credential.sealed_hmac_key.as_slice(), bound.id), (&b"sealed"[..], id));
+    assert_eq!(
+        store.ncp_acme_accounts(account).unwrap(),
+        [NcpAcmeAccount { contract_id: id, ..ncp.clone() }]
+    );
+    // The credential fails (its key id is taken): no contract or NCP record is left behind.
+    let again = NcpAcmeAccount { alias: "two".into(), ..ncp };
+    assert!(store.create_ncp_acme_account(&contract, "kid", b"other", &again, NOW).is_err());
+    assert_eq!(store.contracts(account).unwrap().len(), 1);
+    assert_eq!(store.ncp_acme_accounts(account).unwrap().len(), 1);
+    // The same for a Partner contract and its first credential.
+    assert!(store.create_contract(&contract, "kid", b"other", NOW).is_err());
+    assert_eq!(store.contracts(account).unwrap().len(), 1);
+}
+
+fn every_sealed_value_is_resealed_in_one_transaction_or_none_is<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::{ncp::NewNcpKey, seal::SealedSecret};
+    let (account, _) = store.create_account("a", NOW).unwrap();
+    for (access_key, sealed) in [("AK1", b"one".to_vec()), ("AK2", b"two".to_vec())] {
+        let key = NewNcpKey { account_id: account, access_key: access_key.into(), sealed_secret: sealed };
+        store.create_ncp_key(&key, NOW).unwrap().unwrap();
+    }
+    let sealed = |access_key: &str| store.find_ncp_key(access_key).unwrap().unwrap().sealed_secret;
+    let bound = |secret: SealedSecret<'_>| match secret {
+        SealedSecret::NcpSecretKey { access_key, sealed } => {
+            Some([sealed, b"@", access_key.as_bytes()].concat())
+        }
+        _ => None,
+    };
+    assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
+    assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+    // One value that does not open: the error names it, and the other is not resealed.
+    let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
+        SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
+        other => Some([other.sealed(), b"+"].concat()),
+    };
+    let error = store.reseal_secrets(&refuse_ak2).unwrap_err().to_string();
+    assert!(error.contains("the secret of NCP access key AK2 does not open"), "{error}");
+    assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+}
+
+fn refused_writes_are_logged_and_read_back_per_account_newest_first<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::audit::AuditQuery;
+    let (account, _) = store.create_account("A", NOW).unwrap();
+    let event = |account_id, at| AuditEvent {
+        account_id,
+        user_id: None,
+        api_key_id: None,
+        action: "auth.refused".into(),
+        object: "POST /x".into(),
+        detail: "invalid key".into(),
+        source: "192.0.2.1".into(),
+        at,
+        refused: true,
+    };
+    store.record_audit(&event(Some(account), NOW)).unwrap();
+    store.record_audit(&event(None, NOW + time::Duration::hours(1))).unwrap();
+    let all = store.audit_events(None, &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.records[0].event, event(None, NOW + time::Duration::hours(1)), "newest first");
+    let mine = store.audit_events(Some(account), &AuditQuery { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!((mine.total, mine.records[0].event.clone()), (1, event(Some(account), NOW)));
+    let since = AuditQuery { since: Some(NOW + time::Duration::minutes(1)), limit: 10, offset: 0 };
+    assert_eq!(store.audit_events(None, &since).unwrap().total, 1);
+    let paged = store.audit_events(None, &AuditQuery { limit: 1, offset: 1, since: None }).unwrap();
+    assert_eq!((paged.total, paged.records.len(), paged.records[0].id), (2, 1, all.records[1].id));
+}
+
+fn eab_keys_stored_in_clear_by_older_versions_are_sealed_once<E: Engine>(store: &SqlStore<E>) {
+    let (_, contract) = account_with_contract(store);
+    let (contract_id, _) = store.create_contract(&contract, "new", b"sealed-by-caller", NOW).unwrap();
+    // A row as the migration leaves those written before sealing: `sealed` defaults to false.
+    store
+        .run(Mode::Write, |db| {
+            db.execute(
+                "INSERT INTO eab_credentials (contract_id, kid, hmac_key, active, created_at) \
+                 VALUES (?, 'old', ?, TRUE, 0)",
+                params![contract_id, vec![1u8, 2]],
+            )
+        })
+        .unwrap();
+    let seal = |kid: &str, key: &[u8]| [kid.as_bytes(), b":", key].concat();
+    assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 1);
+    assert_eq!(store.find_eab("old").unwrap().unwrap().0.sealed_hmac_key, b"old:\x01\x02");
+    assert_eq!(store.find_eab("new").unwrap().unwrap().0.sealed_hmac_key, b"sealed-by-caller");
+    assert_eq!(store.seal_clear_eab_keys(&seal).unwrap(), 0, "sealed once");
+}
+
+fn audit_events_are_append_only<E: Engine>(store: &SqlStore<E>) {
+    let (account, _) = store.create_account("A", NOW).unwrap();
+    let actor =
+        Actor { user_id: 1, api_key_id: None, api_key: None, may_skip_approval: false, source: "t".into() };
+    store
+        .transaction(&mut |tx| {
+            tx.insert_audit(&AuditEvent {
+                account_id: Some(account),
+                user_id: Some(actor.user_id),
+                api_key_id: None,
+                action: "test".into(),
+                object: "order:1".into(),
+                detail: String::new(),
+                source: actor.source.clone(),
+                at: NOW,
+                refused: false,
+            })
+            .map_err(Into::into)
+        })
+        .unwrap();
+    let execute = |sql: &str| store.run(Mode::Read, |db| db.execute(sql, params![]));
+    assert!(execute("UPDATE audit_events SET action = 'x'").is_err());
+    assert!(execute("DELETE FROM audit_events").is_err());
+    let n: i64 = store
+        .run(Mode::Read, |db| db.row("SELECT count(*) FROM audit_events", params![], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+fn a_domain_keeps_its_dcv_state_and_counts_only_for_its_account<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::dcv::{DcvMethod, DcvToken};
+    let (a, a_root) = store.create_account("A", NOW).unwrap();
+    let (b, b_root) = store.create_account("B", NOW).unwrap();
+    let token = DcvToken::generate(NOW);
+    let since = NOW - time::Duration::days(1);
+    let mut checked = None;
+    store
+        .transaction(&mut |tx| {
+            let new = |account_id, container_id, method, validated_at| certkeep_core::lifecycle::NewDomain {
+                account_id,
+                container_id,
+                organization_id: None,
+                name: "example.com".into(),
+                dcv_method: method,
+                dcv_token: Some(token.clone()),
+                at: NOW,
+                validated_at,
+            };
+            let id = tx.insert_domain(&new(a, a_root, DcvMethod::HttpToken, None))?.unwrap();
+            assert!(!tx.domain_validated(a, "example.com", since, false)?);
+            tx.set_domain_validated(id, DcvMethod::HttpToken, NOW)?;
+            // http-token shows control of the exact name only.
+            assert!(tx.domain_validated(a, "example.com", since, false)?);
+            assert!(!tx.domain_validated(a, "example.com", since, true)?);
+            tx.set_domain_dcv(id, DcvMethod::DnsTxtToken, None)?;
+            assert!(tx.domain_validated(a, "example.com", since, true)?);
+            // Another account registering the same name has its own, pending, domain.
+            tx.insert_domain(&new(b, b_root, DcvMethod::DnsTxtToken, None))?.unwrap();
+            assert!(!tx.domain_validated(b, "example.com", since, false)?);
+            assert!(tx.domain(b, id)?.is_none());
+            checked = tx.domain_named(a, "example.com")?;
+            Ok(())
+        })
+        .unwrap();
+    let d = checked.unwrap();
+    assert_eq!((d.dcv_method, d.dcv_token, d.validated_at), (DcvMethod::DnsTxtToken, None, Some(NOW)));
+    let listed = store.list_domains(&Scope { account_id: b, containers: None }).unwrap();
+    assert_eq!((listed.len(), listed[0].dcv_token.as_ref()), (1, Some(&token)));
+    assert_eq!(listed[0].validated_at, None);
+}
+
+fn a_failed_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
+    let (account, root) = store.create_account("A", NOW).unwrap();
+    let result = store.transaction(&mut |tx| {
+        tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
+            account_id: account,
+            container_id: root,
+            organization_id: None,
+            name: "example.com".into(),
+            dcv_method: certkeep_core::dcv::DcvMethod::Email,
+            dcv_token: None,
+            at: NOW,
+            validated_at: None,
+        })?;
+        Err(LifecycleError::Conflict("stop".into(), "rolled back".into()))
+    });
+    assert!(result.is_err());
+    assert!(store.list_domains(&Scope { account_id: account, containers: None }).unwrap().is_empty());
+}
+
+fn container_scopes_cover_the_subtree<E: Engine>(store: &SqlStore<E>) {
+    let (account, root) = store.create_account("A", NOW).unwrap();
+    let child = |parent, name: &str| {
+        store
+            .create_container(&NewContainer {
+                account_id: account,
+                parent_id: Some(parent),
+                name: name.into(),
+                description: String::new(),
+            })
+            .unwrap()
+    };
+    let (a, b) = (child(root, "a"), child(root, "b"));
+    let a1 = child(a, "a1");
+    let user = store
+        .create_user(
+            &NewUser {
+                account_id: account,
+                container_id: a,
+                username: "u".into(),
+                contact: Contact::default(),
+                access_role: AccessRole::StandardUser,
+            },
+            NOW,
+        )
+        .unwrap();
+    store
+        .create_api_key(
+            &NewApiKey { user_id: user, name: "k".into(), role: ApiKeyRole::Orders, key_hash: vec![7] },
+            NOW,
+        )
+        .unwrap();
+    let p = store.authenticate(&[7]).unwrap().unwrap();
+    let mut seen = p.scope.containers.clone().unwrap();
+    seen.sort();
+    assert_eq!(seen, vec![a, a1]);
+    assert!(!p.scope.allows_container(b) && !p.scope.allows_container(root));
+    assert!(!p.may_skip_approval, "an orders key of a standard user needs approval");
+    assert!(store.authenticate(&[8]).unwrap().is_none());
+}
+
+fn copy_covers_every_table<E: Engine>(store: &SqlStore<E>) {
+    let sql = match store.run(Mode::Read, |db| Ok(db.dialect())).unwrap() {
+        db::Dialect::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE 'orders_search%' AND name <> 'order_counts'"
+        }
+        db::Dialect::Postgres => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_name NOT IN ('schema_version', 'order_counts')"
+        }
+    };
+    let mut tables: Vec<String> = store.run(Mode::Read, |db| db.rows(sql, params![], |r| r.get(0))).unwrap();
+    tables.sort();
+    let mut listed: Vec<String> = copy::TABLES.iter().map(|t| t.to_string()).collect();
+    listed.sort();
+    assert_eq!(tables, listed, "a table is missing from copy::TABLES");
+}
+
+fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E>) {
+    // A subaccount made before its parent: the copy must not trip over the reference.
+    let (child, _) = source.create_account("Child", NOW).unwrap();
+    let (parent, root) = source.create_account("Parent", NOW).unwrap();
+    source.link_subaccount(parent, child).unwrap();
+    let user = source
+        .create_user(
+            &NewUser {
+                account_id: parent,
+                container_id: root,
+                username: "u".into(),
+                contact: Contact::default(),
+                access_role: AccessRole::Administrator,
+            },
+            NOW,
+        )
+        .unwrap();
+    source
+        .create_api_key(
+            &NewApiKey { user_id: user, name: "k".into(), role: ApiKeyRole::Inherit, key_hash: vec![1, 2] },
+            NOW,
+        )
+        .unwrap();
+    assert!(source.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = crate::SqliteStore::open(&dir.path().join("copy.db")).unwrap();
+    let report = copy::copy(source.engine(), target.engine()).unwrap();
+    let rows = |table: &str| report.iter().find(|s| s.table == table).unwrap().rows;
+    assert_eq!((rows("accounts"), rows("users"), rows("api_keys"), rows("acme_nonces")), (2, 1, 1, 1));
+    assert_eq!(target.subaccounts(parent).unwrap().len(), 1);
+    assert!(target.authenticate(&[1, 2]).unwrap().is_some());
+    // A nonce used before the copy stays used.
+    assert!(!target.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+    // New rows get new ids.
+    let (next, _) = target.create_account("Next", NOW).unwrap();
+    assert!(next > parent);
+    let again = copy::copy(source.engine(), target.engine()).unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again}");
+}
+
+fn a_panicking_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
+    let (account, root) = store.create_account("A", NOW).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.transaction(&mut |tx| {
+            tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
+                account_id: account,
+                container_id: root,
+                organization_id: None,
+                name: "example.com".into(),
+                dcv_method: certkeep_core::dcv::DcvMethod::Email,
+                dcv_token: None,
+                at: NOW,
+                validated_at: None,
+            })?;
+            panic!("a bug in the middle of a transaction")
+        })
+    }));
+    assert!(panicked.is_err());
+    // The connection went back to the pool outside any transaction: work after it commits.
+    store.create_account("B", NOW).unwrap();
+    let scope = Scope { account_id: account, containers: None };
+    for _ in 0..3 {
+        assert!(store.list_domains(&scope).unwrap().is_empty());
+    }
+}
+
+fn request_counts_slide_and_spare_other_callers<E: Engine>(store: &SqlStore<E>) {
+    let limits = [(3, 10)];
+    let count =
+        |caller: &str, secs: i64| store.count_request(caller, &limits, NOW + time::Duration::seconds(secs));
+    assert!((0..3).all(|_| count("a", 1).unwrap()));
+    assert!(!count("a", 1).unwrap());
+    assert!(count("b", 1).unwrap());
+    // Halfway through the next window half of the previous window still counts.
+    assert!(count("a", 15).unwrap());
+    assert!(!count("a", 15).unwrap());
+    // Two windows later everything is forgotten.
+    assert!((0..3).all(|_| count("a", 40).unwrap()));
+}
