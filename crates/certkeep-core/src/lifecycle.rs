@@ -678,8 +678,7 @@ impl Lifecycle<'_> {
             ));
         }
         let immediate = req.skip_approval && actor.may_skip_approval;
-        let mut placed = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             let org = match req.organization_id {
                 Some(id) => {
                     Some(tx.organization(scope, id)?.ok_or(LifecycleError::NotFound("organization"))?)
@@ -804,16 +803,14 @@ impl Lifecycle<'_> {
                     if immediate { "issued" } else { "needs approval" }
                 ),
             ))?;
-            placed = Some(Placed {
+            Ok(Placed {
                 order_id,
                 request_id,
                 request_status: request.status,
                 certificate_id: summary.certificate.id,
                 issued: der,
-            });
-            Ok(())
-        })?;
-        placed.ok_or(LifecycleError::NotFound("order"))
+            })
+        })
     }
 
     /// Issues a pending certificate of an order.
@@ -986,8 +983,7 @@ impl Lifecycle<'_> {
         req: &CertificateRequest,
     ) -> Result<(Id, Id, Option<Vec<u8>>), LifecycleError> {
         let immediate = req.skip_approval && actor.may_skip_approval;
-        let mut out = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
             self.check_active(&order)?;
             let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
@@ -1061,10 +1057,8 @@ impl Lifecycle<'_> {
                 format!("order:{order_id}"),
                 format!("certificate {cert_id}{}", if immediate { " issued" } else { " pending approval" }),
             ))?;
-            out = Some((request_id, cert_id, der));
-            Ok(())
-        })?;
-        out.ok_or(LifecycleError::NotFound("order"))
+            Ok((request_id, cert_id, der))
+        })
     }
 
     fn try_revoke(
@@ -1077,8 +1071,7 @@ impl Lifecycle<'_> {
         skip_approval: bool,
     ) -> Result<Option<Id>, LifecycleError> {
         let immediate = skip_approval && actor.may_skip_approval;
-        let mut out = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             let (order_id, certificate) = match target {
                 RevokeTarget::Order(id) => (*id, None),
                 RevokeTarget::Certificate(r) => {
@@ -1140,10 +1133,8 @@ impl Lifecycle<'_> {
                 },
                 format!("{reason}{}", if immediate { " (revoked)" } else { " (pending approval)" }),
             ))?;
-            out = Some((!immediate).then_some(request_id));
-            Ok(())
-        })?;
-        out.ok_or(LifecycleError::NotFound("order"))
+            Ok((!immediate).then_some(request_id))
+        })
     }
 
     fn try_add_domain(
@@ -1171,8 +1162,7 @@ impl Lifecycle<'_> {
         if !scope.allows_container(container_id) {
             return Err(LifecycleError::NotFound("container"));
         }
-        let mut out = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             if let Some(org) = organization_id {
                 tx.organization(scope, org)?.ok_or(LifecycleError::NotFound("organization"))?;
             }
@@ -1197,10 +1187,8 @@ impl Lifecycle<'_> {
                 format!("domain:{id}"),
                 format!("{name} (pending validation)"),
             ))?;
-            out = tx.domain(scope.account_id, id)?;
-            Ok(())
-        })?;
-        out.ok_or(LifecycleError::NotFound("domain"))
+            tx.domain(scope.account_id, id)?.ok_or(LifecycleError::NotFound("domain"))
+        })
     }
 
     /// A domain of the scope inside a transaction, or not found.
@@ -1233,8 +1221,7 @@ impl Lifecycle<'_> {
                 "Only the operator vouches for domains (certkeep domain vouch).",
             ));
         }
-        let mut out = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             let d = Self::visible_domain(tx, scope, domain_id)?;
             // `None`: a new random value for the method the domain has.
             let (method, changed) = match method {
@@ -1259,10 +1246,8 @@ impl Lifecycle<'_> {
                     format!("{} (new random value)", d.name),
                 ))?;
             }
-            out = tx.domain(scope.account_id, d.id)?.map(|d| (d, changed));
-            Ok(())
-        })?;
-        out.ok_or(LifecycleError::NotFound("domain"))
+            Ok((tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound("domain"))?, changed))
+        })
     }
 
     fn try_record_dcv_check(
@@ -1279,8 +1264,7 @@ impl Lifecycle<'_> {
                 "Only administrators may validate domains.".into(),
             ));
         }
-        let mut out = None;
-        self.store.transaction(&mut |tx| {
+        self.store.transact(|tx| {
             let d = Self::visible_domain(tx, scope, domain_id)?;
             if d.dcv_token.as_ref() != checked {
                 return Err(LifecycleError::conflict(
@@ -1300,10 +1284,8 @@ impl Lifecycle<'_> {
                 format!("domain:{}", d.id),
                 format!("{} (control shown)", d.name),
             ))?;
-            out = tx.domain(scope.account_id, d.id)?;
-            Ok(())
-        })?;
-        out.ok_or(LifecycleError::NotFound("domain"))
+            tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound("domain"))
+        })
     }
 
     /// Deletes a domain of the account (administrators only, as registering). Names it covered
@@ -1365,9 +1347,8 @@ pub fn vouch_domain(
         .find(|c| c.parent_id.is_none())
         .map(|c| c.container.id)
         .ok_or(LifecycleError::NotFound("account"))?;
-    let mut out = None;
     let result = domain_name(name, test_names).and_then(|name| {
-        store.transaction(&mut |tx| {
+        store.transact(|tx| {
             let id = match tx.domain_named(account_id, &name)? {
                 Some(d) => {
                     tx.set_domain_dcv(d.id, DcvMethod::Operator, None)?;
@@ -1401,8 +1382,7 @@ pub fn vouch_domain(
                 at: now,
                 refused: false,
             })?;
-            out = tx.domain(account_id, id)?;
-            Ok(())
+            tx.domain(account_id, id)?.ok_or(LifecycleError::NotFound("domain"))
         })
     });
     if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {
@@ -1418,8 +1398,7 @@ pub fn vouch_domain(
             refused: true,
         });
     }
-    result?;
-    out.ok_or(LifecycleError::NotFound("domain"))
+    result
 }
 
 /// The operations. Each one that is refused leaves a `refused` audit event of its own (the
