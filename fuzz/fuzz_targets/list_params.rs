@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use certkeep_core::{Scope, Store};
+use certkeep_core::{InventoryStore, Scope};
 use certkeep_server::certcentral::params::{MAX_LIMIT, parse_list};
 use certkeep_store::SqliteStore;
 use libfuzzer_sys::fuzz_target;
