@@ -50,7 +50,6 @@ impl dyn Store + '_ {
             value = Some(f(tx)?);
             Ok(())
         })?;
-        // A transaction commits only after its closure returned Ok.
-        Ok(value.expect("a committed transaction ran its closure"))
+        value.ok_or_else(|| StoreError("the store committed without running the transaction".into()).into())
     }
 }

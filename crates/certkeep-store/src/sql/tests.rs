@@ -248,19 +248,24 @@ fn a_domain_keeps_its_dcv_state_and_counts_only_for_its_account<E: Engine>(store
     assert_eq!(listed[0].validated_at, None);
 }
 
+/// `example.com`, pending, for the account's root container.
+fn pending_domain(account_id: Id, container_id: Id) -> certkeep_core::lifecycle::NewDomain {
+    certkeep_core::lifecycle::NewDomain {
+        account_id,
+        container_id,
+        organization_id: None,
+        name: "example.com".into(),
+        dcv_method: certkeep_core::dcv::DcvMethod::Email,
+        dcv_token: None,
+        at: NOW,
+        validated_at: None,
+    }
+}
+
 fn a_failed_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
     let (account, root) = store.create_account("A", NOW).unwrap();
     let result = store.transaction(&mut |tx| {
-        tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
-            account_id: account,
-            container_id: root,
-            organization_id: None,
-            name: "example.com".into(),
-            dcv_method: certkeep_core::dcv::DcvMethod::Email,
-            dcv_token: None,
-            at: NOW,
-            validated_at: None,
-        })?;
+        tx.insert_domain(&pending_domain(account, root))?;
         Err(LifecycleError::Conflict("stop".into(), "rolled back".into()))
     });
     assert!(result.is_err());
@@ -371,16 +376,7 @@ fn a_panicking_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>)
     let (account, root) = store.create_account("A", NOW).unwrap();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store.transaction(&mut |tx| {
-            tx.insert_domain(&certkeep_core::lifecycle::NewDomain {
-                account_id: account,
-                container_id: root,
-                organization_id: None,
-                name: "example.com".into(),
-                dcv_method: certkeep_core::dcv::DcvMethod::Email,
-                dcv_token: None,
-                at: NOW,
-                validated_at: None,
-            })?;
+            tx.insert_domain(&pending_domain(account, root))?;
             panic!("a bug in the middle of a transaction")
         })
     }));
