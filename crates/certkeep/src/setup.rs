@@ -154,9 +154,9 @@ pub fn open_store(layout: &Layout) -> Result<Arc<dyn Store>, String> {
     certkeep_store::open(&layout.database_url).map_err(|e| format!("cannot open the database: {e}"))
 }
 
-/// Loads the CA, decrypting its key files with `passphrase` when they are protected.
-/// Loads the CA, first giving its intermediate the TLS profile naming the root's URLs under
-/// `pki_url` (once per CA made by an earlier version, or when the URLs move; logged).
+/// Loads the CA, decrypting its key files with `passphrase` when they are protected, after
+/// giving its intermediate the TLS profile naming the root's `urls` (once per CA made by an
+/// earlier version, or when the URLs move; logged).
 pub fn load_ca(
     layout: &Layout,
     passphrase: Option<&[u8]>,
