@@ -29,8 +29,8 @@ pub use order::*;
 pub use product::{PRODUCTS, Product, ProductType, ValidationType};
 pub use query::*;
 pub use store::{
-    InventoryStore, NcpStore, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore,
-    RequestQuery, Store, StoreError, StoreResult,
+    ExpiryCount, ExpiryOf, InventoryStore, NcpStore, OperationsStore, OrderCertificates, OrderPage, OrderRef,
+    PartnerStore, RequestQuery, Store, StoreError, StoreResult,
 };
 pub use tenancy::*;
 

@@ -20,6 +20,26 @@ pub enum OrderRef {
     Fingerprint(String),
 }
 
+/// What [`InventoryStore::count_expiring`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryOf {
+    /// Orders, by their current certificate.
+    Orders,
+    /// Duplicate certificates, by their own expiry.
+    Duplicates,
+}
+
+/// How many orders or certificates of one stored status expire within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryCount {
+    /// The stored status (an order's, or a certificate's as its order status name).
+    pub status: &'static str,
+    /// The window: `i` for `[edges[i], edges[i + 1])`.
+    pub window: usize,
+    /// How many.
+    pub count: u64,
+}
+
 /// One page of the order list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPage {
@@ -80,6 +100,14 @@ pub trait InventoryStore: Send + Sync {
         now: OffsetDateTime,
         sink: &mut dyn FnMut(&OrderSummary) -> bool,
     ) -> StoreResult<()>;
+    /// Orders or duplicates whose notAfter lies in `[edges[0], edges[last])`, counted by status
+    /// and window, in one aggregate query; `None` counts every tenant's (the operator's view).
+    fn count_expiring(
+        &self,
+        scope: Option<&Scope>,
+        of: ExpiryOf,
+        edges: &[OffsetDateTime],
+    ) -> StoreResult<Vec<ExpiryCount>>;
     /// Runs `f` in one write transaction: committed when `f` succeeds, rolled back when it fails.
     fn transaction(
         &self,

@@ -10,7 +10,9 @@ mod partner;
 
 use std::fmt;
 
-pub use inventory::{InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery};
+pub use inventory::{
+    ExpiryCount, ExpiryOf, InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery,
+};
 pub use ncp::NcpStore;
 pub use operations::OperationsStore;
 pub use partner::PartnerStore;

@@ -196,6 +196,15 @@ impl<E: Engine> InventoryStore for SqlStore<E> {
         self.run(Mode::Write, |db| orders.iter().map(|o| writes::insert_order(db, o)).collect())
     }
 
+    fn count_expiring(
+        &self,
+        scope: Option<&Scope>,
+        of: certkeep_core::ExpiryOf,
+        edges: &[OffsetDateTime],
+    ) -> StoreResult<Vec<certkeep_core::ExpiryCount>> {
+        self.run(Mode::Read, |db| reads::count_expiring(db, scope, of, edges))
+    }
+
     fn list_orders(&self, scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> StoreResult<OrderPage> {
         // A contains-search is the costly part of its query: match it once, counting in the
         // page's own pass, and count separately only when the page came back empty.

@@ -200,3 +200,57 @@ pub fn certificate_status(
         },
     )
 }
+
+/// Orders (by their current certificate) or duplicates whose notAfter lies in
+/// `[edges[0], edges[last])`, counted by stored status and window in one aggregate query.
+pub fn count_expiring(
+    db: &mut dyn Db,
+    scope: Option<&Scope>,
+    of: certkeep_core::ExpiryOf,
+    edges: &[OffsetDateTime],
+) -> DbResult<Vec<certkeep_core::ExpiryCount>> {
+    let (Some(first), Some(last)) = (edges.first(), edges.last()) else { return Ok(Vec::new()) };
+    let duplicates = of == certkeep_core::ExpiryOf::Duplicates;
+    let (from, till, status) = if duplicates {
+        ("certificates x JOIN orders o ON o.id = x.order_id", "x.valid_till", "x.status")
+    } else {
+        ("orders o", "o.valid_till", "o.status")
+    };
+    let status_of = |s: &str| {
+        if duplicates {
+            CertificateStatus::parse(s).map(CertificateStatus::as_str)
+        } else {
+            OrderStatus::parse(s).map(OrderStatus::as_str)
+        }
+    };
+    let mut c = match scope {
+        Some(scope) => Condition::scope(scope),
+        None => Condition { sql: "1 = 1".into(), params: Vec::new() },
+    };
+    if duplicates {
+        c.push("x.kind = 'duplicate'", []);
+    }
+    c.push(
+        &format!("{till} >= ? AND {till} < ?"),
+        [first.unix_timestamp().into(), last.unix_timestamp().into()],
+    );
+    let inner = &edges[1..edges.len() - 1];
+    let mut window = String::from("CASE");
+    for (i, _) in inner.iter().enumerate() {
+        window.push_str(&format!(" WHEN {till} < ? THEN {i}"));
+    }
+    window.push_str(&format!(" ELSE {} END", inner.len()));
+    let mut params: Vec<Value> = inner.iter().map(|t| t.unix_timestamp().into()).collect();
+    params.extend(c.params);
+    let sql = format!("SELECT {status}, {window}, COUNT(*) FROM {from} WHERE {} GROUP BY 1, 2", c.sql);
+    db.rows(&sql, &values(&params), |row| {
+        let stored: String = row.get(0)?;
+        let window: i64 = row.get(1)?;
+        let count: i64 = row.get(2)?;
+        Ok(certkeep_core::ExpiryCount {
+            status: status_of(&stored).unwrap_or("unknown"),
+            window: usize::try_from(window).unwrap_or_default(),
+            count: u64::try_from(count).unwrap_or_default(),
+        })
+    })
+}
