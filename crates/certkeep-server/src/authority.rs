@@ -1,5 +1,7 @@
 //! The CA as the front doors use it: signing for the lifecycle, the chain for downloads.
 
+use std::sync::Mutex;
+
 use certkeep_ca::{
     CertificateAuthority, EvRegistration, LeafRequest, RootUrls, SubjectOrganization, Validation,
 };
@@ -115,9 +117,73 @@ pub fn subject_organization(o: &Organization, units: &[String]) -> SubjectOrgani
     }
 }
 
+/// What [`NotingIssuer`] keeps of one signed certificate: the labels it is counted under.
+pub(crate) struct Signed {
+    /// `dv`, `ov`, `ev` or `private`.
+    pub profile: &'static str,
+    /// The certified key's type and size (`ecdsa-256`, `rsa-2048`).
+    pub key_algorithm: String,
+}
+
+/// The authority as one lifecycle call sees it: it notes what it signed, so that the caller
+/// counts only the certificates of a transaction that committed. A transaction retried after a
+/// conflict signs the same certificate (CSR, names, validity) again, which replaces the note.
+pub(crate) struct NotingIssuer<'a> {
+    authority: &'a Authority,
+    signed: Mutex<Vec<(Vec<u8>, Signed)>>,
+}
+
+impl<'a> NotingIssuer<'a> {
+    pub(crate) fn new(authority: &'a Authority) -> Self {
+        Self { authority, signed: Mutex::new(Vec::new()) }
+    }
+
+    /// What was signed, once each.
+    pub(crate) fn signed(self) -> Vec<Signed> {
+        self.signed.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+impl Issuer for NotingIssuer<'_> {
+    fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String> {
+        let (facts, signed) = self.authority.sign(spec)?;
+        let identity = certkeep_core::credentials::sha1(
+            format!(
+                "{}\n{}\n{}\n{}",
+                spec.csr_pem,
+                spec.common_name,
+                spec.dns_names.join(","),
+                spec.not_after.unix_timestamp()
+            )
+            .as_bytes(),
+        );
+        let mut notes = self.signed.lock().unwrap_or_else(|e| e.into_inner());
+        notes.retain(|(id, _)| *id != identity);
+        notes.push((identity, signed));
+        Ok(facts)
+    }
+}
+
 impl Issuer for Authority {
     fn issue(&self, spec: &IssueSpec<'_>) -> Result<IssuedFacts, String> {
+        self.sign(spec).map(|(facts, _)| facts)
+    }
+}
+
+impl Authority {
+    /// Signs the certificate `spec` describes.
+    fn sign(&self, spec: &IssueSpec<'_>) -> Result<(IssuedFacts, Signed), String> {
         let csr = certkeep_ca::parse_csr(spec.csr_pem).map_err(|e| e.to_string())?;
+        let validation = ca_validation(spec.validation, spec.public);
+        let signed = Signed {
+            profile: match validation {
+                Validation::Private => "private",
+                Validation::Dv => "dv",
+                Validation::Ov => "ov",
+                Validation::Ev => "ev",
+            },
+            key_algorithm: format!("{}-{}", csr.public_key.key_type(), csr.public_key.key_size()),
+        };
         let organization = spec.organization.map(|o| subject_organization(o, spec.organization_units));
         let cert = self
             .ca
@@ -126,7 +192,7 @@ impl Issuer for Authority {
                 common_name: spec.common_name,
                 dns_names: spec.dns_names,
                 organization: organization.as_ref(),
-                validation: ca_validation(spec.validation, spec.public),
+                validation,
                 client_auth: spec.client_auth,
                 not_before: spec.not_before,
                 not_after: spec.not_after,
@@ -135,13 +201,14 @@ impl Issuer for Authority {
                 ca_issuers_url: Some(&self.urls.ca_issuers),
             })
             .map_err(|e| e.to_string())?;
-        Ok(IssuedFacts {
+        let facts = IssuedFacts {
             serial_number: cert.serial_number,
             thumbprint: cert.thumbprint,
             valid_from: cert.not_before,
             valid_till: cert.not_after,
             date_issued: spec.not_before,
             der: cert.der,
-        })
+        };
+        Ok((facts, signed))
     }
 }

@@ -10,18 +10,20 @@ pub mod certcentral;
 pub mod dcv;
 pub mod digicert;
 mod key_cache;
+pub mod metrics;
 pub mod ncp;
 mod ops;
 pub mod partner;
 mod pki;
 pub mod rate_limit;
+mod request_log;
 mod routes;
 mod tenant;
 pub mod tls;
 pub mod va;
 mod wire;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::Router;
 use certkeep_core::{
@@ -65,6 +67,11 @@ pub struct AppState {
     pub refusal_budget: Arc<audit::RefusalBudget>,
     /// CertCentral keys authenticated within the last second.
     pub key_cache: Arc<KeyCache>,
+    /// What the server counts about itself.
+    pub metrics: Arc<metrics::Metrics>,
+    /// The bearer token that opens `GET /metrics` on the main listener; `None` keeps it closed
+    /// there (an operator listener of its own serves [`metrics_app`]).
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -73,27 +80,54 @@ impl AppState {
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&*store))
-            .await
-            .map_err(|e| StoreError(format!("store task failed: {e}")))?
+        let (store, metrics) = (self.store.clone(), self.metrics.clone());
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let answer = f(&*store);
+            metrics.store_call("query", started.elapsed());
+            answer
+        })
+        .await
+        .map_err(|e| StoreError(format!("store task failed: {e}")))?
     }
 
-    /// Runs a lifecycle operation (which writes and may sign) off the async workers.
+    /// Admits a request by an authenticated `caller` (`door:key id`) within the rate limits;
+    /// the caller is named in the request's log line, a refusal counted.
+    pub fn admit(&self, caller: &str, now: Instant) -> bool {
+        request_log::note_caller(caller);
+        let allowed = self.rate_limiter.allow(caller, now);
+        if !allowed {
+            self.metrics.rate_limited(request_log::current_door().unwrap_or(FrontDoor::Ops).name());
+        }
+        allowed
+    }
+
+    /// Runs a lifecycle operation (which writes and may sign) off the async workers; the
+    /// certificates it signed are counted once it has succeeded.
     pub async fn lifecycle<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Lifecycle) -> Result<T, certkeep_core::lifecycle::LifecycleError> + Send + 'static,
     ) -> Result<T, certkeep_core::lifecycle::LifecycleError> {
         let state = self.clone();
+        let door = request_log::current_door().unwrap_or(FrontDoor::Ops).name();
         tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let issuer = authority::NotingIssuer::new(&state.authority);
             let lifecycle = Lifecycle {
                 store: &*state.store,
-                issuer: &*state.authority,
+                issuer: &issuer,
                 now: state.clock.now(),
                 domains: state.domains,
                 issuance: state.issuance,
             };
-            f(&lifecycle)
+            let answer = f(&lifecycle);
+            state.metrics.store_call("transaction", started.elapsed());
+            if answer.is_ok() {
+                for signed in issuer.signed() {
+                    state.metrics.issued(door, signed.profile, &signed.key_algorithm);
+                }
+            }
+            answer
         })
         .await
         .map_err(|e| StoreError(format!("lifecycle task failed: {e}")))?
@@ -108,15 +142,23 @@ pub fn app(state: AppState) -> Router {
         .nest(FrontDoor::Acme.prefix(), acme::router(state.clone()))
         .merge(pki::router(state.clone()))
         .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
-        .merge(ops::router(state))
+        .merge(ops::router(state.clone()))
         .layer(axum::middleware::from_fn(ops::single_credentials))
-        .layer(axum::middleware::from_fn(ops::log_request))
+        .layer(axum::middleware::from_fn_with_state(state.metrics, request_log::observe))
 }
 
 /// The revocation service alone (CRL, OCSP, CA certificates), for a plain-HTTP listener of its
 /// own: the Baseline Requirements (7.1.2.7.7) want `http://` revocation URLs.
 pub fn pki_app(state: AppState) -> Router {
-    pki::router(state).layer(axum::middleware::from_fn(ops::log_request))
+    let metrics = state.metrics.clone();
+    pki::router(state).layer(axum::middleware::from_fn_with_state(metrics, request_log::observe))
+}
+
+/// `GET /metrics` alone, unauthenticated, for an operator listener of its own (plain HTTP on
+/// an address only operators reach).
+pub fn metrics_app(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    ops::metrics_router(state).layer(axum::middleware::from_fn_with_state(metrics, request_log::observe))
 }
 
 /// Every route [`app`] serves, from the same tables it is built from.

@@ -1,9 +1,6 @@
-//! Operations endpoints (`/healthz`), request logging and the connection and request limits.
+//! Operations endpoints (`/healthz`, `/metrics`) and the connection and request limits.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -29,11 +26,54 @@ use crate::{
 /// Every operations route.
 pub(crate) fn table() -> Vec<Entry<AppState>> {
     use Method as M;
-    vec![at(M::GET, "/healthz", healthz)]
+    vec![at(M::GET, "/healthz", healthz), at(M::GET, METRICS_PATH, metrics_with_token)]
 }
+
+/// Where the metrics are served, on either listener.
+const METRICS_PATH: &str = "/metrics";
 
 pub fn router(state: AppState) -> Router {
     routes::router(table()).with_state(state)
+}
+
+/// The operator listener's router: `GET /metrics`, open to whoever reaches the address.
+pub fn metrics_router(state: AppState) -> Router {
+    routes::router(vec![at(Method::GET, METRICS_PATH, metrics)]).with_state(state)
+}
+
+/// `GET /metrics` on the main listener: behind `Authorization: Bearer <metrics_token>`, and
+/// not served (404) without a token configured.
+async fn metrics_with_token(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(token) = state.metrics_token.as_deref() else {
+        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let matches = presented.is_some_and(|p| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(p.as_bytes(), token.as_bytes()).is_ok()
+    });
+    if !matches {
+        let mut denied =
+            (StatusCode::UNAUTHORIZED, "A valid metrics bearer token is required.\n").into_response();
+        denied.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return denied;
+    }
+    metrics(State(state)).await
+}
+
+/// The metrics exposition, with the certificate gauges read at this moment.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let (metrics, now) = (state.metrics.clone(), state.clock.now());
+    match state.store(move |s| metrics.render(s, now)).await {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics scrape failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "The store did not answer.\n").into_response()
+        }
+    }
 }
 
 /// 200 when the database answers, 503 otherwise.
@@ -45,23 +85,6 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
         }
     }
-}
-
-/// Logs one line per request: method, path (never the query or headers, which may carry
-/// credentials), status and duration.
-pub async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
-    if status >= 500 {
-        tracing::error!(%method, %path, status, micros, "request");
-    } else {
-        tracing::debug!(%method, %path, status, micros, "request");
-    }
-    response
 }
 
 /// Refuses a request that carries one of its door's credential headers more than once, with the

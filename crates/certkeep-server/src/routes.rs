@@ -38,6 +38,18 @@ impl FrontDoor {
         }
     }
 
+    /// The door's name in metrics and request logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CertCentral => "certcentral",
+            Self::Partner => "partner",
+            Self::Acme => "acme",
+            Self::Ncp => "ncp",
+            Self::Pki => "pki",
+            Self::Ops => "ops",
+        }
+    }
+
     /// The request headers that carry the door's credentials (lower case). Each may appear once:
     /// with two copies, certkeep and a proxy in front of it could each read another.
     pub fn credential_headers(self) -> &'static [&'static str] {
@@ -94,9 +106,12 @@ where
     Entry { method, path, handler: on(filter, handler) }
 }
 
-/// The router serving every row of `table`.
+/// The router serving every row of `table`; each route tells the request log its template.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(table: Vec<Entry<S>>) -> Router<S> {
-    table.into_iter().fold(Router::new(), |router, e| router.route(e.path, e.handler))
+    table
+        .into_iter()
+        .fold(Router::new(), |router, e| router.route(e.path, e.handler))
+        .route_layer(axum::middleware::from_fn(crate::request_log::note_route))
 }
 
 /// The rows of `table` as published routes of `door`.

@@ -118,9 +118,45 @@ fn every_route_is_in_the_matrix_and_the_public_list_is_current() {
     // Every non-public route belongs to a door whose matrix test below walks all its routes.
     for r in all.iter().filter(|r| !is_public(r)) {
         assert!(
-            matches!(r.door, FrontDoor::CertCentral | FrontDoor::Partner | FrontDoor::Ncp | FrontDoor::Acme),
+            matches!(
+                r.door,
+                FrontDoor::CertCentral
+                    | FrontDoor::Partner
+                    | FrontDoor::Ncp
+                    | FrontDoor::Acme
+                    | FrontDoor::Ops
+            ),
             "{r:?} is neither public nor authenticated"
         );
+    }
+}
+
+#[tokio::test]
+async fn operations_routes() {
+    let s = TestServer::start().await;
+    let routes: Vec<Route> = door(FrontDoor::Ops).into_iter().filter(|r| !is_public(r)).collect();
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    for r in &routes {
+        let url = format!("{}{}", s.base, r.path);
+        let what = format!("{} {}", r.method, r.path);
+        // No token, a wrong one, another door's credential: refused, and nothing shown.
+        for headers in [
+            vec![],
+            vec![("Authorization", "Bearer not-the-token".to_owned())],
+            vec![("X-DC-DEVKEY", s.fx.admin_key.clone())],
+        ] {
+            let resp = call(&s.client, &r.method, &url, &headers).await;
+            assert_eq!(resp.status, 401, "{what}");
+            assert!(!resp.body.contains("certkeep_"), "{what}");
+        }
+        let resp = call(
+            &s.client,
+            &r.method,
+            &url,
+            &[("Authorization", format!("Bearer {}", common::METRICS_TOKEN))],
+        )
+        .await;
+        assert_eq!(resp.status, 200, "{what}");
     }
 }
 

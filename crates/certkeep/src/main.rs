@@ -568,6 +568,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         },
         refusal_budget: Default::default(),
         key_cache: Default::default(),
+        metrics: Default::default(),
+        metrics_token: None,
     };
     let state_url = public_url;
     let defaults = Limits::default();

@@ -132,6 +132,7 @@ async fn run(state: AppState, mut c: AcmeChallenge, authz: AcmeAuthz, key_author
     } else {
         validation::check(&state.acme, &c.kind, &authz.identifier, &c.token, &key_authorization).await
     };
+    state.metrics.validated(&c.kind, outcome.is_ok());
     let authz_status = match outcome {
         Ok(()) => {
             c.status = AcmeStatus::Valid;

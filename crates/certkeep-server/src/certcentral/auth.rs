@@ -58,7 +58,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         refused_write(&state, &request, caller, REFUSED, "view-only key").await;
         return ApiError::missing_permission().into_response();
     }
-    if !state.rate_limiter.allow(&format!("certcentral:{}", principal.api_key_id), now) {
+    if !state.admit(&format!("certcentral:{}", principal.api_key_id), now) {
         return ApiError::rate_limited().into_response();
     }
     let actor = super::body::actor(&principal, request.extensions());

@@ -13,6 +13,7 @@ mod order_writes;
 mod orders;
 pub mod params;
 mod platforms;
+mod report;
 mod requests;
 mod revoke;
 mod views;
@@ -64,6 +65,7 @@ pub(crate) fn table() -> Vec<Entry<AppState>> {
         at(M::POST, "/domain/{domain}/dcv/token", domains::new_token),
         at(M::PUT, "/domain/{domain}/dcv/validate-token", domains::validate_token),
         at(M::GET, "/audit-log", audit_log::list),
+        at(M::GET, "/report/order/expiring", report::expiring),
     ]
 }
 

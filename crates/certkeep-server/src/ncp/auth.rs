@@ -134,7 +134,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return refuse("signature mismatch", NcpError::credentials_invalid());
     }
 
-    if !state.rate_limiter.allow(&format!("ncp:{}", key.id), Instant::now()) {
+    if !state.admit(&format!("ncp:{}", key.id), Instant::now()) {
         return NcpError::rate_limited().into_response();
     }
     request.extensions_mut().insert(Scope { account_id: key.account_id, containers: None });

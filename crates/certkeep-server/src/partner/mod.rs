@@ -75,7 +75,7 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if !state.rate_limiter.allow(&format!("partner:{}", principal.key_id), Instant::now()) {
+    if !state.admit(&format!("partner:{}", principal.key_id), Instant::now()) {
         return ApiError::rate_limited().into_response();
     }
     let caller =

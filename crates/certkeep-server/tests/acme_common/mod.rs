@@ -174,6 +174,8 @@ impl AcmeServer {
             acme: AcmeSettings { http01_port, dns_resolver: Some(dns), always_valid, tls_alpn01_port },
             refusal_budget: Default::default(),
             key_cache: Default::default(),
+            metrics: Default::default(),
+            metrics_token: None,
         };
         tokio::spawn(certkeep_server::serve(
             listener,

@@ -22,6 +22,9 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 /// The fixed "now" of every test server.
+/// The bearer token of the test server's `GET /metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 pub const NOW: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 
 /// Ids of the fixture's orders and the keys that see them.
@@ -62,6 +65,9 @@ pub struct Fixture {
     /// The fixture account (Acme) and the other tenant.
     pub account: Id,
     pub other_account: Id,
+    /// The other tenant's root container and administrator.
+    pub other_root: Id,
+    pub other_user: Id,
     /// NCP access key / secret key of Acme and of the other tenant.
     pub ncp_access_key: String,
     pub ncp_secret_key: String,
@@ -439,6 +445,7 @@ fn fill(store: &dyn Store, ca: &CertificateAuthority) -> Fixture {
     fx.other_account = other;
     let other_user = user(store, other, other_root, "admin@other.test");
     fx.other_tenant_key = key(store, other_user, ApiKeyRole::Inherit);
+    (fx.other_root, fx.other_user) = (other_root, other_user);
     let t = datetime!(2026-04-01 00:00 UTC);
     let n = ("secret.other.com", &[][..]);
     let o9 = order(
@@ -579,6 +586,8 @@ impl TestServer {
             acme,
             refusal_budget: Arc::new(refusal_budget),
             key_cache: Default::default(),
+            metrics: Default::default(),
+            metrics_token: Some(METRICS_TOKEN.to_owned()),
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
         let app = certkeep_server::app(state);
@@ -724,23 +733,36 @@ impl TestServer {
     /// Records an issued `ssl_plus` order of the fixture's administrator in `container_id`,
     /// with contact `email`, directly in the store.
     pub fn insert_order(&self, container_id: Id, email: &str) -> Id {
-        let ca = CertificateAuthority::load(&self.ca_dir).unwrap();
-        let b = Builder { store: &*self.store, ca: &ca };
-        let (names, user) = (("csv.alpha.com", &[][..]), self.fx.admin_user);
-        let cert = b.cert(CertificateKind::Primary, CertificateStatus::Issued, names, None, NOW, 90, user);
-        let mut o = order(
-            self.fx.account,
-            container_id,
-            user,
-            "ssl_plus",
-            OrderStatus::Issued,
-            names,
-            None,
-            NOW,
-            vec![cert],
-        );
+        let (account, user) = (self.fx.account, self.fx.admin_user);
+        let mut o = self.issued_order((account, container_id, user), "csv.alpha.com", NOW, 90);
         o.email = email.into();
         self.store.insert_orders(&[o]).unwrap()[0]
+    }
+
+    /// Records an issued order of `account` in `container_id` whose certificate expires
+    /// `days_left` days after [`NOW`] (more than -100).
+    pub fn insert_order_expiring(&self, account: Id, container_id: Id, user: Id, days_left: i64) -> Id {
+        let created = NOW - Duration::days(100);
+        let o =
+            self.issued_order((account, container_id, user), "expiring.alpha.com", created, 100 + days_left);
+        self.store.insert_orders(&[o]).unwrap()[0]
+    }
+
+    /// An issued `ssl_plus` order for `name` by (account, container, user), its certificate
+    /// signed by the test CA for `days` from `created`.
+    fn issued_order(
+        &self,
+        (account, container_id, user): (Id, Id, Id),
+        name: &str,
+        created: OffsetDateTime,
+        days: i64,
+    ) -> NewOrder {
+        let ca = CertificateAuthority::load(&self.ca_dir).unwrap();
+        let b = Builder { store: &*self.store, ca: &ca };
+        let names = (name, &[][..]);
+        let cert =
+            b.cert(CertificateKind::Primary, CertificateStatus::Issued, names, None, created, days, user);
+        order(account, container_id, user, "ssl_plus", OrderStatus::Issued, names, None, created, vec![cert])
     }
 }
 

@@ -1,0 +1,139 @@
+//! `GET /metrics` on the main listener: behind the bearer token, in Prometheus text that a
+//! parser reads, with requests counted by door, route template and status and one issuance
+//! counted per certificate issued.
+
+mod common;
+
+use std::collections::HashMap;
+
+use certkeep_ca::KeyAlgorithm;
+use common::{METRICS_TOKEN, TestServer};
+use serde_json::json;
+
+/// The samples of a Prometheus text exposition: `name{labels}` (labels as written) to value.
+/// Fails the test on a line that is neither a comment nor `series value`.
+fn parse(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {l}"));
+            let value = value.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {l}"));
+            (series.to_owned(), value)
+        })
+        .collect()
+}
+
+/// The sum of the samples of `name` whose labels include every `label="value"` of `with`.
+fn sum(samples: &HashMap<String, f64>, name: &str, with: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|(series, _)| {
+            let (n, labels) = series.split_once('{').unwrap_or((series, ""));
+            n == name && with.iter().all(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+async fn scrape(s: &TestServer) -> HashMap<String, f64> {
+    let resp = s.client.get(format!("{}/metrics", s.base)).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    parse(&resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_metrics_need_the_bearer_token() {
+    let s = TestServer::start().await;
+    let url = format!("{}/metrics", s.base);
+    for auth in [
+        None,
+        Some("Bearer wrong-token".to_owned()),
+        Some(METRICS_TOKEN.to_owned()),
+        Some(format!("Basic {METRICS_TOKEN}")),
+    ] {
+        let mut req = s.client.get(&url).header("X-DC-DEVKEY", &s.fx.admin_key);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        assert!(!resp.text().await.unwrap().contains("certkeep_"), "{auth:?}");
+    }
+    assert!(!scrape(&s).await.is_empty());
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_door_route_template_and_status() {
+    let s = TestServer::start().await;
+    let route = "/services/v2/order/certificate/{order}";
+    let ok = [("door", "certcentral"), ("method", "GET"), ("route", route), ("status", "200")];
+    let missing = [("door", "certcentral"), ("method", "GET"), ("route", route), ("status", "404")];
+    let before = scrape(&s).await;
+    for _ in 0..3 {
+        let (status, _, _) =
+            s.get(Some(&s.fx.admin_key), &format!("/order/certificate/{}", s.fx.issued)).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _, _) = s.get(Some(&s.fx.admin_key), "/order/certificate/987654321").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = s.get(Some(&s.fx.admin_key), "/no/such/route/at/all").await;
+    assert_eq!(status, 404);
+    let after = scrape(&s).await;
+    let name = "certkeep_http_requests_total";
+    assert_eq!(sum(&after, name, &ok) - sum(&before, name, &ok), 3.0);
+    assert_eq!(sum(&after, name, &missing) - sum(&before, name, &missing), 1.0);
+    let unmatched = [("door", "certcentral"), ("route", "unmatched")];
+    assert_eq!(sum(&after, name, &unmatched) - sum(&before, name, &unmatched), 1.0);
+    // The raw path never becomes a label.
+    assert!(after.keys().all(|k| !k.contains("987654321") && !k.contains("/no/such")));
+    let latency = [("door", "certcentral"), ("route", route)];
+    let count = "certkeep_http_request_duration_seconds_count";
+    assert_eq!(sum(&after, count, &latency) - sum(&before, count, &latency), 4.0);
+    assert!(sum(&after, "certkeep_store_call_duration_seconds_count", &[("call", "query")]) > 0.0);
+}
+
+#[tokio::test]
+async fn one_issuance_moves_the_counter_by_exactly_one() {
+    let s = TestServer::start().await;
+    let fx = s.fx.clone();
+    let (status, body) = s
+        .send(
+            reqwest::Method::POST,
+            &fx.admin_key,
+            "/domain",
+            json!({"name": "metrics.test", "dcv_method": "email"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    s.vouch_domain(fx.account, "metrics.test");
+    let issued = "certkeep_certificates_issued_total";
+    let labels = [("door", "certcentral"), ("key_algorithm", "ecdsa-256")];
+    let before = scrape(&s).await;
+    let mut placed = 0.0;
+    for (cn, skip) in [("a.metrics.test", true), ("b.metrics.test", false), ("c.metrics.test", true)] {
+        let (_, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, cn, &[]).unwrap();
+        let order = json!({
+            "certificate": {"common_name": cn, "csr": csr, "signature_hash": "sha256", "server_platform": {"id": 45}},
+            "organization": {"id": fx.org_epigyne},
+            "order_validity": {"years": 1},
+            "skip_approval": skip,
+        });
+        let (status, body) =
+            s.send(reqwest::Method::POST, &fx.admin_key, "/order/certificate/ssl_plus", order).await;
+        assert_eq!(status, 201, "{body}");
+        placed += if skip { 1.0 } else { 0.0 };
+        let after = scrape(&s).await;
+        // An order waiting for approval issues nothing.
+        assert_eq!(sum(&after, issued, &labels) - sum(&before, issued, &labels), placed, "{cn}");
+        assert_eq!(sum(&after, issued, &[]) - sum(&before, issued, &[]), placed, "{cn}");
+    }
+    // The certificate gauges come from the store: the issued orders expire in the 61-90 or >90
+    // buckets, never in the past.
+    let after = scrape(&s).await;
+    let issued_orders = sum(&after, "certkeep_certificates", &[("status", "issued")]);
+    assert!(issued_orders >= placed, "{issued_orders}");
+    assert_eq!(sum(&after, "certkeep_certificates", &[("status", "issued"), ("expiry", "expired")]), 0.0);
+}
