@@ -25,7 +25,7 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     door: &'static str,
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -33,7 +33,7 @@ struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     door: &'static str,
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -154,10 +154,17 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// Counts one answered request and its latency.
-    pub fn request(&self, door: &'static str, method: &str, route: &str, status: u16, took: Duration) {
-        let (method, route) = (method.to_owned(), route.to_owned());
+    pub fn request(
+        &self,
+        door: &'static str,
+        method: &'static str,
+        route: &str,
+        status: u16,
+        took: Duration,
+    ) {
+        let route = route.to_owned();
         self.latency
-            .get_or_create(&RouteLabels { door, method: method.clone(), route: route.clone() })
+            .get_or_create(&RouteLabels { door, method, route: route.clone() })
             .observe(took.as_secs_f64());
         self.requests.get_or_create(&RequestLabels { door, method, route, status }).inc();
     }

@@ -13,6 +13,7 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, MatchedPath, Request, State},
+    http::Method,
     middleware::Next,
     response::Response,
 };
@@ -49,6 +50,15 @@ pub(crate) async fn note_route(path: MatchedPath, request: Request, next: Next) 
     next.run(request).await
 }
 
+/// The method as a metrics label: the standard ones by name, any other as `other`, so that
+/// clients cannot grow the label set.
+fn method_label(method: &Method) -> &'static str {
+    [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS]
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", |m| m.as_str())
+}
+
 /// Logs the request at the default level (errors for 5xx) and counts it in `metrics`.
 pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let door = FrontDoor::of(request.uri().path());
@@ -62,7 +72,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next
     let route = facts.route.lock().unwrap_or_else(|e| e.into_inner()).take();
     let route = route.as_deref().unwrap_or("unmatched");
     let caller = facts.caller.lock().unwrap_or_else(|e| e.into_inner()).take();
-    metrics.request(door.name(), method.as_str(), route, status, took);
+    metrics.request(door.name(), method_label(&method), route, status, took);
     let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
     let (door, client) = (door.name(), client.map(|a| a.ip().to_string()));
     if status >= 500 {

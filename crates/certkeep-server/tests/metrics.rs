@@ -81,14 +81,20 @@ async fn requests_are_counted_by_door_route_template_and_status() {
     assert_eq!(status, 404);
     let (status, _, _) = s.get(Some(&s.fx.admin_key), "/no/such/route/at/all").await;
     assert_eq!(status, 404);
+    // A made-up method is counted as `other`: clients cannot grow the label set.
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let url = format!("{}/services/v2/order/certificate", s.base);
+    s.client.request(brew, url).header("X-DC-DEVKEY", &s.fx.admin_key).send().await.unwrap();
     let after = scrape(&s).await;
     let name = "certkeep_http_requests_total";
     assert_eq!(sum(&after, name, &ok) - sum(&before, name, &ok), 3.0);
     assert_eq!(sum(&after, name, &missing) - sum(&before, name, &missing), 1.0);
     let unmatched = [("door", "certcentral"), ("route", "unmatched")];
-    assert_eq!(sum(&after, name, &unmatched) - sum(&before, name, &unmatched), 1.0);
-    // The raw path never becomes a label.
-    assert!(after.keys().all(|k| !k.contains("987654321") && !k.contains("/no/such")));
+    assert_eq!(sum(&after, name, &unmatched) - sum(&before, name, &unmatched), 2.0);
+    let other = [("door", "certcentral"), ("method", "other")];
+    assert_eq!(sum(&after, name, &other) - sum(&before, name, &other), 1.0);
+    // The raw path and method never become labels.
+    assert!(after.keys().all(|k| !k.contains("987654321") && !k.contains("/no/such") && !k.contains("BREW")));
     let latency = [("door", "certcentral"), ("route", route)];
     let count = "certkeep_http_request_duration_seconds_count";
     assert_eq!(sum(&after, count, &latency) - sum(&before, count, &latency), 4.0);
