@@ -85,3 +85,25 @@ async fn bad_parameters_are_refused_in_certcentrals_shape() {
         assert!(v["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     }
 }
+
+#[tokio::test]
+async fn the_stores_expiring_orders_are_the_issued_ones_in_the_window_soonest_first() {
+    let s = TestServer::start().await;
+    let fx = s.fx.clone();
+    let window = (common::NOW, common::NOW + time::Duration::days(30));
+    let before = s.store.expiring_orders(None, window.0, window.1).unwrap();
+    let late = s.insert_order_expiring(fx.account, fx.root, fx.admin_user, 20);
+    let soon = s.insert_order_expiring(fx.other_account, fx.other_root, fx.other_user, 5);
+    s.insert_order_expiring(fx.account, fx.root, fx.admin_user, 40);
+    s.insert_order_expiring(fx.account, fx.root, fx.admin_user, -1);
+    let all = s.store.expiring_orders(None, window.0, window.1).unwrap();
+    let added: Vec<_> = all
+        .iter()
+        .filter(|(_, o)| !before.iter().any(|(_, b)| b.id == o.id))
+        .map(|(a, o)| (*a, o.id))
+        .collect();
+    assert_eq!(added, [(fx.other_account, soon), (fx.account, late)]);
+    assert!(all.windows(2).all(|w| w[0].1.certificate.valid_till <= w[1].1.certificate.valid_till));
+    let theirs = s.store.expiring_orders(Some(fx.other_account), window.0, window.1).unwrap();
+    assert!(theirs.iter().all(|(a, _)| *a == fx.other_account) && theirs.iter().any(|(_, o)| o.id == soon));
+}

@@ -108,6 +108,14 @@ pub trait InventoryStore: Send + Sync {
         of: ExpiryOf,
         edges: &[OffsetDateTime],
     ) -> StoreResult<Vec<ExpiryCount>>;
+    /// Issued orders whose current certificate expires in `[from, till)`, soonest first, each
+    /// with its account: one account's, or (`None`, the operator's view) every tenant's.
+    fn expiring_orders(
+        &self,
+        account_id: Option<Id>,
+        from: OffsetDateTime,
+        till: OffsetDateTime,
+    ) -> StoreResult<Vec<(Id, OrderSummary)>>;
     /// Runs `f` in one write transaction: committed when `f` succeeds, rolled back when it fails.
     fn transaction(
         &self,

@@ -205,6 +205,15 @@ impl<E: Engine> InventoryStore for SqlStore<E> {
         self.run(Mode::Read, |db| reads::count_expiring(db, scope, of, edges))
     }
 
+    fn expiring_orders(
+        &self,
+        account_id: Option<Id>,
+        from: OffsetDateTime,
+        till: OffsetDateTime,
+    ) -> StoreResult<Vec<(Id, OrderSummary)>> {
+        self.run(Mode::Read, |db| reads::expiring_orders(db, account_id, from, till))
+    }
+
     fn list_orders(&self, scope: &Scope, query: &OrderQuery, now: OffsetDateTime) -> StoreResult<OrderPage> {
         // A contains-search is the costly part of its query: match it once, counting in the
         // page's own pass, and count separately only when the page came back empty.

@@ -254,3 +254,29 @@ pub fn count_expiring(
         })
     })
 }
+
+/// Issued orders whose current certificate expires in `[from, till)`, soonest first, with their
+/// accounts.
+pub fn expiring_orders(
+    db: &mut dyn Db,
+    account_id: Option<Id>,
+    from: OffsetDateTime,
+    till: OffsetDateTime,
+) -> DbResult<Vec<(Id, certkeep_core::OrderSummary)>> {
+    let mut c = Condition {
+        sql: "o.status = ? AND o.valid_till >= ? AND o.valid_till < ?".into(),
+        params: vec![
+            OrderStatus::Issued.as_str().to_owned().into(),
+            from.unix_timestamp().into(),
+            till.unix_timestamp().into(),
+        ],
+    };
+    if let Some(account) = account_id {
+        c.push("o.account_id = ?", [account.into()]);
+    }
+    let sql = format!(
+        "SELECT o.account_id, {SUMMARY_COLUMNS} FROM orders o {SUMMARY_JOINS} WHERE {} ORDER BY o.valid_till, o.id",
+        c.sql
+    );
+    db.rows(&sql, &values(&c.params), |row| Ok((row.get(0)?, rows::summary_at(row, 1)?)))
+}
