@@ -143,3 +143,16 @@ async fn one_issuance_moves_the_counter_by_exactly_one() {
     assert!(issued_orders >= placed, "{issued_orders}");
     assert_eq!(sum(&after, "certkeep_certificates", &[("status", "issued"), ("expiry", "expired")]), 0.0);
 }
+
+#[tokio::test]
+async fn the_operator_listener_serves_the_metrics_without_a_token_and_nothing_else() {
+    let s = TestServer::start().await;
+    let resp = reqwest::get(format!("{}/metrics", s.metrics_base)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let samples = parse(&resp.text().await.unwrap());
+    assert!(sum(&samples, "certkeep_certificates", &[]) > 0.0, "the fixture's orders are counted");
+    for path in ["/services/v2/order/certificate", "/healthz", "/pki/crl"] {
+        let resp = reqwest::get(format!("{}{path}", s.metrics_base)).await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+    }
+}

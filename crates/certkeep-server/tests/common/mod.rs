@@ -86,6 +86,8 @@ pub struct TestServer {
     pub ca_id: String,
     /// The server's clock.
     pub now: OffsetDateTime,
+    /// The operator listener serving `metrics_app` (plain HTTP, no token).
+    pub metrics_base: String,
     _dir: tempfile::TempDir,
 }
 
@@ -590,6 +592,10 @@ impl TestServer {
             metrics_token: Some(METRICS_TOKEN.to_owned()),
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
+        let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", operator.local_addr().unwrap());
+        let metrics_app = certkeep_server::metrics_app(state.clone());
+        tokio::spawn(certkeep_server::serve(operator, metrics_app, std::future::pending()));
         let app = certkeep_server::app(state);
         let client = if tls {
             let (chain, key) = server_certificate(&ca);
@@ -613,7 +619,7 @@ impl TestServer {
             ));
             client
         };
-        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, now, _dir: dir }
+        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, now, metrics_base, _dir: dir }
     }
 
     /// Sends a JSON `body` to `path` (relative to /services/v2) with `key`; returns status and body.
