@@ -576,6 +576,86 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
     }
 
+    /// Serve settings from these flags (and no `CERTKEEP_*` variable) over this file.
+    fn merge(flags: &[&str], file: &str, demo: bool) -> Result<ServeSettings, String> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            flags: ServeFlags,
+        }
+        let cli =
+            <Cli as clap::Parser>::try_parse_from(std::iter::once("certkeep").chain(flags.iter().copied()))
+                .map_err(|e| e.to_string())?;
+        let file = FileConfig { path: "/etc/certkeep.toml".into(), ..toml::from_str(file).unwrap() };
+        ServeSettings::merge(&cli.flags, &file, demo)
+    }
+
+    #[test]
+    fn a_flag_beats_the_file() {
+        let file =
+            "listen = \"127.0.0.1:2\"\nrate_limits = [\"1/1\", \"2/2\"]\n[limits]\nmax_body_bytes = 10\n";
+        let s =
+            merge(&["--listen", "127.0.0.1:1", "--rate-limit", "5/5", "--max-body-bytes", "20"], file, false)
+                .unwrap();
+        assert_eq!(s.listen.port(), 1);
+        assert_eq!(s.rate_limits.len(), 1, "the flag's list replaces the file's");
+        assert_eq!(s.limits.max_body_bytes, 20);
+    }
+
+    #[test]
+    fn the_file_beats_the_default() {
+        let file = "listen = \"127.0.0.1:2\"\nncp_time_zone = \"+01:00\"\n[ca]\nkey_algorithm = \"rsa-2048\"\n[acme]\nhttp01_port = 5002\n";
+        let s = merge(&[], file, false).unwrap();
+        assert_eq!(s.listen.port(), 2);
+        assert_eq!(s.ncp_time_zone, UtcOffset::from_hms(1, 0, 0).unwrap());
+        assert_eq!(s.common.ca.key_algorithm, KeyAlgorithm::Rsa2048);
+        assert_eq!(s.acme.http01_port, 5002);
+        let d = merge(&[], "", false).unwrap();
+        assert_eq!(d.listen, DEFAULT_LISTEN);
+        assert_eq!(d.ncp_time_zone, NCP_TIME_ZONE);
+        assert_eq!(d.common.ca.key_algorithm, KeyAlgorithm::EcdsaP256);
+        assert_eq!((d.acme.http01_port, d.acme.tls_alpn01_port), (80, 443));
+        assert_eq!(d.limits, Limits::default());
+        assert_eq!(d.tls, Tls::Own { hosts: None });
+    }
+
+    #[test]
+    fn demo_changes_only_defaults() {
+        let demo = merge(&["--listen", "127.0.0.1:9000"], "", true).unwrap();
+        assert_eq!(demo.domains, DomainPolicy::TrustAll);
+        assert_eq!(demo.issuance.test_names, TestNames::Allowed);
+        assert_eq!(demo.pki_listen.map(|a| a.port()), Some(9001));
+        let told =
+            merge(&["--domain-validation", "validated", "--allow-test-tlds", "false"], "", true).unwrap();
+        assert_eq!(told.domains, DomainPolicy::Validated);
+        assert_eq!(told.issuance.test_names, TestNames::Refused);
+        let plain = merge(&[], "", false).unwrap();
+        assert_eq!((plain.domains, plain.pki_listen), (DomainPolicy::Validated, None));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_source() {
+        let from_file = merge(&[], "fixed_time = \"yesterday\"", false).err().unwrap();
+        assert!(from_file.starts_with("fixed_time in /etc/certkeep.toml: "), "{from_file}");
+        let from_flag = merge(&["--ncp-time-zone", "KST"], "", false).err().unwrap();
+        assert!(from_flag.starts_with("--ncp-time-zone (or CERTKEEP_NCP_TIME_ZONE): "), "{from_flag}");
+        let algorithm = merge(&[], "[ca]\nkey_algorithm = \"dsa\"", false).err().unwrap();
+        assert!(algorithm.starts_with("[ca] key_algorithm in /etc/certkeep.toml: "), "{algorithm}");
+        let limits = merge(&[], "rate_limits = [\"often\"]", false).err().unwrap();
+        assert!(limits.starts_with("rate_limits in /etc/certkeep.toml: "), "{limits}");
+    }
+
+    #[test]
+    fn tls_needs_a_pair_unless_plain() {
+        let half = merge(&[], "[tls]\ncert = \"/c.pem\"", false).err().unwrap();
+        assert!(half.contains("tls_key"), "{half}");
+        let files = merge(&["--tls-key", "/k.pem", "--tls-cert", "/c.pem"], "", false).unwrap();
+        assert_eq!(files.tls, Tls::Files { cert: "/c.pem".into(), key: "/k.pem".into() });
+        assert_eq!(merge(&[], "[tls]\ncert = \"/c.pem\"\nplain_http = true", false).unwrap().tls, Tls::Off);
+        let hosts = merge(&["--tls-host", "a.test,b.test"], "[tls]\nhosts = [\"c.test\"]", false).unwrap();
+        assert_eq!(hosts.tls, Tls::Own { hosts: Some(vec!["a.test".into(), "b.test".into()]) });
+    }
+
     #[test]
     fn utc_offsets() {
         assert_eq!(utc_offset("+09:00").unwrap(), UtcOffset::from_hms(9, 0, 0).unwrap());
