@@ -5,16 +5,13 @@ mod demo;
 mod setup;
 mod tls;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration as StdDuration};
+use std::{path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
-use certkeep_core::policy::{self, IssuanceSettings, TestNames};
 use certkeep_core::{Clock, FixedClock, SystemClock};
-use certkeep_server::{
-    AppState, Authority, Limits, PkiUrls, RateLimiter, ServerCertificate, acme::AcmeSettings,
-};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate};
 use clap::{Args, Parser, Subcommand};
-use config::{FileConfig, LogFormat};
+use config::{CaSettings, CommonFlags, CommonSettings, LogFormat, ServeFlags, ServeSettings, Tls};
 use serde::{Deserialize, Serialize};
 use setup::{InitOptions, Layout};
 use time::{Duration, OffsetDateTime};
@@ -42,7 +39,7 @@ enum Command {
     /// benchmarks); `serve --demo --data-dir DIR` serves it.
     Generate(GenerateArgs),
     /// Bring the database to the newest schema and exit (`serve` and `init` also do this).
-    Migrate(CommonArgs),
+    Migrate(CommonFlags),
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
@@ -50,13 +47,13 @@ enum Command {
     Audit(AuditArgs),
     /// Replace `sealing.key` with a new key, re-sealing every sealed secret (NCP secret keys,
     /// EAB HMAC keys, registered private keys) in one transaction. Stop every server first.
-    RotateSealingKey(CommonArgs),
+    RotateSealingKey(CommonFlags),
 }
 
 #[derive(Args)]
 struct AuditArgs {
     #[command(flatten)]
-    common: CommonArgs,
+    common: CommonFlags,
     /// Only events at or after this RFC 3339 instant.
     #[arg(long)]
     since: Option<String>,
@@ -90,7 +87,7 @@ enum NcpKeyCommand {
     /// Create an access key / secret key pair for an account; prints both once.
     Create {
         #[command(flatten)]
-        common: CommonArgs,
+        common: CommonFlags,
         /// The account whose inventory the key sees.
         #[arg(long)]
         account_id: i64,
@@ -98,7 +95,7 @@ enum NcpKeyCommand {
     /// Revoke an access key.
     Revoke {
         #[command(flatten)]
-        common: CommonArgs,
+        common: CommonFlags,
         /// The access key to revoke.
         access_key: String,
     },
@@ -110,7 +107,7 @@ enum DomainCommand {
     /// (for the DCV reuse period in force) without a DCV check. Audited as `domain.vouch`.
     Vouch {
         #[command(flatten)]
-        common: CommonArgs,
+        common: CommonFlags,
         /// The account the domain is validated for.
         #[arg(long)]
         account_id: i64,
@@ -121,33 +118,9 @@ enum DomainCommand {
 }
 
 #[derive(Args)]
-struct CommonArgs {
-    /// TOML configuration file.
-    #[arg(long, env = "CERTKEEP_CONFIG")]
-    config: Option<PathBuf>,
-    /// Directory holding the database and the CA.
-    #[arg(long, env = "CERTKEEP_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Database URL: `sqlite:///path/certkeep.db` (default: certkeep.db in the data directory)
-    /// or `postgres://user@host/database`.
-    #[arg(long, env = "CERTKEEP_DATABASE_URL")]
-    database_url: Option<String>,
-    /// Log format.
-    #[arg(long, env = "CERTKEEP_LOG_FORMAT", value_enum)]
-    log_format: Option<LogFormat>,
-    /// CA key algorithm: ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096.
-    #[arg(long, env = "CERTKEEP_CA_KEY_ALGORITHM")]
-    ca_key_algorithm: Option<String>,
-    /// File holding the passphrase that protects the CA key files (encrypted PKCS#8): `init`
-    /// encrypts them with it, `serve` decrypts them.
-    #[arg(long, env = "CERTKEEP_CA_PASSPHRASE_FILE", visible_alias = "passphrase-file")]
-    ca_passphrase_file: Option<PathBuf>,
-}
-
-#[derive(Args)]
 struct InitArgs {
     #[command(flatten)]
-    common: CommonArgs,
+    common: CommonFlags,
     /// Name of the first account.
     #[arg(long, default_value = "certkeep")]
     account_name: String,
@@ -159,7 +132,7 @@ struct InitArgs {
 #[derive(Args)]
 struct GenerateArgs {
     #[command(flatten)]
-    common: CommonArgs,
+    common: CommonFlags,
     /// Number of orders in the main account.
     #[arg(long, default_value_t = 1_000_000)]
     orders: usize,
@@ -170,11 +143,6 @@ struct GenerateArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    #[command(flatten)]
-    common: CommonArgs,
-    /// Address to listen on.
-    #[arg(long, env = "CERTKEEP_LISTEN")]
-    listen: Option<SocketAddr>,
     /// Create the CA and a demo inventory on first start (in a temporary directory unless
     /// --data-dir is given) and print the credentials to use it.
     #[arg(long)]
@@ -182,80 +150,8 @@ struct ServeArgs {
     /// Number of orders in the demo inventory.
     #[arg(long, default_value_t = 3000)]
     demo_orders: usize,
-    /// Per-key rate limits, REQUESTS/SECONDS, comma-separated (e.g. DigiCert's `100/5,1000/180`).
-    #[arg(long, env = "CERTKEEP_RATE_LIMIT", value_delimiter = ',')]
-    rate_limit: Vec<String>,
-    /// Freeze the clock at this RFC 3339 instant (days remaining and expiry follow it).
-    #[arg(long, env = "CERTKEEP_FIXED_TIME")]
-    fixed_time: Option<String>,
-    /// Domain control: `validated` (names must be under a domain registered with POST /domain)
-    /// or `trust-all` (any name; test setups). Default: trust-all with --demo, else validated.
-    #[arg(long, env = "CERTKEEP_DOMAIN_VALIDATION", value_enum)]
-    domain_validation: Option<config::DomainValidation>,
-    /// Base URL clients and relying parties reach this server at (placed in certificates for
-    /// the CRL, OCSP and the issuer certificate). Default: https://<listen address> (http://
-    /// with --plain-http).
-    #[arg(long, env = "CERTKEEP_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Also serve /pki (CRL, OCSP, CA certificates) over plain HTTP on this address, as the
-    /// Baseline Requirements want revocation URLs (default with --demo: the listen port + 1).
-    #[arg(long, env = "CERTKEEP_PKI_LISTEN")]
-    pki_listen: Option<SocketAddr>,
-    /// Base URL placed in certificates for the CRL, OCSP and the issuer certificate (default:
-    /// http://<pki listen address>, else the public URL).
-    #[arg(long, env = "CERTKEEP_PKI_URL")]
-    pki_url: Option<String>,
-    /// Public products also accept names under the RFC 2606 test TLDs .test and .example (CI
-    /// stand-ins; default on with --demo).
-    #[arg(long, env = "CERTKEEP_ALLOW_TEST_TLDS")]
-    allow_test_tlds: Option<bool>,
-    /// Longest certificate of a private product, in days (default 1096).
-    #[arg(long, env = "CERTKEEP_PRIVATE_CERTIFICATE_DAYS")]
-    private_certificate_days: Option<u32>,
-    /// Zone of the dates in NCP answers (default +09:00, as NCP shows them).
-    #[arg(long, env = "CERTKEEP_NCP_TIME_ZONE")]
-    ncp_time_zone: Option<String>,
-    /// Port ACME http-01 validation fetches tokens from (default 80).
-    #[arg(long, env = "CERTKEEP_ACME_HTTP01_PORT")]
-    acme_http01_port: Option<u16>,
-    /// DNS server (ip:port, UDP) ACME validation queries for dns-01 TXT records and http-01
-    /// addresses (default: the system resolver).
-    #[arg(long, env = "CERTKEEP_ACME_DNS_RESOLVER")]
-    acme_dns_resolver: Option<SocketAddr>,
-    /// Every ACME challenge succeeds without being checked (CI setups only, like Pebble's
-    /// PEBBLE_VA_ALWAYS_VALID).
-    #[arg(long, env = "CERTKEEP_ACME_ALWAYS_VALID")]
-    acme_always_valid: bool,
-    /// Port ACME tls-alpn-01 validation connects to (default 443).
-    #[arg(long, env = "CERTKEEP_ACME_TLS_ALPN01_PORT")]
-    acme_tls_alpn01_port: Option<u16>,
-    /// Certificate chain (PEM, leaf first) to serve HTTPS with, together with --tls-key.
-    /// Default: a certificate issued by certkeep's own CA for --tls-host, kept in
-    /// <data dir>/tls and renewed before it expires.
-    #[arg(long, env = "CERTKEEP_TLS_CERT", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// Private key (PEM) of --tls-cert.
-    #[arg(long, env = "CERTKEEP_TLS_KEY", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Host names and IP addresses of the certificate certkeep issues itself, comma-separated
-    /// (default: localhost, 127.0.0.1, ::1 and the public URL's host).
-    #[arg(long, env = "CERTKEEP_TLS_HOSTS", value_delimiter = ',')]
-    tls_host: Vec<String>,
-    /// Serve plain HTTP instead of HTTPS (behind a TLS-terminating proxy, or in tests).
-    #[arg(long, env = "CERTKEEP_PLAIN_HTTP", conflicts_with_all = ["tls_cert", "tls_key", "tls_host"])]
-    plain_http: bool,
-    /// Seconds a client has to send a request's headers (default 10).
-    #[arg(long, env = "CERTKEEP_HEADER_READ_TIMEOUT")]
-    header_read_timeout: Option<u64>,
-    /// Seconds a client has to send a request's body (default 30).
-    #[arg(long, env = "CERTKEEP_BODY_READ_TIMEOUT")]
-    body_read_timeout: Option<u64>,
-    /// Largest request body in bytes (default 2 MiB).
-    #[arg(long, env = "CERTKEEP_MAX_BODY_BYTES")]
-    max_body_bytes: Option<usize>,
-    /// Requests handled at once; more are refused with 503 (default 512).
-    #[arg(long, env = "CERTKEEP_MAX_CONCURRENT_REQUESTS")]
-    max_concurrent_requests: Option<usize>,
+    #[command(flatten)]
+    settings: ServeFlags,
 }
 
 /// Credentials of a demo instance, kept in its data directory so that a restart can print them.
@@ -272,7 +168,6 @@ struct DemoCredentials {
     ncp_secret_key: Option<String>,
 }
 
-const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEMO_CREDENTIALS: &str = "demo-credentials.toml";
 
 fn main() {
@@ -294,20 +189,19 @@ fn main() {
     }
 }
 
-fn run_migrate(common: CommonArgs) -> Result<(), String> {
-    let file = file_config(&common)?;
-    let url = match common.database_url.clone().or(file.database_url.clone()) {
+fn run_migrate(common: CommonFlags) -> Result<(), String> {
+    let settings = CommonSettings::load(&common)?;
+    let url = match settings.database_url.clone() {
         Some(url) => url,
-        None => layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?.database_url,
+        None => settings.layout()?.database_url,
     };
     certkeep_store::open(&url).map_err(|e| format!("cannot migrate the database: {e}"))?;
     println!("the database is at the newest schema");
     Ok(())
 }
 
-fn run_rotate_sealing_key(common: CommonArgs) -> Result<(), String> {
-    let file = file_config(&common)?;
-    let layout = layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+fn run_rotate_sealing_key(common: CommonFlags) -> Result<(), String> {
+    let layout = CommonSettings::load(&common)?.layout()?;
     if !layout.is_initialized() {
         return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
     }
@@ -327,22 +221,7 @@ fn run_db_copy(from: &str, to: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn file_config(common: &CommonArgs) -> Result<FileConfig, String> {
-    common.config.as_deref().map(config::read_file).transpose().map(Option::unwrap_or_default)
-}
-
-fn layout(common: &CommonArgs, file: &FileConfig, data_dir: Option<PathBuf>) -> Result<Layout, String> {
-    let data_dir = data_dir
-        .ok_or("no data directory: give --data-dir (or CERTKEEP_DATA_DIR, or data_dir in the config)")?;
-    let database_url = match common.database_url.as_ref().or(file.database_url.as_ref()) {
-        Some(url) => url.clone(),
-        None => format!("sqlite://{}", data_dir.join("certkeep.db").display()),
-    };
-    Ok(Layout { data_dir, database_url })
-}
-
-fn init_logging(common: &CommonArgs, file: &FileConfig) {
-    let format = common.log_format.or(file.log_format).unwrap_or_default();
+fn init_logging(format: LogFormat) {
     let filter: tracing_subscriber::filter::Targets = std::env::var("CERTKEEP_LOG")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -359,22 +238,19 @@ fn init_logging(common: &CommonArgs, file: &FileConfig) {
     }
 }
 
-fn init_options<'a>(
-    common: &CommonArgs,
-    file: &'a FileConfig,
+fn init_options(
+    settings: &CommonSettings,
     now: OffsetDateTime,
     backdate: Duration,
-) -> Result<InitOptions<'a>, String> {
-    let algorithm =
-        common.ca_key_algorithm.as_deref().or(file.ca.key_algorithm.as_deref()).unwrap_or("ecdsa-p256");
+) -> Result<InitOptions<'_>, String> {
     Ok(InitOptions {
-        key_algorithm: config::key_algorithm(algorithm)?,
-        ca_passphrase: ca_passphrase(common, file)?,
-        ca_name: file.ca.name.as_deref().unwrap_or("certkeep"),
-        ca_country: file.ca.country.as_deref().unwrap_or("US"),
+        key_algorithm: settings.ca.key_algorithm,
+        ca_passphrase: ca_passphrase(&settings.ca)?,
+        ca_name: &settings.ca.name,
+        ca_country: &settings.ca.country,
         ca_not_before: now - backdate,
         // A configured /pki base goes into the intermediate now; else the first serve adds it.
-        root_urls: file.pki_url.as_deref().map(|url| PkiUrls::under(url).root().clone()),
+        root_urls: settings.init_pki_url.as_deref().map(|url| PkiUrls::under(url).root().clone()),
         account_name: "certkeep",
         admin_email: "admin@example.com",
         now,
@@ -383,8 +259,8 @@ fn init_options<'a>(
 
 /// The CA passphrase, from the file `--ca-passphrase-file` (or `[ca] passphrase_file`) names;
 /// one trailing line break is not part of it.
-fn ca_passphrase(common: &CommonArgs, file: &FileConfig) -> Result<Option<Vec<u8>>, String> {
-    let Some(path) = common.ca_passphrase_file.as_ref().or(file.ca.passphrase_file.as_ref()) else {
+fn ca_passphrase(ca: &CaSettings) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = &ca.passphrase_file else {
         return Ok(None);
     };
     let mut text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -400,14 +276,14 @@ fn ca_passphrase(common: &CommonArgs, file: &FileConfig) -> Result<Option<Vec<u8
 }
 
 fn run_init(args: InitArgs) -> Result<(), String> {
-    let file = file_config(&args.common)?;
-    init_logging(&args.common, &file);
-    let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
+    let settings = CommonSettings::load(&args.common)?;
+    init_logging(settings.log_format);
+    let layout = settings.layout()?;
     let now = OffsetDateTime::now_utc();
     let options = InitOptions {
         account_name: &args.account_name,
         admin_email: &args.admin_email,
-        ..init_options(&args.common, &file, now, Duration::hours(1))?
+        ..init_options(&settings, now, Duration::hours(1))?
     };
     let (_, ca, admin) = setup::init(&layout, &options)?;
     println!("Initialized {}", layout.data_dir.display());
@@ -420,17 +296,16 @@ fn run_init(args: InitArgs) -> Result<(), String> {
 }
 
 fn run_generate(args: GenerateArgs) -> Result<(), String> {
-    let file = file_config(&args.common)?;
-    init_logging(&args.common, &file);
-    let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
+    let settings = CommonSettings::load(&args.common)?;
+    init_logging(settings.log_format);
+    let layout = settings.layout()?;
     let demo = Demo { orders: args.orders, seed: args.seed, progress: true };
     // Certificates name their CRL and OCSP URLs under the demo's default /pki listener (the
     // listen port + 1); generate with CERTKEEP_PKI_URL set to where else it will be served.
-    let default_pki = DEFAULT_LISTEN.parse::<SocketAddr>().map(|a| SocketAddr::new(a.ip(), a.port() + 1));
     let pki_url = std::env::var("CERTKEEP_PKI_URL")
-        .unwrap_or_else(|_| format!("http://{}", default_pki.expect("static address")));
+        .unwrap_or_else(|_| format!("http://{}", config::next_port(config::DEFAULT_LISTEN)));
     let urls = PkiUrls::under(&pki_url);
-    let credentials = create_demo(&layout, &args.common, &file, OffsetDateTime::now_utc(), &demo, &urls)?;
+    let credentials = create_demo(&layout, &settings, OffsetDateTime::now_utc(), &demo, &urls)?;
     println!("Generated {}", layout.data_dir.display());
     println!("  orders:            {}", args.orders);
     println!("  X-DC-DEVKEY:       {}", credentials.certcentral_api_key);
@@ -439,56 +314,32 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
 }
 
 fn run_serve(args: ServeArgs) -> Result<(), String> {
-    let file = file_config(&args.common)?;
-    init_logging(&args.common, &file);
-    let fixed = args.fixed_time.as_deref().or(file.fixed_time.as_deref()).map(config::instant).transpose()?;
-    let clock: Arc<dyn Clock> = match fixed {
+    let mut settings = ServeSettings::load(&args.settings, args.demo)?;
+    init_logging(settings.common.log_format);
+    let clock: Arc<dyn Clock> = match settings.fixed_time {
         Some(t) => Arc::new(FixedClock(t)),
         None => Arc::new(SystemClock),
-    };
-    let rate_limits = if args.rate_limit.is_empty() {
-        config::rate_limits(&file.rate_limits)?
-    } else {
-        config::rate_limits(&args.rate_limit)?
-    };
-    let ncp_time_zone = config::utc_offset(
-        args.ncp_time_zone.as_deref().or(file.ncp_time_zone.as_deref()).unwrap_or("+09:00"),
-    )?;
-    let listen = match args.listen.or(file.listen) {
-        Some(addr) => addr,
-        None => DEFAULT_LISTEN.parse().expect("static address"),
     };
 
     // A demo without a data directory lives in a temporary one, removed on exit.
     let mut _temporary = None;
-    let data_dir = match args.common.data_dir.clone().or(file.data_dir.clone()) {
-        Some(dir) => Some(dir),
-        None if args.demo => {
-            let dir =
-                tempfile::Builder::new().prefix("certkeep-demo-").tempdir().map_err(|e| e.to_string())?;
-            let path = dir.path().to_owned();
-            _temporary = Some(dir);
-            Some(path)
-        }
-        None => None,
-    };
-    let layout = layout(&args.common, &file, data_dir)?;
+    if settings.common.data_dir.is_none() && args.demo {
+        let dir = tempfile::Builder::new().prefix("certkeep-demo-").tempdir().map_err(|e| e.to_string())?;
+        settings.common.data_dir = Some(dir.path().to_owned());
+        _temporary = Some(dir);
+    }
+    let layout = settings.common.layout()?;
 
     // Bound first: the public URL (placed in certificates for CRL and OCSP) may need the port.
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let listen = settings.listen;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(listen))
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let plain_http = args.plain_http || file.tls.plain_http.unwrap_or(false);
-    let scheme = if plain_http { "http" } else { "https" };
-    let public_url =
-        args.public_url.clone().or(file.public_url.clone()).unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let pki_listen = args.pki_listen.or(file.pki_listen).or_else(|| {
-        args.demo
-            .then(|| SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { listen.port() + 1 }))
-    });
-    let pki_listener = match pki_listen {
+    let scheme = if settings.tls == Tls::Off { "http" } else { "https" };
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let pki_listener = match settings.pki_listen {
         Some(at) => Some(
             runtime
                 .block_on(tokio::net::TcpListener::bind(at))
@@ -497,27 +348,15 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let pki_addr = pki_listener.as_ref().map(|l| l.local_addr()).transpose().map_err(|e| e.to_string())?;
-    let pki_url = args
+    let pki_url = settings
         .pki_url
         .clone()
-        .or(file.pki_url.clone())
         .or_else(|| pki_addr.map(|a| format!("http://{a}")))
         .unwrap_or_else(|| public_url.clone());
     let urls = PkiUrls::under(&pki_url);
-    let issuance = IssuanceSettings {
-        test_names: if args.allow_test_tlds.or(file.allow_test_tlds).unwrap_or(args.demo) {
-            TestNames::Allowed
-        } else {
-            TestNames::Refused
-        },
-        private_certificate_days: args
-            .private_certificate_days
-            .or(file.private_certificate_days)
-            .unwrap_or(policy::PRIVATE_CERTIFICATE_DAYS),
-    };
 
     let demo = if args.demo {
-        Some(demo_instance(&layout, &args, &file, clock.now(), &urls)?)
+        Some(demo_instance(&layout, args.demo_orders, &settings.common, clock.now(), &urls)?)
     } else if layout.is_initialized() {
         None
     } else {
@@ -530,70 +369,35 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let sealing_key = setup::sealing_key(&layout)?;
     setup::seal_clear_secrets(&*store, &sealing_key)?;
     let ca =
-        setup::load_ca(&layout, ca_passphrase(&args.common, &file)?.as_deref(), urls.root(), clock.now())?;
-    let domains = match args.domain_validation.or(file.domain_validation) {
-        Some(config::DomainValidation::Validated) => DomainPolicy::Validated,
-        Some(config::DomainValidation::TrustAll) => DomainPolicy::TrustAll,
-        None if args.demo => DomainPolicy::TrustAll,
-        None => DomainPolicy::Validated,
-    };
+        setup::load_ca(&layout, ca_passphrase(&settings.common.ca)?.as_deref(), urls.root(), clock.now())?;
     // Replicas on one PostgreSQL database count requests together; a SQLite file has one
     // process, which counts in memory.
+    let rate_limits = settings.rate_limits;
     let rate_limiter = Arc::new(if layout.database_url.starts_with("sqlite://") {
         RateLimiter::new(rate_limits)
     } else {
         RateLimiter::shared(rate_limits, store.clone())
     });
     let authority = Arc::new(Authority::new(ca, urls));
-    let https = if plain_http {
-        None
-    } else {
-        Some(tls_certificate(&args, &file, &layout, &public_url, &authority)?)
-    };
+    let https = tls_certificate(&settings.tls, &layout, &public_url, &authority)?;
     let state = AppState {
         store,
         clock,
         authority: authority.clone(),
         rate_limiter,
-        domains,
-        issuance,
+        domains: settings.domains,
+        issuance: settings.issuance,
         public_url: public_url.clone(),
         sealing_key: Arc::new(sealing_key),
-        ncp_time_zone,
-        acme: AcmeSettings {
-            http01_port: args.acme_http01_port.or(file.acme.http01_port).unwrap_or(80),
-            dns_resolver: args.acme_dns_resolver.or(file.acme.dns_resolver),
-            always_valid: args.acme_always_valid || file.acme.always_valid.unwrap_or(false),
-            tls_alpn01_port: args.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
-        },
+        ncp_time_zone: settings.ncp_time_zone,
+        acme: settings.acme,
         refusal_budget: Default::default(),
         key_cache: Default::default(),
         metrics: Default::default(),
         metrics_token: None,
     };
     let state_url = public_url;
-    let defaults = Limits::default();
-    let seconds = |flag: Option<u64>, file: Option<u64>, default: StdDuration| {
-        flag.or(file).map_or(default, StdDuration::from_secs)
-    };
-    let limits = Limits {
-        header_read_timeout: seconds(
-            args.header_read_timeout,
-            file.limits.header_read_timeout,
-            defaults.header_read_timeout,
-        ),
-        body_read_timeout: seconds(
-            args.body_read_timeout,
-            file.limits.body_read_timeout,
-            defaults.body_read_timeout,
-        ),
-        max_body_bytes: args.max_body_bytes.or(file.limits.max_body_bytes).unwrap_or(defaults.max_body_bytes),
-        max_concurrent_requests: args
-            .max_concurrent_requests
-            .or(file.limits.max_concurrent_requests)
-            .unwrap_or(defaults.max_concurrent_requests)
-            .max(1),
-    };
+    let limits = settings.limits;
 
     runtime.block_on(async move {
         let shutdown = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
@@ -634,42 +438,40 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     })
 }
 
-/// The HTTPS certificate: the configured files, or certkeep's own (with what renews it).
+/// The certificate HTTPS is served with, and what renews it when it is certkeep's own.
+type Https = (Arc<ServerCertificate>, Option<tls::OwnCertificate>);
+
+/// The HTTPS certificate: the configured files, or certkeep's own (with what renews it); `None`
+/// for plain HTTP.
 fn tls_certificate(
-    args: &ServeArgs,
-    file: &FileConfig,
+    tls: &Tls,
     layout: &Layout,
     public_url: &str,
     authority: &Authority,
-) -> Result<(Arc<ServerCertificate>, Option<tls::OwnCertificate>), String> {
+) -> Result<Option<Https>, String> {
     let read =
         |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    match (args.tls_cert.as_ref().or(file.tls.cert.as_ref()), args.tls_key.as_ref().or(file.tls.key.as_ref()))
-    {
-        (Some(cert), Some(key)) => {
+    match tls {
+        Tls::Off => Ok(None),
+        Tls::Files { cert, key } => {
             let certificate = ServerCertificate::from_pem(&read(cert)?, &read(key)?)
                 .map_err(|e| format!("{}: {e}", cert.display()))?;
-            Ok((Arc::new(certificate), None))
+            Ok(Some((Arc::new(certificate), None)))
         }
-        (None, None) => {
-            let hosts = match (&args.tls_host, &file.tls.hosts) {
-                (flag, _) if !flag.is_empty() => flag.clone(),
-                (_, Some(configured)) => configured.clone(),
-                _ => tls::default_hosts(public_url),
-            };
+        Tls::Own { hosts } => {
+            let hosts = hosts.clone().unwrap_or_else(|| tls::default_hosts(public_url));
             let own = tls::OwnCertificate::new(&layout.data_dir.join("tls"), &hosts)?;
             let (chain, key, _) = own.current(authority, OffsetDateTime::now_utc())?;
-            Ok((Arc::new(ServerCertificate::from_pem(&chain, &key)?), Some(own)))
+            Ok(Some((Arc::new(ServerCertificate::from_pem(&chain, &key)?), Some(own))))
         }
-        _ => Err("a TLS certificate needs its key and a key its certificate (tls_cert and tls_key)".into()),
     }
 }
 
 /// Initializes and fills a demo data directory on first use; reads its credentials after.
 fn demo_instance(
     layout: &Layout,
-    args: &ServeArgs,
-    file: &FileConfig,
+    orders: usize,
+    settings: &CommonSettings,
     now: OffsetDateTime,
     urls: &PkiUrls,
 ) -> Result<DemoCredentials, String> {
@@ -683,8 +485,8 @@ fn demo_instance(
         })?;
         return toml::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()));
     }
-    let demo = Demo { orders: args.demo_orders, seed: demo::DEFAULT_SEED, progress: false };
-    create_demo(layout, &args.common, file, now, &demo, urls)
+    let demo = Demo { orders, seed: demo::DEFAULT_SEED, progress: false };
+    create_demo(layout, settings, now, &demo, urls)
 }
 
 /// The size and shape of a demo inventory.
@@ -698,8 +500,7 @@ struct Demo {
 /// Creates a data directory with a CA and a demo inventory, and stores its credentials.
 fn create_demo(
     layout: &Layout,
-    common: &CommonArgs,
-    file: &FileConfig,
+    settings: &CommonSettings,
     now: OffsetDateTime,
     demo: &Demo,
     urls: &PkiUrls,
@@ -709,7 +510,7 @@ fn create_demo(
     let options = InitOptions {
         account_name: "Example Corp",
         root_urls: Some(urls.root().clone()),
-        ..init_options(common, file, now, Duration::days(3 * 365 + 30))?
+        ..init_options(settings, now, Duration::days(3 * 365 + 30))?
     };
     let (store, ca, admin) = setup::init(layout, &options)?;
     let progress = demo.progress.then(demo::Progress::start);
@@ -792,8 +593,7 @@ fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
     let common = match &command {
         NcpKeyCommand::Create { common, .. } | NcpKeyCommand::Revoke { common, .. } => common,
     };
-    let file = file_config(common)?;
-    let layout = layout(common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    let layout = CommonSettings::load(common)?.layout()?;
     if !layout.is_initialized() {
         return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
     }
@@ -820,17 +620,22 @@ fn run_ncp_key(command: NcpKeyCommand) -> Result<(), String> {
 
 fn run_domain(command: DomainCommand) -> Result<(), String> {
     let DomainCommand::Vouch { common, account_id, name } = command;
-    let file = file_config(&common)?;
-    let layout = layout(&common, &file, common.data_dir.clone().or(file.data_dir.clone()))?;
+    let settings = CommonSettings::load(&common)?;
+    let layout = settings.layout()?;
     if !layout.is_initialized() {
         return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
     }
     let store = setup::open_store(&layout)?;
     let now = OffsetDateTime::now_utc();
-    let test_names =
-        if file.allow_test_tlds.unwrap_or(false) { TestNames::Allowed } else { TestNames::Refused };
-    let domain = certkeep_core::lifecycle::vouch_domain(&*store, now, test_names, account_id, &name, "cli")
-        .map_err(|e| e.to_string())?;
+    let domain = certkeep_core::lifecycle::vouch_domain(
+        &*store,
+        now,
+        settings.vouch_test_names,
+        account_id,
+        &name,
+        "cli",
+    )
+    .map_err(|e| e.to_string())?;
     let until = certkeep_core::dcv::validation_expires(now, now)
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
@@ -839,8 +644,7 @@ fn run_domain(command: DomainCommand) -> Result<(), String> {
 }
 
 fn run_audit(args: AuditArgs) -> Result<(), String> {
-    let file = file_config(&args.common)?;
-    let layout = layout(&args.common, &file, args.common.data_dir.clone().or(file.data_dir.clone()))?;
+    let layout = CommonSettings::load(&args.common)?.layout()?;
     if !layout.is_initialized() {
         return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
     }
