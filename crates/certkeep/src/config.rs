@@ -80,6 +80,12 @@ pub struct ServeFlags {
     /// http://<pki listen address>, else the public URL).
     #[arg(long, env = "CERTKEEP_PKI_URL")]
     pub pki_url: Option<String>,
+    /// Address of a plain-HTTP operator listener serving only `/metrics`, without a token.
+    #[arg(long, env = "CERTKEEP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token that opens `/metrics` on the main listener (without it, 404 there).
+    #[arg(long, env = "CERTKEEP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Public products also accept names under the RFC 2606 test TLDs .test and .example (CI
     /// stand-ins; default on with --demo).
     #[arg(long, env = "CERTKEEP_ALLOW_TEST_TLDS")]
@@ -166,6 +172,10 @@ pub struct FileConfig {
     pub pki_listen: Option<SocketAddr>,
     /// Base URL (`http://...`) placed in certificates for the CRL, OCSP and the issuer certificate.
     pub pki_url: Option<String>,
+    /// Address of a plain-HTTP listener serving only `/metrics`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token that opens `/metrics` on the main listener.
+    pub metrics_token: Option<String>,
     /// Public products also accept names under the RFC 2606 test TLDs `.test` and `.example`.
     pub allow_test_tlds: Option<bool>,
     /// Longest certificate of a private product, in days.
@@ -301,6 +311,10 @@ pub struct ServeSettings {
     pub pki_listen: Option<SocketAddr>,
     /// `None`: `http://<the bound pki_listen address>`, else the public URL.
     pub pki_url: Option<String>,
+    /// The operator listener serving only `/metrics`, if any.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token of `/metrics` on the main listener, if any.
+    pub metrics_token: Option<String>,
     pub issuance: IssuanceSettings,
     pub acme: AcmeSettings,
     pub tls: Tls,
@@ -420,6 +434,8 @@ impl ServeSettings {
             public_url: f.public_url.clone().or(file.public_url.clone()),
             pki_listen: f.pki_listen.or(file.pki_listen).or_else(|| demo.then(|| next_port(listen))),
             pki_url: f.pki_url.clone().or(file.pki_url.clone()),
+            metrics_listen: f.metrics_listen.or(file.metrics_listen),
+            metrics_token: f.metrics_token.clone().or(file.metrics_token.clone()).filter(|t| !t.is_empty()),
             issuance: IssuanceSettings {
                 test_names: test_names(f.allow_test_tlds.or(file.allow_test_tlds).unwrap_or(demo)),
                 private_certificate_days: f

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod report;
 mod setup;
 mod tls;
 
@@ -45,6 +46,9 @@ enum Command {
     Db(DbCommand),
     /// Print the audit log (every change and every refused write), newest first.
     Audit(AuditArgs),
+    /// Reports read from the store.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Replace `sealing.key` with a new key, re-sealing every sealed secret (NCP secret keys,
     /// EAB HMAC keys, registered private keys) in one transaction. Stop every server first.
     RotateSealingKey(CommonFlags),
@@ -66,6 +70,33 @@ struct AuditArgs {
     /// One JSON object per event instead of aligned columns.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Issued orders whose certificates expire within --days days, soonest first.
+    Expiring(ExpiringArgs),
+}
+
+#[derive(Args)]
+struct ExpiringArgs {
+    #[command(flatten)]
+    common: CommonFlags,
+    /// Days ahead.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Only this account's orders (default: every tenant's).
+    #[arg(long)]
+    account_id: Option<i64>,
+    /// The report's "now" (RFC 3339), instead of the system clock.
+    #[arg(long, env = "CERTKEEP_FIXED_TIME")]
+    fixed_time: Option<String>,
+    /// One JSON object per order.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// CSV with a header line.
+    #[arg(long)]
+    csv: bool,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +212,7 @@ fn main() {
         Command::Migrate(common) => run_migrate(common),
         Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
         Command::Audit(args) => run_audit(args),
+        Command::Report(ReportCommand::Expiring(args)) => run_report_expiring(args),
         Command::RotateSealingKey(common) => run_rotate_sealing_key(common),
     };
     if let Err(message) = result {
@@ -339,15 +371,18 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if settings.tls == Tls::Off { "http" } else { "https" };
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let pki_listener = match settings.pki_listen {
-        Some(at) => Some(
+    // A listener of its own for one part of the service, when configured.
+    let bind_for = |at: Option<std::net::SocketAddr>, what: &str| {
+        at.map(|at| {
             runtime
                 .block_on(tokio::net::TcpListener::bind(at))
-                .map_err(|e| format!("cannot listen on {at} for /pki: {e}"))?,
-        ),
-        None => None,
+                .map_err(|e| format!("cannot listen on {at} for {what}: {e}"))
+        })
+        .transpose()
     };
+    let pki_listener = bind_for(settings.pki_listen, "/pki")?;
     let pki_addr = pki_listener.as_ref().map(|l| l.local_addr()).transpose().map_err(|e| e.to_string())?;
+    let metrics_listener = bind_for(settings.metrics_listen, "/metrics")?;
     let pki_url = settings
         .pki_url
         .clone()
@@ -394,7 +429,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         refusal_budget: Default::default(),
         key_cache: Default::default(),
         metrics: Default::default(),
-        metrics_token: None,
+        metrics_token: settings.metrics_token.clone(),
     };
     let state_url = public_url;
     let limits = settings.limits;
@@ -416,6 +451,17 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             tokio::spawn(certkeep_server::serve_with(
                 pki,
                 certkeep_server::pki_app(state.clone()),
+                limits,
+                std::future::pending(),
+            ));
+        }
+        if let Some(operator) = metrics_listener {
+            if let Ok(at) = operator.local_addr() {
+                tracing::info!(%at, "serving /metrics");
+            }
+            tokio::spawn(certkeep_server::serve_with(
+                operator,
+                certkeep_server::metrics_app(state.clone()),
                 limits,
                 std::future::pending(),
             ));
@@ -685,6 +731,24 @@ fn run_audit(args: AuditArgs) -> Result<(), String> {
         eprintln!("({} of {} events; --limit for more)", page.records.len(), page.total);
     }
     Ok(())
+}
+
+fn run_report_expiring(args: ExpiringArgs) -> Result<(), String> {
+    let layout = CommonSettings::load(&args.common)?.layout()?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let now = match args.fixed_time.as_deref() {
+        Some(t) => config::instant(t)?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let format = match (args.json, args.csv) {
+        (true, _) => report::Format::Json,
+        (_, true) => report::Format::Csv,
+        _ => report::Format::Table,
+    };
+    let store = setup::open_store(&layout)?;
+    report::expiring(&*store, now, args.days, args.account_id, format, &mut std::io::stdout().lock())
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed by this call, before the banner

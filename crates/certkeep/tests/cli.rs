@@ -386,8 +386,8 @@ async fn no_secret_reaches_the_logs() {
     let out = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&out.stderr);
     assert!(
-        logs.contains("\"path\":\"/services/v2/order/certificate\""),
-        "debug request logs are on: {logs}"
+        logs.contains("\"route\":\"/services/v2/order/certificate\""),
+        "request logs are on: {logs}"
     );
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
@@ -756,4 +756,82 @@ async fn the_operator_vouches_for_a_domain_from_the_cli_and_it_is_audited() {
     let audit = String::from_utf8_lossy(&out.stdout);
     assert!(audit.contains("domain.vouch") && audit.contains("vouched.com"), "{audit}");
     terminate(served).await;
+}
+
+#[test]
+fn the_expiring_report_reads_the_store_at_the_given_clock_in_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let generated =
+        std::process::Command::new(BIN).args(["generate", "--data-dir", data, "--orders", "300"]).status();
+    assert!(generated.unwrap().success());
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let at = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let report = |t: time::OffsetDateTime, days: &str, format: &str| {
+        let out = std::process::Command::new(BIN)
+            .args(["report", "expiring", "--data-dir", data, "--days", days, "--fixed-time", &at(t), format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // (order id, days left) of every row, from JSON lines and from CSV.
+    let from_json = |text: &str| -> Vec<(i64, i64)> {
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["order_id"].as_i64().unwrap(), v["days_left"].as_i64().unwrap()))
+            .collect()
+    };
+    let from_csv = |text: &str| -> Vec<(i64, i64)> {
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("account_id,order_id,container_id,common_name,product,valid_till,days_left")
+        );
+        lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[1].parse().unwrap(), f[f.len() - 1].parse().unwrap())
+            })
+            .collect()
+    };
+    let wide = from_json(&report(now, "90", "--json"));
+    assert!(!wide.is_empty(), "the generated inventory has orders expiring within 90 days");
+    assert_eq!(from_csv(&report(now, "90", "--csv")), wide);
+    assert!(wide.iter().all(|(_, d)| (0..=90).contains(d)), "{wide:?}");
+    assert!(wide.windows(2).all(|w| w[0].1 <= w[1].1), "soonest first");
+    // Ten days later, the orders still in the window have ten days less, and none is new.
+    let later = from_json(&report(now + time::Duration::days(10), "80", "--json"));
+    let expected: Vec<(i64, i64)> =
+        wide.iter().filter(|(_, d)| *d >= 10).map(|(id, d)| (*id, d - 10)).collect();
+    assert_eq!(later, expected);
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_the_operator_listener_and_behind_the_token_on_the_main_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let operator = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let args = ["--demo", "--demo-orders", "50", "--listen", "127.0.0.1:0", "--data-dir", data];
+    let served = serve(
+        &[&args[..], &["--metrics-listen", &operator]].concat(),
+        &[("CERTKEEP_METRICS_TOKEN", "s3cret-metrics")],
+    )
+    .await;
+    let open = reqwest::get(format!("http://{operator}/metrics")).await.unwrap();
+    assert_eq!(open.status(), 200);
+    assert!(open.text().await.unwrap().contains("# TYPE certkeep_certificates gauge"));
+    let main = format!("{}/metrics", served.base);
+    assert_eq!(served.client.get(&main).send().await.unwrap().status(), 401);
+    let with_token = served.client.get(&main).bearer_auth("s3cret-metrics").send().await.unwrap();
+    assert_eq!(with_token.status(), 200);
+    drop(served);
+    // Without a token the main port does not serve them.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let served =
+        serve(&["--demo", "--demo-orders", "50", "--listen", "127.0.0.1:0", "--data-dir", data], &[]).await;
+    let resp = served.client.get(format!("{}/metrics", served.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
 }
