@@ -385,10 +385,7 @@ async fn no_secret_reaches_the_logs() {
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let out = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        logs.contains("\"route\":\"/services/v2/order/certificate\""),
-        "request logs are on: {logs}"
-    );
+    assert!(logs.contains("\"route\":\"/services/v2/order/certificate\""), "request logs are on: {logs}");
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
     }
