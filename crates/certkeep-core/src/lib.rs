@@ -19,6 +19,7 @@ pub mod partner;
 pub mod policy;
 pub mod product;
 pub mod query;
+pub mod refusal;
 pub mod seal;
 pub mod store;
 pub mod tenancy;

@@ -13,6 +13,7 @@ use crate::{
     dcv::{DcvMethod, DcvToken},
     names,
     policy::{self, IssuanceSettings, NameRefusal},
+    refusal::{Object, Refusal},
 };
 
 /// Who changes something, with which key, from where.
@@ -53,31 +54,22 @@ pub struct AuditEvent {
     pub refused: bool,
 }
 
-/// Why a lifecycle operation was refused.
+/// Why a lifecycle operation failed.
 #[derive(Debug)]
 pub enum LifecycleError {
-    /// The object (`order`, `request`, `certificate`, `organization`, `container`) does not
-    /// exist or is not visible.
-    NotFound(&'static str),
-    /// The input is wrong: a code (`invalid_dns_names`...) and a message.
-    Invalid(String, String),
-    /// The object is in a state that does not allow the operation.
-    Conflict(String, String),
-    /// The caller may not do this.
-    Forbidden(String, String),
+    /// The object does not exist or is not visible.
+    NotFound(Object),
+    /// The request is refused (see [`Refusal`] for why).
+    Refused(Refusal),
     /// The CA could not sign.
     Issuance(String),
     /// The store failed.
     Store(StoreError),
 }
 
-impl LifecycleError {
-    fn invalid(code: &str, message: impl Into<String>) -> Self {
-        Self::Invalid(code.into(), message.into())
-    }
-
-    fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Self::Conflict(code.into(), message.into())
+impl From<Refusal> for LifecycleError {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
     }
 }
 
@@ -91,9 +83,7 @@ impl fmt::Display for LifecycleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFound(what) => write!(f, "{what} not found"),
-            Self::Invalid(code, m) | Self::Conflict(code, m) | Self::Forbidden(code, m) => {
-                write!(f, "{code}: {m}")
-            }
+            Self::Refused(refusal) => refusal.fmt(f),
             Self::Issuance(m) => write!(f, "issuance failed: {m}"),
             Self::Store(e) => e.fmt(f),
         }
@@ -106,7 +96,7 @@ impl LifecycleError {
     /// A refusal of the request (not found, invalid, wrong state, not permitted), as opposed to
     /// a failure of the CA or the store.
     fn is_refusal(&self) -> bool {
-        matches!(self, Self::NotFound(_) | Self::Invalid(..) | Self::Conflict(..) | Self::Forbidden(..))
+        matches!(self, Self::NotFound(_) | Self::Refused(_))
     }
 }
 
@@ -324,33 +314,6 @@ pub enum DcvFailure {
     FileNotFound(String),
 }
 
-impl DcvFailure {
-    fn refusal(&self, name: &str) -> LifecycleError {
-        match self {
-            Self::NoCheck => LifecycleError::invalid(
-                "invalid_dcv_method",
-                format!("The DCV method of {name} checks no random value (certkeep sends no e-mail)."),
-            ),
-            Self::TokenExpired => LifecycleError::invalid(
-                "expired_dcv_token",
-                format!("The random value of {name} has expired: generate a new one."),
-            ),
-            Self::TxtNotFound(detail) => LifecycleError::invalid(
-                "invalid_dns_txt",
-                format!("Could not find a valid TXT record for one or more domains. {detail}"),
-            ),
-            Self::CnameNotFound(detail) => LifecycleError::invalid(
-                "invalid_dns_cname",
-                format!("Could not find a valid CNAME record for one or more domains. {detail}"),
-            ),
-            Self::FileNotFound(detail) => LifecycleError::invalid(
-                "file_random_value_not_found",
-                format!("Could not find the random value in the file on the domain. {detail}"),
-            ),
-        }
-    }
-}
-
 /// A new order as a front door parsed it.
 #[derive(Debug, Clone)]
 pub struct OrderRequest {
@@ -528,19 +491,11 @@ pub fn validity_end(v: Validity, start: OffsetDateTime) -> OffsetDateTime {
     }
 }
 
-/// The refusal as the lifecycle reports it; `common_name` tells which malformed name is the
+/// A name refusal of the product's rules; `common_name` tells which malformed name is the
 /// common name.
 fn name_refusal(refusal: NameRefusal, common_name: &str) -> LifecycleError {
-    let code = match &refusal {
-        NameRefusal::Malformed(n) if n == common_name => "invalid_common_name",
-        NameRefusal::Malformed(_) => "invalid_dns_names",
-        NameRefusal::WildcardNotAllowed(_) => "invalid_dns_names|wildcard_not_allowed",
-        NameRefusal::IpAddress(_) => "invalid_dns_names|ip_address",
-        NameRefusal::InternalName(_) => "invalid_dns_names|internal_name",
-        NameRefusal::PublicSuffix(_) => "invalid_dns_names|public_suffix",
-        NameRefusal::TooMany { .. } => "invalid_dns_names|too_many",
-    };
-    LifecycleError::invalid(code, format!("{refusal}."))
+    let common_name = matches!(&refusal, NameRefusal::Malformed(n) if n == common_name);
+    Refusal::Name { refusal, common_name }.into()
 }
 
 impl Lifecycle<'_> {
@@ -578,10 +533,7 @@ impl Lifecycle<'_> {
                 }
             }
             if !covered {
-                return Err(LifecycleError::invalid(
-                    "domain_not_validated",
-                    format!("The domain of {name} has not been validated for this account."),
-                ));
+                return Err(Refusal::DomainNotValidated(name.to_owned()).into());
             }
         }
         Ok(())
@@ -590,13 +542,7 @@ impl Lifecycle<'_> {
     /// Refuses id-kp-clientAuth on public products after [`policy::CLIENT_AUTH_LAST_DAY`].
     fn check_client_auth(&self, product: &Product, client_auth: bool) -> Result<(), LifecycleError> {
         if client_auth && product.is_public() && !policy::client_auth_allowed(self.now) {
-            return Err(LifecycleError::invalid(
-                "invalid_profile_option",
-                format!(
-                    "Public TLS certificates assert serverAuth only since {}: clientAuth is no longer available.",
-                    policy::CLIENT_AUTH_LAST_DAY.next_day().unwrap_or(policy::CLIENT_AUTH_LAST_DAY)
-                ),
-            ));
+            return Err(Refusal::ClientAuthRetired.into());
         }
         Ok(())
     }
@@ -626,7 +572,7 @@ impl Lifecycle<'_> {
     ) -> Result<IssuedFacts, LifecycleError> {
         let (csr_pem, common_name, dns_names) = cert;
         if cover_until <= self.now {
-            return Err(LifecycleError::conflict("order_expired", "The order's validity has ended."));
+            return Err(Refusal::OrderExpired.into());
         }
         self.check_client_auth(product, client_auth)?;
         self.issuer
@@ -657,31 +603,26 @@ impl Lifecycle<'_> {
         // The order's plan; each certificate covers as much of it as the rules allow.
         let end = validity_end(req.validity, self.now);
         if end <= self.now {
-            return Err(LifecycleError::invalid(
-                "invalid_validity",
-                "The validity period must end in the future.",
-            ));
+            return Err(Refusal::ValidityNotInFuture.into());
         }
         if end - self.now > Duration::days(product.max_plan_days.into()) {
-            return Err(LifecycleError::invalid(
-                "invalid_validity|too_long",
-                format!("{} orders cover at most {} days.", product.name_id, product.max_plan_days),
-            ));
+            return Err(Refusal::ValidityTooLong {
+                product: product.name_id,
+                max_days: product.max_plan_days,
+            }
+            .into());
         }
         if !scope.allows_container(req.container_id) {
-            return Err(LifecycleError::NotFound("container"));
+            return Err(LifecycleError::NotFound(Object::Container));
         }
         if product.validation.needs_organization() && req.organization_id.is_none() {
-            return Err(LifecycleError::invalid(
-                "missing_param|organization",
-                format!("{} needs an organization.", product.name_id),
-            ));
+            return Err(Refusal::OrganizationRequired { product: product.name_id }.into());
         }
         let immediate = req.skip_approval && actor.may_skip_approval;
         self.store.transact(|tx| {
             let org = match req.organization_id {
                 Some(id) => {
-                    Some(tx.organization(scope, id)?.ok_or(LifecycleError::NotFound("organization"))?)
+                    Some(tx.organization(scope, id)?.ok_or(LifecycleError::NotFound(Object::Organization))?)
                 }
                 None => None,
             };
@@ -690,21 +631,15 @@ impl Lifecycle<'_> {
                 && product.is_public()
                 && org.as_ref().is_some_and(|o| o.registration.number.trim().is_empty())
             {
-                return Err(LifecycleError::invalid(
-                    "invalid_organization|registration_number",
-                    "EV certificates name the organization's registration number, and this organization has none on record.",
-                ));
+                return Err(Refusal::RegistrationNumberMissing.into());
             }
             for (id, _) in &req.custom_fields {
                 if !tx.custom_field_exists(scope.account_id, *id)? {
-                    return Err(LifecycleError::invalid(
-                        "invalid_custom_field",
-                        format!("No custom field {id}."),
-                    ));
+                    return Err(Refusal::UnknownCustomField(*id).into());
                 }
             }
             if let Some(renewed) = req.renewed_order_id {
-                tx.order(scope, renewed)?.ok_or(LifecycleError::NotFound("order"))?;
+                tx.order(scope, renewed)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             }
             self.check_domains(tx, scope, &cn, &dns)?;
             let issued = if immediate {
@@ -766,7 +701,7 @@ impl Lifecycle<'_> {
                 requests: vec![],
             };
             let order_id = tx.insert_order(&order)?;
-            let summary = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let summary = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             let request = NewRequest {
                 date: self.now,
                 request_type: RequestType::NewRequest,
@@ -777,17 +712,11 @@ impl Lifecycle<'_> {
             let request_id =
                 tx.insert_request(order_id, scope.account_id, &request, Some(summary.certificate.id), None)?;
             if let Some(acme_order_id) = req.acme_order_id {
-                let serial = issued_serial.as_deref().ok_or_else(|| {
-                    LifecycleError::conflict(
-                        "order_not_issued",
-                        "An ACME order is finalized only by issuing.",
-                    )
-                })?;
+                let serial = issued_serial
+                    .as_deref()
+                    .ok_or_else(|| LifecycleError::from(Refusal::AcmeOrderNotIssued))?;
                 if !tx.finalize_acme_order(acme_order_id, order_id, summary.certificate.id, serial)? {
-                    return Err(LifecycleError::conflict(
-                        "acme_order_not_ready",
-                        "The ACME order is no longer ready: it was finalized already.",
-                    ));
+                    return Err(Refusal::AcmeOrderNotReady.into());
                 }
             }
             tx.insert_audit(&audit(
@@ -824,8 +753,9 @@ impl Lifecycle<'_> {
     ) -> Result<IssuedFacts, LifecycleError> {
         let cert = tx
             .certificate(scope, &CertificateRef::Id(cert_id))?
-            .ok_or(LifecycleError::NotFound("certificate"))?;
-        let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
+            .ok_or(LifecycleError::NotFound(Object::Certificate))?;
+        let product =
+            Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound(Object::Product))?;
         let org = match order.organization.as_ref() {
             Some((id, _)) if product.validation.needs_organization() => tx.organization(scope, *id)?,
             _ => None,
@@ -850,14 +780,11 @@ impl Lifecycle<'_> {
         comment: Option<&str>,
     ) -> Result<(), LifecycleError> {
         self.store.transaction(&mut |tx| {
-            let req = tx.request(scope, request_id)?.ok_or(LifecycleError::NotFound("request"))?;
+            let req = tx.request(scope, request_id)?.ok_or(LifecycleError::NotFound(Object::Request))?;
             if !matches!(req.status, RequestStatus::Pending | RequestStatus::Submitted) {
-                return Err(LifecycleError::conflict(
-                    "request_already_processed",
-                    format!("Request {request_id} is already {}.", req.status.as_str()),
-                ));
+                return Err(Refusal::RequestAlreadyProcessed { id: request_id, status: req.status }.into());
             }
-            let order = tx.order(scope, req.order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let order = tx.order(scope, req.order_id)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             let cert_id = req.certificate_id.unwrap_or(order.certificate.id);
             match (req.request_type, approve) {
                 (RequestType::NewRequest, true) => {
@@ -930,7 +857,7 @@ impl Lifecycle<'_> {
         note: Option<&str>,
     ) -> Result<(), LifecycleError> {
         self.store.transaction(&mut |tx| {
-            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             let next = match order.status {
                 OrderStatus::NeedsApproval
                 | OrderStatus::Pending
@@ -938,10 +865,7 @@ impl Lifecycle<'_> {
                 | OrderStatus::WaitingPickup => OrderStatus::Canceled,
                 OrderStatus::ReissuePending => OrderStatus::Issued,
                 other => {
-                    return Err(LifecycleError::conflict(
-                        "invalid_order_status",
-                        format!("An order in status {} cannot be canceled.", other.as_str()),
-                    ));
+                    return Err(Refusal::OrderNotCancelable(other).into());
                 }
             };
             for c in tx.order_certificates(order_id)? {
@@ -967,10 +891,7 @@ impl Lifecycle<'_> {
     fn check_active(&self, order: &OrderSummary) -> Result<(), LifecycleError> {
         match order.status.effective(order.certificate.valid_till, self.now) {
             OrderStatus::Issued => Ok(()),
-            other => Err(LifecycleError::conflict(
-                "invalid_order_status",
-                format!("The order is {}, not issued.", other.as_str()),
-            )),
+            other => Err(Refusal::OrderNotIssued(other).into()),
         }
     }
 
@@ -984,9 +905,10 @@ impl Lifecycle<'_> {
     ) -> Result<(Id, Id, Option<Vec<u8>>), LifecycleError> {
         let immediate = req.skip_approval && actor.may_skip_approval;
         self.store.transact(|tx| {
-            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             self.check_active(&order)?;
-            let product = Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
+            let product =
+                Product::find(&order.product_name_id).ok_or(LifecycleError::NotFound(Object::Product))?;
             let cn = req.common_name.as_ref().unwrap_or(&order.certificate.common_name);
             let dns = req.dns_names.as_ref().unwrap_or(&order.certificate.dns_names);
             let (cn, dns) = self.product_names(product, cn, dns)?;
@@ -997,10 +919,7 @@ impl Lifecycle<'_> {
                         .chain(&order.certificate.dns_names)
                         .collect();
                 if let Some(extra) = std::iter::once(&cn).chain(&dns).find(|n| !ordered.contains(n)) {
-                    return Err(LifecycleError::invalid(
-                        "invalid_dns_names|not_on_order",
-                        format!("A duplicate may only use names of the order; {extra} is not one."),
-                    ));
+                    return Err(Refusal::NameNotOnOrder(extra.clone()).into());
                 }
             } else {
                 self.check_domains(tx, scope, &cn, &dns)?;
@@ -1075,38 +994,26 @@ impl Lifecycle<'_> {
             let (order_id, certificate) = match target {
                 RevokeTarget::Order(id) => (*id, None),
                 RevokeTarget::Certificate(r) => {
-                    let c = tx.certificate(scope, r)?.ok_or(LifecycleError::NotFound("certificate"))?;
+                    let c = tx.certificate(scope, r)?.ok_or(LifecycleError::NotFound(Object::Certificate))?;
                     if c.status != CertificateStatus::Issued {
-                        return Err(LifecycleError::conflict(
-                            "invalid_certificate_status",
-                            format!("Certificate {} is {}, not issued.", c.id, c.status.as_str()),
-                        ));
+                        return Err(Refusal::CertificateNotIssued { id: c.id, status: c.status }.into());
                     }
                     (c.order_id, Some(c.id))
                 }
             };
-            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound("order"))?;
+            let order = tx.order(scope, order_id)?.ok_or(LifecycleError::NotFound(Object::Order))?;
             // Certificates recorded from elsewhere (products outside the catalog) are not this
             // CA's to revoke: its CRL and OCSP speak only for what it signed.
             if Product::find(&order.product_name_id).is_none() {
-                return Err(LifecycleError::conflict(
-                    "not_issued_here",
-                    "This certificate was not issued by certkeep and cannot be revoked here.",
-                ));
+                return Err(Refusal::NotIssuedHere.into());
             }
             match order.status {
                 OrderStatus::ReissuePending => {
-                    return Err(LifecycleError::conflict(
-                        "reissue_pending",
-                        "Certificates with a pending reissue cannot be revoked.",
-                    ));
+                    return Err(Refusal::ReissuePending.into());
                 }
                 OrderStatus::Issued => {}
                 other if certificate.is_none() => {
-                    return Err(LifecycleError::conflict(
-                        "invalid_order_status",
-                        format!("The order is {}, not issued.", other.as_str()),
-                    ));
+                    return Err(Refusal::OrderNotIssued(other).into());
                 }
                 _ => {}
             }
@@ -1147,24 +1054,18 @@ impl Lifecycle<'_> {
         dcv_method: DcvMethod,
     ) -> Result<Domain, LifecycleError> {
         if !actor.may_skip_approval {
-            return Err(LifecycleError::Forbidden(
-                "access_denied|missing_permission".into(),
-                "Only administrators may register domains.".into(),
-            ));
+            return Err(Refusal::AdministratorsOnly("register domains").into());
         }
         if dcv_method == DcvMethod::Operator {
-            return Err(LifecycleError::invalid(
-                "invalid_dcv_method",
-                "Only the operator vouches for domains (certkeep domain vouch).",
-            ));
+            return Err(Refusal::OperatorOnlyDcv.into());
         }
         let name = domain_name(name, self.issuance.test_names)?;
         if !scope.allows_container(container_id) {
-            return Err(LifecycleError::NotFound("container"));
+            return Err(LifecycleError::NotFound(Object::Container));
         }
         self.store.transact(|tx| {
             if let Some(org) = organization_id {
-                tx.organization(scope, org)?.ok_or(LifecycleError::NotFound("organization"))?;
+                tx.organization(scope, org)?.ok_or(LifecycleError::NotFound(Object::Organization))?;
             }
             let domain = NewDomain {
                 account_id: scope.account_id,
@@ -1176,9 +1077,9 @@ impl Lifecycle<'_> {
                 at: self.now,
                 validated_at: None,
             };
-            let id = tx.insert_domain(&domain)?.ok_or_else(|| {
-                LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
-            })?;
+            let id = tx
+                .insert_domain(&domain)?
+                .ok_or_else(|| LifecycleError::from(Refusal::DuplicateDomain(name.clone())))?;
             tx.insert_audit(&audit(
                 scope,
                 actor,
@@ -1187,7 +1088,7 @@ impl Lifecycle<'_> {
                 format!("domain:{id}"),
                 format!("{name} (pending validation)"),
             ))?;
-            tx.domain(scope.account_id, id)?.ok_or(LifecycleError::NotFound("domain"))
+            tx.domain(scope.account_id, id)?.ok_or(LifecycleError::NotFound(Object::Domain))
         })
     }
 
@@ -1199,7 +1100,7 @@ impl Lifecycle<'_> {
     ) -> Result<Domain, LifecycleError> {
         tx.domain(scope.account_id, domain_id)?
             .filter(|d| scope.allows_container(d.container_id))
-            .ok_or(LifecycleError::NotFound("domain"))
+            .ok_or(LifecycleError::NotFound(Object::Domain))
     }
 
     fn try_change_dcv(
@@ -1210,16 +1111,10 @@ impl Lifecycle<'_> {
         method: Option<DcvMethod>,
     ) -> Result<(Domain, bool), LifecycleError> {
         if !actor.may_skip_approval {
-            return Err(LifecycleError::Forbidden(
-                "access_denied|missing_permission".into(),
-                "Only administrators may change a domain's validation.".into(),
-            ));
+            return Err(Refusal::AdministratorsOnly("change a domain's validation").into());
         }
         if method == Some(DcvMethod::Operator) {
-            return Err(LifecycleError::invalid(
-                "invalid_dcv_method",
-                "Only the operator vouches for domains (certkeep domain vouch).",
-            ));
+            return Err(Refusal::OperatorOnlyDcv.into());
         }
         self.store.transact(|tx| {
             let d = Self::visible_domain(tx, scope, domain_id)?;
@@ -1228,10 +1123,7 @@ impl Lifecycle<'_> {
                 Some(m) => (m, m != d.dcv_method),
                 None if d.dcv_method.uses_token() => (d.dcv_method, true),
                 None => {
-                    return Err(LifecycleError::invalid(
-                        "invalid_dcv_method",
-                        "The domain's DCV method does not use a random value.",
-                    ));
+                    return Err(Refusal::DcvMethodHasNoToken.into());
                 }
             };
             if changed {
@@ -1246,7 +1138,7 @@ impl Lifecycle<'_> {
                     format!("{} (new random value)", d.name),
                 ))?;
             }
-            Ok((tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound("domain"))?, changed))
+            Ok((tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound(Object::Domain))?, changed))
         })
     }
 
@@ -1259,21 +1151,15 @@ impl Lifecycle<'_> {
         outcome: Result<(), DcvFailure>,
     ) -> Result<Domain, LifecycleError> {
         if !actor.may_skip_approval {
-            return Err(LifecycleError::Forbidden(
-                "access_denied|missing_permission".into(),
-                "Only administrators may validate domains.".into(),
-            ));
+            return Err(Refusal::AdministratorsOnly("validate domains").into());
         }
         self.store.transact(|tx| {
             let d = Self::visible_domain(tx, scope, domain_id)?;
             if d.dcv_token.as_ref() != checked {
-                return Err(LifecycleError::conflict(
-                    "invalid_dcv_token",
-                    "The domain's random value changed while it was being checked.",
-                ));
+                return Err(Refusal::DcvTokenChanged.into());
             }
             if let Err(failure) = &outcome {
-                return Err(failure.refusal(&d.name));
+                return Err(Refusal::Dcv { name: d.name, failure: failure.clone() }.into());
             }
             tx.set_domain_validated(d.id, d.dcv_method, self.now)?;
             tx.insert_audit(&audit(
@@ -1284,7 +1170,7 @@ impl Lifecycle<'_> {
                 format!("domain:{}", d.id),
                 format!("{} (control shown)", d.name),
             ))?;
-            tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound("domain"))
+            tx.domain(scope.account_id, d.id)?.ok_or(LifecycleError::NotFound(Object::Domain))
         })
     }
 
@@ -1292,14 +1178,11 @@ impl Lifecycle<'_> {
     /// need validating again before new certificates use them; issued certificates stay.
     pub fn remove_domain(&self, scope: &Scope, actor: &Actor, domain_id: Id) -> Result<(), LifecycleError> {
         if !actor.may_skip_approval {
-            return Err(LifecycleError::Forbidden(
-                "access_denied|missing_permission".into(),
-                "Only administrators may delete domains.".into(),
-            ));
+            return Err(Refusal::AdministratorsOnly("delete domains").into());
         }
         self.store.transaction(&mut |tx| {
             if !tx.delete_domain(scope.account_id, domain_id)? {
-                return Err(LifecycleError::NotFound("domain"));
+                return Err(LifecycleError::NotFound(Object::Domain));
             }
             tx.insert_audit(&audit(
                 scope,
@@ -1318,12 +1201,12 @@ impl Lifecycle<'_> {
 /// address, which nobody (tenant or operator) vouches for.
 fn domain_name(name: &str, test_names: policy::TestNames) -> Result<String, LifecycleError> {
     let name = names::normalize(name).ok().filter(|n| !names::is_wildcard(n)).ok_or_else(|| {
-        LifecycleError::invalid("invalid_domain_name", format!("{name:?} is not a domain name."))
+        LifecycleError::from(Refusal::InvalidDomainName { name: name.to_owned(), refusal: None })
     })?;
     if let Err(refusal @ (NameRefusal::PublicSuffix(_) | NameRefusal::IpAddress(_))) =
         policy::check_public_name(&name, test_names)
     {
-        return Err(LifecycleError::invalid("invalid_domain_name", format!("{refusal}.")));
+        return Err(Refusal::InvalidDomainName { name, refusal: Some(refusal) }.into());
     }
     Ok(name)
 }
@@ -1346,7 +1229,7 @@ pub fn vouch_domain(
         .into_iter()
         .find(|c| c.parent_id.is_none())
         .map(|c| c.container.id)
-        .ok_or(LifecycleError::NotFound("account"))?;
+        .ok_or(LifecycleError::NotFound(Object::Account))?;
     let result = domain_name(name, test_names).and_then(|name| {
         store.transact(|tx| {
             let id = match tx.domain_named(account_id, &name)? {
@@ -1366,9 +1249,8 @@ pub fn vouch_domain(
                         at: now,
                         validated_at: Some(now),
                     };
-                    tx.insert_domain(&domain)?.ok_or_else(|| {
-                        LifecycleError::conflict("duplicate_domain", format!("{name} is already registered."))
-                    })?
+                    tx.insert_domain(&domain)?
+                        .ok_or_else(|| LifecycleError::from(Refusal::DuplicateDomain(name.clone())))?
                 }
             };
             tx.insert_audit(&AuditEvent {
@@ -1382,7 +1264,7 @@ pub fn vouch_domain(
                 at: now,
                 refused: false,
             })?;
-            tx.domain(account_id, id)?.ok_or(LifecycleError::NotFound("domain"))
+            tx.domain(account_id, id)?.ok_or(LifecycleError::NotFound(Object::Domain))
         })
     });
     if let Some(e) = result.as_ref().err().filter(|e| e.is_refusal()) {

@@ -17,6 +17,7 @@ use certkeep_core::{
     Domain, Id, Scope,
     dcv::DcvMethod,
     lifecycle::{Actor, DcvFailure, LifecycleError},
+    refusal::Object,
 };
 
 use crate::{
@@ -92,7 +93,7 @@ pub async fn check(
     let domain = state
         .store(move |s| Ok(s.list_domains(&lookup)?.into_iter().find(|d| d.id == domain_id)))
         .await?
-        .ok_or(LifecycleError::NotFound("domain"))?;
+        .ok_or(LifecycleError::NotFound(Object::Domain))?;
     let now = state.clock.now();
     let checked = domain.dcv_token.clone();
     let outcome = match &checked {

@@ -5,7 +5,12 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::{StoreError, lifecycle::LifecycleError};
+use certkeep_core::{
+    StoreError,
+    lifecycle::{DcvFailure, LifecycleError},
+    policy::NameRefusal,
+    refusal::{Refusal, RefusalClass},
+};
 use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -83,14 +88,17 @@ impl From<LifecycleError> for ApiError {
     fn from(e: LifecycleError) -> Self {
         match e {
             LifecycleError::NotFound(what) => {
-                let mut title = what.to_owned();
+                let mut title = what.to_string();
                 title[..1].make_ascii_uppercase();
                 Self::new(StatusCode::NOT_FOUND, format!("not_found|{what}"), format!("{title} not found."))
             }
-            LifecycleError::Invalid(code, message) | LifecycleError::Conflict(code, message) => {
-                Self::bad_request(code, message)
+            LifecycleError::Refused(refusal) => {
+                let status = match refusal.class() {
+                    RefusalClass::Invalid | RefusalClass::Conflict => StatusCode::BAD_REQUEST,
+                    RefusalClass::Forbidden => StatusCode::FORBIDDEN,
+                };
+                Self::new(status, refusal_code(&refusal), refusal.to_string())
             }
-            LifecycleError::Forbidden(code, message) => Self::new(StatusCode::FORBIDDEN, code, message),
             LifecycleError::Issuance(message) => {
                 tracing::error!(%message, "issuance failed");
                 Self::new(
@@ -101,6 +109,49 @@ impl From<LifecycleError> for ApiError {
             }
             LifecycleError::Store(e) => e.into(),
         }
+    }
+}
+
+/// CertCentral's `category|detail` code for a refusal.
+fn refusal_code(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::Name { refusal, common_name } => match refusal {
+            NameRefusal::Malformed(_) if *common_name => "invalid_common_name",
+            NameRefusal::Malformed(_) => "invalid_dns_names",
+            NameRefusal::WildcardNotAllowed(_) => "invalid_dns_names|wildcard_not_allowed",
+            NameRefusal::IpAddress(_) => "invalid_dns_names|ip_address",
+            NameRefusal::InternalName(_) => "invalid_dns_names|internal_name",
+            NameRefusal::PublicSuffix(_) => "invalid_dns_names|public_suffix",
+            NameRefusal::TooMany { .. } => "invalid_dns_names|too_many",
+        },
+        Refusal::NameNotOnOrder(_) => "invalid_dns_names|not_on_order",
+        Refusal::DomainNotValidated(_) => "domain_not_validated",
+        Refusal::InvalidDomainName { .. } => "invalid_domain_name",
+        Refusal::ClientAuthRetired => "invalid_profile_option",
+        Refusal::ValidityNotInFuture => "invalid_validity",
+        Refusal::ValidityTooLong { .. } => "invalid_validity|too_long",
+        Refusal::OrganizationRequired { .. } => "missing_param|organization",
+        Refusal::RegistrationNumberMissing => "invalid_organization|registration_number",
+        Refusal::UnknownCustomField(_) => "invalid_custom_field",
+        Refusal::OperatorOnlyDcv | Refusal::DcvMethodHasNoToken => "invalid_dcv_method",
+        Refusal::Dcv { failure, .. } => match failure {
+            DcvFailure::NoCheck => "invalid_dcv_method",
+            DcvFailure::TokenExpired => "expired_dcv_token",
+            DcvFailure::TxtNotFound(_) => "invalid_dns_txt",
+            DcvFailure::CnameNotFound(_) => "invalid_dns_cname",
+            DcvFailure::FileNotFound(_) => "file_random_value_not_found",
+        },
+        Refusal::DcvTokenChanged => "invalid_dcv_token",
+        Refusal::OrderExpired => "order_expired",
+        Refusal::AcmeOrderNotReady => "acme_order_not_ready",
+        Refusal::AcmeOrderNotIssued => "order_not_issued",
+        Refusal::RequestAlreadyProcessed { .. } => "request_already_processed",
+        Refusal::OrderNotCancelable(_) | Refusal::OrderNotIssued(_) => "invalid_order_status",
+        Refusal::CertificateNotIssued { .. } => "invalid_certificate_status",
+        Refusal::NotIssuedHere => "not_issued_here",
+        Refusal::ReissuePending => "reissue_pending",
+        Refusal::DuplicateDomain(_) => "duplicate_domain",
+        Refusal::AdministratorsOnly(_) => "access_denied|missing_permission",
     }
 }
 

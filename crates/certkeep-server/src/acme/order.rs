@@ -14,6 +14,7 @@ use certkeep_core::{
     names,
     partner::AcmeContract,
     policy,
+    refusal::{Object, Refusal},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -345,10 +346,19 @@ fn check_csr(csr_b64: &str, order: &AcmeOrder) -> Result<certkeep_ca::Csr, Probl
     Ok(csr)
 }
 
+/// The problem a refused finalize records on the order (RFC 8555 §6.7): a name the product's
+/// rules refuse is `rejectedIdentifier` (the server will not issue for it), a finalize that
+/// lost the race is `orderNotReady`, and anything else the inventory or the CA refuses is
+/// `badCSR` (the CSR is what the client can change).
 fn lifecycle_problem(e: LifecycleError) -> Problem {
+    let detail = format!("The certificate could not be issued: {}.", e.to_string().trim_end_matches('.'));
     match e {
         LifecycleError::Store(e) => Problem::from(e),
-        other => Problem::bad_csr(format!("The certificate could not be issued: {other}.")),
+        LifecycleError::Refused(Refusal::Name { .. } | Refusal::NameNotOnOrder(_)) => {
+            Problem::rejected_identifier(detail)
+        }
+        LifecycleError::Refused(Refusal::AcmeOrderNotReady) => Problem::order_not_ready(detail),
+        _ => Problem::bad_csr(detail),
     }
 }
 
@@ -415,7 +425,8 @@ async fn issue(
     order: &AcmeOrder,
     csr: &certkeep_ca::Csr,
 ) -> Result<(), LifecycleError> {
-    let product = Product::find(&contract.product_name_id).ok_or(LifecycleError::NotFound("product"))?;
+    let product =
+        Product::find(&contract.product_name_id).ok_or(LifecycleError::NotFound(Object::Product))?;
     let common_name = csr
         .common_name
         .as_deref()

@@ -6,7 +6,11 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::{StoreError, lifecycle::LifecycleError};
+use certkeep_core::{
+    StoreError,
+    lifecycle::LifecycleError,
+    refusal::{Object, Refusal, RefusalClass},
+};
 use serde::Serialize;
 
 /// Which side of NCP answered: `x-ncp-apigw-response-origin` is `APIGW` for the gateway's own
@@ -142,15 +146,18 @@ impl NcpError {
 impl From<LifecycleError> for NcpError {
     fn from(e: LifecycleError) -> Self {
         match e {
-            LifecycleError::NotFound("order" | "certificate") => Self::no_certificate(),
+            LifecycleError::NotFound(Object::Order | Object::Certificate) => Self::no_certificate(),
             LifecycleError::NotFound(what) => Self::refused(format!("No {what} of the account matches.")),
-            LifecycleError::Invalid(code, message) if code.starts_with("invalid_dns_names") => {
-                Self::Service { status: StatusCode::BAD_REQUEST, code: "2201", message }
+            // A malformed common name is a bad parameter like any other; the names are 2201.
+            LifecycleError::Refused(
+                refusal @ (Refusal::Name { common_name: false, .. } | Refusal::NameNotOnOrder(_)),
+            ) => {
+                Self::Service { status: StatusCode::BAD_REQUEST, code: "2201", message: refusal.to_string() }
             }
-            LifecycleError::Invalid(_, message) => Self::invalid_parameter(message),
-            LifecycleError::Conflict(_, message) | LifecycleError::Forbidden(_, message) => {
-                Self::refused(message)
-            }
+            LifecycleError::Refused(refusal) => match refusal.class() {
+                RefusalClass::Invalid => Self::invalid_parameter(refusal.to_string()),
+                RefusalClass::Conflict | RefusalClass::Forbidden => Self::refused(refusal.to_string()),
+            },
             LifecycleError::Issuance(message) => {
                 tracing::error!(%message, "issuance failed");
                 Self::Service {

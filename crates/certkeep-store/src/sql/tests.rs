@@ -6,6 +6,7 @@ use certkeep_core::{
     lifecycle::{Actor, AuditEvent, LifecycleError},
     ncp::NcpAcmeAccount,
     partner::AcmeContract,
+    refusal::Refusal,
 };
 use time::{OffsetDateTime, macros::datetime};
 
@@ -266,7 +267,7 @@ fn a_failed_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
     let (account, root) = store.create_account("A", NOW).unwrap();
     let result = store.transaction(&mut |tx| {
         tx.insert_domain(&pending_domain(account, root))?;
-        Err(LifecycleError::Conflict("stop".into(), "rolled back".into()))
+        Err(LifecycleError::Refused(Refusal::DcvTokenChanged))
     });
     assert!(result.is_err());
     assert!(store.list_domains(&Scope { account_id: account, containers: None }).unwrap().is_empty());
