@@ -211,20 +211,11 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     })
 }
 
-/// Path parameters whose rejection (e.g. a segment that is not valid UTF-8 once decoded)
-/// answers in DigiCert's dialect, as a route that does not exist.
-pub struct Path<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for Path<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(t)| Self(t))
-            .map_err(|_| ApiError::route_not_found())
-    }
-}
+crate::wire::dialect_path!(
+    /// Path parameters whose rejection (e.g. a segment that is not valid UTF-8 once decoded)
+    /// answers in DigiCert's dialect, as a route that does not exist.
+    ApiError = ApiError::route_not_found()
+);
 
 /// The raw request body, with DigiCert-dialect rejections (too large: 413).
 pub struct Body(pub axum::body::Bytes);

@@ -1,4 +1,4 @@
-//! Date formats shared by the dialects.
+//! Date formats and the path extractor shared by the dialects.
 
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 
@@ -47,6 +47,32 @@ pub fn zip_files(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     }
     Ok(writer.finish()?.into_inner())
 }
+
+/// Defines `Path<T>`: axum's path extractor whose rejection (a segment that is not valid UTF-8
+/// once decoded, or does not parse as `T`) answers `$reject`, an error in the dialect's shape.
+macro_rules! dialect_path {
+    ($(#[$doc:meta])* $rejection:ty = $reject:expr) => {
+        $(#[$doc])*
+        pub struct Path<T>(pub T);
+
+        impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+            for Path<T>
+        {
+            type Rejection = $rejection;
+
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, $rejection> {
+                axum::extract::Path::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::Path(t)| Self(t))
+                    .map_err(|_| $reject)
+            }
+        }
+    };
+}
+pub(crate) use dialect_path;
 
 #[cfg(test)]
 mod tests {

@@ -530,6 +530,64 @@ async fn order_errors() {
     problem(&post(format!("{orders_url}?cursor=x"), None).await, 400, "malformed");
 }
 
+/// An order made and validated while test names were allowed, finalized through a replica
+/// (behind the same public URL, on the same store) that no longer allows them: the inventory
+/// refuses the name, and the order records `rejectedIdentifier`, not `badCSR`.
+#[tokio::test]
+async fn a_name_the_inventory_refuses_at_finalize_is_a_rejected_identifier() {
+    let server = AcmeServer::start_with(true, None).await;
+    let (key, kid) = raw_account(&server).await;
+    // Signs for `url` (the public URL) and sends to `to`.
+    let post = |url: &str, to: &str, payload: Option<Value>| {
+        let (key, kid, server) = (&key, &kid, &server);
+        let (url, to) = (url.to_owned(), to.to_owned());
+        async move {
+            let h = json!({"alg": "ES256", "kid": kid, "nonce": server.nonce().await, "url": url});
+            server.post(&to, &key.sign(h, payload.as_ref())).await
+        }
+    };
+    let new_order = server.url("/new-order");
+    let ids = json!({"identifiers": [{"type": "dns", "value": "acme.test"}]});
+    let created = post(&new_order, &new_order, Some(ids)).await;
+    assert_eq!(created.0, 201, "{}", created.2);
+    let order_url = created.1["location"].to_str().unwrap().to_owned();
+    let authz_url = created.2["authorizations"][0].as_str().unwrap();
+    let authz = post(authz_url, authz_url, None).await.2;
+    let challenge = authz["challenges"][0]["url"].as_str().unwrap();
+    assert_eq!(post(challenge, challenge, Some(json!({}))).await.0, 200);
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = post(&order_url, &order_url, None).await.2["status"].clone();
+        if status == "ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "ready");
+
+    let strict = certkeep_server::AppState {
+        issuance: certkeep_core::policy::IssuanceSettings {
+            test_names: certkeep_core::policy::TestNames::Refused,
+            ..server.state.issuance
+        },
+        ..server.state.clone()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let replica = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(certkeep_server::serve(listener, certkeep_server::app(strict), std::future::pending()));
+    let finalize = created.2["finalize"].as_str().unwrap();
+    let csr = json!({"csr": URL_SAFE_NO_PAD.encode(csr(&["acme.test"]).1)});
+    let refused = post(finalize, &finalize.replace(&server.base, &replica), Some(csr)).await;
+    assert_eq!((refused.0, &refused.2["status"]), (200, &json!("invalid")), "{}", refused.2);
+    let error = &refused.2["error"];
+    assert_eq!(error["type"], "urn:ietf:params:acme:error:rejectedIdentifier", "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("acme.test is an internal name"), "{error}");
+    // The order says so through every replica, and no certificate was issued.
+    let order = post(&order_url, &order_url, None).await.2;
+    assert_eq!((&order["status"], &order["error"]), (&json!("invalid"), error));
+    assert!(order.get("certificate").is_none(), "{order}");
+}
+
 async fn raw_account_with_new_key(server: &AcmeServer) -> (RawKey, String) {
     raw_account(server).await
 }

@@ -162,6 +162,16 @@ async fn unknown_routes_and_methods_are_not_found_with_or_without_credentials() 
 }
 
 #[tokio::test]
+async fn a_path_segment_that_does_not_decode_is_not_found_in_ncp_shape() {
+    let s = TestServer::start().await;
+    for target in ["/api/v2/certificate/exportCertificate/%FF/chain", "/api/v2/certificate/orders/%FF%FE"] {
+        let resp = get(&s, target).await;
+        assert_gateway(&resp, 404, NOT_FOUND);
+        assert!(!resp.2.contains("errors"), "{target}: {}", resp.2);
+    }
+}
+
+#[tokio::test]
 async fn rate_limit_answers_the_gateway_429() {
     let s = TestServer::start_with(vec!["2/60".parse().unwrap()]).await;
     assert_eq!(get(&s, PAID).await.0, 200);

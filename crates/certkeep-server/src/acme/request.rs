@@ -4,8 +4,8 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, OriginalUri, Request},
-    http::{StatusCode, header, request::Parts},
+    extract::{FromRequest, OriginalUri, Request},
+    http::{StatusCode, header},
 };
 use certkeep_core::{
     Id,
@@ -161,17 +161,8 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
     Ok(Signed { url: post.url, header, payload, jwk, account, source: post.source })
 }
 
-/// Path parameters whose rejection (an id that is not a number, a segment that is not UTF-8)
-/// answers as ACME does for a resource that does not exist.
-pub struct Path<T>(pub T);
-
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(t)| Self(t))
-            .map_err(|_| Problem::not_found("ACME resource"))
-    }
-}
+crate::wire::dialect_path!(
+    /// Path parameters whose rejection (an id that is not a number, a segment that is not UTF-8)
+    /// answers as ACME does for a resource that does not exist.
+    Problem = Problem::not_found("ACME resource")
+);

@@ -8,9 +8,10 @@ use serde::Serialize;
 use super::{
     error::{NcpError, Origin, json_response},
     inventory::{addressed, certificate_no},
+    params::Path,
     views::paid_type,
 };
-use crate::{AppState, digicert::Path};
+use crate::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -23,10 +23,10 @@ use super::{
     acting::{Body, acting, id_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::NcpCaller,
-    params::Query,
+    params::{Path, Query},
     views::Done,
 };
-use crate::{AppState, digicert::Path, wire::ymd_hms_zoned};
+use crate::{AppState, wire::ymd_hms_zoned};
 
 /// NCP's `dcvType` of a domain: `PTXT` (persistent) for a domain the operator vouched for,
 /// `TXT` for every domain whose control is shown by a random value (certkeep does not

@@ -16,9 +16,10 @@ use super::{
     catalog::chain_of,
     error::{NcpError, Origin},
     inventory::{addressed, certificate_no},
+    params::Path,
     settings::private_key_context,
 };
-use crate::{AppState, digicert::Path, wire::zip_files};
+use crate::{AppState, wire::zip_files};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -18,8 +18,9 @@ use super::{
     acting::{Body, acting, id_field, parse, required},
     error::{NcpError, Origin, json_response},
     inventory::NcpCaller,
+    params::Path,
 };
-use crate::{AppState, acme::directory_url, digicert::Path, wire::ymd_hms_zoned};
+use crate::{AppState, acme::directory_url, wire::ymd_hms_zoned};
 
 /// NCP's documented range of `validityDays` (the certificate lifetime is then capped by the
 /// rules in force, `certkeep_core::policy`).

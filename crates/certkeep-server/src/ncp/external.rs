@@ -21,11 +21,11 @@ use super::{
     error::{NcpError, json_response},
     inventory::{NcpCaller, addressed, certificate_no},
     lists::v1_answer,
-    params::Query,
+    params::{Path, Query},
     settings::{check_key, private_key_context},
     views::{Done, EXTERNAL_PRODUCT},
 };
-use crate::{AppState, digicert::Path};
+use crate::AppState;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

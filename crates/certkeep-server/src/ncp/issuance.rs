@@ -17,9 +17,10 @@ use super::{
     error::{NcpError, Origin, json_response},
     inventory::{NcpCaller, addressed, certificate_no, group},
     orders::respond,
+    params::Path,
     views::paid_type,
 };
-use crate::{AppState, certcentral::csr::verify, digicert::Path};
+use crate::{AppState, certcentral::csr::verify};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

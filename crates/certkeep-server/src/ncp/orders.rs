@@ -13,10 +13,10 @@ use serde::Serialize;
 use super::{
     error::{NcpError, Origin, json_response},
     inventory::{group, render},
-    params::Query,
+    params::{Path, Query},
     views::{OrderView, paid_products},
 };
-use crate::{AppState, digicert::Path};
+use crate::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

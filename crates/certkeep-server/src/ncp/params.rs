@@ -1,9 +1,15 @@
 //! Query parameters as NCP's Java backend takes them: Integers for paging, the first of
-//! repeated names, unknown names ignored.
+//! repeated names, unknown names ignored; and path parameters in NCP's error shape.
 
 use std::collections::HashMap;
 
 use super::error::NcpError;
+
+crate::wire::dialect_path!(
+    /// Path parameters whose rejection (a segment that is not valid UTF-8 once decoded)
+    /// answers as NCP's gateway does for a URL it does not serve: 404 `300`.
+    NcpError = NcpError::route_not_found()
+);
 
 /// The query of a request: the first value of each name.
 pub struct Query(HashMap<String, String>);
