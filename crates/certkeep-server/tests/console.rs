@@ -227,7 +227,16 @@ async fn the_pages_show_the_users_inventory_and_refuse_bad_parameters() {
     assert_eq!(c.get("/console/inventory?status=bogus").await.status, 400);
     assert_eq!(c.get("/console/inventory?page=0").await.status, 400);
     assert_eq!(c.get("/console/orders/abc").await.status, 404);
+    let (account, root, admin) = (s.fx.account, s.fx.root, s.fx.admin_user);
+    for days_left in [10, 11, 40] {
+        s.insert_order_expiring(account, root, admin, days_left);
+    }
+    s.insert_order_expiring(s.fx.other_account, s.fx.other_root, s.fx.other_user, 10);
     let expiry = c.get("/console/expiry").await;
+    // Two of ours expire in the week of June 8, none of the other tenant's counts.
+    assert!(expiry.body.contains("<tr><td>2026-06-08</td><td>2</td></tr>"), "{}", expiry.body);
+    assert!(expiry.body.contains("3 issued certificates expire in the next 26 weeks"), "{}", expiry.body);
+    assert_eq!(expiry.body.matches("expiring.alpha.com").count(), 2, "the next 30 days list");
     assert!(expiry.body.contains("<svg") && expiry.body.contains("<rect"), "{}", expiry.body);
     assert_eq!(expiry.body.matches("<rect").count(), 26, "one bar a week");
     assert_eq!(c.get("/console/domains").await.status, 200);
