@@ -252,3 +252,44 @@ async fn the_pages_show_the_users_inventory_and_refuse_bad_parameters() {
     assert!(pem.headers["content-disposition"].to_str().unwrap().contains("www.alpha.com-chain.pem"));
     assert_eq!(pem.body.matches("-----BEGIN CERTIFICATE-----").count(), 3, "{}", pem.body);
 }
+
+#[tokio::test]
+async fn acme_contracts_are_listed_within_the_users_containers_without_their_keys() {
+    let s = server().await;
+    let contract = |account_id, container_id, user_id, name: &str, kid: &str| {
+        let contract = certkeep_core::partner::AcmeContract {
+            id: 0,
+            account_id,
+            container_id,
+            user_id,
+            product_name_id: "ssl_dv_geotrust".into(),
+            sans: vec![name.into()],
+            organization_id: None,
+            auto_renew: true,
+            created_at: s.now,
+            valid_till: s.now + time::Duration::days(365),
+            date_canceled: None,
+        };
+        s.store.create_contract(&contract, kid, b"sealed-hmac", s.now).unwrap().0
+    };
+    let fx = &s.fx;
+    contract(fx.account, fx.root, fx.admin_user, "root-contract.test", "kid-root");
+    contract(fx.account, fx.engineering, fx.engineer_user, "eng-contract.test", "kid-eng");
+    contract(fx.other_account, fx.other_root, fx.other_user, "other-contract.test", "kid-other");
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get("/console/contracts").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("root-contract.test") && page.body.contains("eng-contract.test"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("other-contract.test") && !page.body.contains("kid-"), "{}", page.body);
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let page = eng.get("/console/contracts").await;
+    assert!(
+        page.body.contains("eng-contract.test") && !page.body.contains("root-contract.test"),
+        "{}",
+        page.body
+    );
+}

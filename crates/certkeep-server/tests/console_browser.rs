@@ -212,6 +212,9 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     browser.screenshot("audit").await;
     browser.go(&format!("{base}/console/domains")).await;
     browser.screenshot("domains").await;
+    browser.go(&format!("{base}/console/contracts")).await;
+    assert!(browser.source().await.contains("ACME contracts"));
+    browser.screenshot("contracts").await;
 
     // A form posted from another site carries no session cookie (SameSite=Strict) nor token.
     let forged = format!(

@@ -38,6 +38,7 @@ fn looking() -> Vec<Entry<AppState>> {
         at(M::GET, "/orders/{order}", orders::show),
         at(M::GET, "/certificates/{certificate}/chain.pem", orders::chain),
         at(M::GET, "/domains", records::domains),
+        at(M::GET, "/contracts", records::contracts),
         at(M::GET, "/audit", records::audit),
         at(M::POST, "/sign-out", session::sign_out),
     ]

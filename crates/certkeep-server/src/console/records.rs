@@ -1,5 +1,5 @@
-//! The account's records beside its orders: domains with their validation state, and the
-//! audit log (administrators who see the whole account only, as in the CertCentral door).
+//! The account's records beside its orders: domains with their validation state, ACME
+//! contracts, and the audit log (administrators who see the whole account only, as in the CertCentral door).
 
 use axum::{
     Extension,
@@ -140,5 +140,61 @@ pub async fn audit(
         StatusCode::OK,
         "audit.html",
         &AuditPage { header: signed.header(), current: "audit", total: found.total, events, pager },
+    )
+}
+
+#[derive(Serialize)]
+struct ContractRow {
+    id: certkeep_core::Id,
+    product: &'static str,
+    names: String,
+    auto_renew: bool,
+    created: String,
+    valid_till: String,
+    state: &'static str,
+}
+
+#[derive(Serialize)]
+struct ContractsPage {
+    header: Header,
+    current: &'static str,
+    contracts: Vec<ContractRow>,
+}
+
+/// `GET /console/contracts`: the ACME contracts in the user's containers, with the names
+/// each may order (their EAB credentials are never shown here).
+pub async fn contracts(State(state): State<AppState>, Extension(signed): Extension<SignedIn>) -> Response {
+    let scope = signed.session.scope.clone();
+    let found = state
+        .store(move |s| {
+            let all = s.contracts(scope.account_id)?;
+            Ok(all.into_iter().filter(|c| scope.allows_container(c.container_id)).collect::<Vec<_>>())
+        })
+        .await;
+    let contracts = match found {
+        Ok(c) => c,
+        Err(e) => return view::failure(&e),
+    };
+    let now = state.clock.now();
+    let rows = contracts
+        .iter()
+        .map(|c| ContractRow {
+            id: c.id,
+            product: certkeep_core::Product::find(&c.product_name_id).map_or("unknown", |p| p.name),
+            names: c.sans.join(", "),
+            auto_renew: c.auto_renew,
+            created: view::date(c.created_at),
+            valid_till: view::date(c.valid_till),
+            state: match c.date_canceled {
+                Some(_) => "canceled",
+                None if c.valid_till <= now => "expired",
+                None => "active",
+            },
+        })
+        .collect();
+    view::page(
+        StatusCode::OK,
+        "contracts.html",
+        &ContractsPage { header: signed.header(), current: "contracts", contracts: rows },
     )
 }

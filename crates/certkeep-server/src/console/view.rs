@@ -24,6 +24,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("expiry.html", include_str!("templates/expiry.html")),
         ("order.html", include_str!("templates/order.html")),
         ("domains.html", include_str!("templates/domains.html")),
+        ("contracts.html", include_str!("templates/contracts.html")),
         ("audit.html", include_str!("templates/audit.html")),
     ] {
         env.add_template(name, source).expect("console templates parse");
