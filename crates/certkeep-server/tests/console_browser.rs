@@ -216,6 +216,20 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     assert!(browser.source().await.contains("ACME contracts"));
     browser.screenshot("contracts").await;
 
+    // On a phone-sized window the page does not scroll sideways (wide tables scroll in place).
+    browser.call(reqwest::Method::POST, "/window/rect", json!({"width": 390, "height": 844})).await;
+    for (page, name) in [
+        (format!("/console/orders/{}", s.fx.issued), "order-phone"),
+        ("/console/inventory".into(), "inventory-phone"),
+    ] {
+        browser.go(&format!("{base}{page}")).await;
+        let script = json!({"script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": []});
+        let overflow = browser.call(reqwest::Method::POST, "/execute/sync", script).await;
+        assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow}px");
+        browser.screenshot(name).await;
+    }
+    browser.call(reqwest::Method::POST, "/window/rect", json!({"width": 1280, "height": 900})).await;
+
     // A form posted from another site carries no session cookie (SameSite=Strict) nor token.
     let forged = format!(
         "data:text/html,<form method=post action='{base}/console/orders/{}/revoke'><input name=reason \
