@@ -30,8 +30,9 @@ pub use order::*;
 pub use product::{PRODUCTS, Product, ProductType, ValidationType};
 pub use query::*;
 pub use store::{
-    ExpiryCount, ExpiryOf, InventoryStore, NcpStore, OperationsStore, OrderCertificates, OrderPage, OrderRef,
-    PartnerStore, RequestQuery, Store, StoreError, StoreResult,
+    ConsoleLogin, ConsoleSession, ConsoleStore, ExpiryCount, ExpiryOf, InventoryStore, NcpStore,
+    NewConsoleSession, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore, RequestQuery,
+    Store, StoreError, StoreResult,
 };
 pub use tenancy::*;
 

@@ -7,6 +7,7 @@ pub mod acme;
 pub mod audit;
 mod authority;
 pub mod certcentral;
+pub mod console;
 pub mod dcv;
 pub mod digicert;
 mod key_cache;
@@ -134,7 +135,7 @@ impl AppState {
     }
 }
 
-/// The whole application: every front door and the operations endpoints.
+/// The whole application: every front door, the console and the operations endpoints.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(FrontDoor::CertCentral.prefix(), certcentral::router(state.clone()))
@@ -142,6 +143,7 @@ pub fn app(state: AppState) -> Router {
         .nest(FrontDoor::Acme.prefix(), acme::router(state.clone()))
         .merge(pki::router(state.clone()))
         .nest(FrontDoor::Ncp.prefix(), ncp::router(state.clone()))
+        .nest(FrontDoor::Console.prefix(), console::router(state.clone()))
         .merge(ops::router(state.clone()))
         .layer(axum::middleware::from_fn(ops::single_credentials))
         .layer(axum::middleware::from_fn_with_state(state.metrics, request_log::observe))
@@ -170,6 +172,7 @@ pub fn routes() -> Vec<Route> {
         .chain(routes::describe(D::Pki, pki::table()))
         .chain(routes::describe(D::Ncp, ncp::table()))
         .chain(routes::describe(D::Ops, ops::table()))
+        .chain(routes::describe(D::Console, console::table()))
         .collect()
 }
 

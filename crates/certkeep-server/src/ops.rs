@@ -253,6 +253,7 @@ fn refuse(path: &str, status: StatusCode) -> Response {
             Problem::new("serverInternal", status, message).into_response()
         }
         FrontDoor::Acme => Problem::new("malformed", status, message).into_response(),
+        FrontDoor::Console => crate::console::refusal(status, message),
         FrontDoor::Pki | FrontDoor::Ops => (status, format!("{message}\n")).into_response(),
     }
 }

@@ -24,6 +24,8 @@ pub enum FrontDoor {
     Pki,
     /// Health checks (public by design).
     Ops,
+    /// The operator console: HTML pages behind a password sign-in and a session cookie.
+    Console,
 }
 
 impl FrontDoor {
@@ -34,6 +36,7 @@ impl FrontDoor {
             Self::Partner => "/partner-subscription/api/v1",
             Self::Acme => "/acme",
             Self::Ncp => "/api",
+            Self::Console => "/console",
             Self::Pki | Self::Ops => "",
         }
     }
@@ -47,6 +50,7 @@ impl FrontDoor {
             Self::Ncp => "ncp",
             Self::Pki => "pki",
             Self::Ops => "ops",
+            Self::Console => "console",
         }
     }
 
@@ -62,7 +66,7 @@ impl FrontDoor {
                 "x-ncp-apigw-signature-v2",
                 "x-ncp-apigw-signature-v1",
             ],
-            Self::Acme | Self::Pki | Self::Ops => &[],
+            Self::Acme | Self::Pki | Self::Ops | Self::Console => &[],
         }
     }
 
@@ -70,7 +74,7 @@ impl FrontDoor {
     pub fn of(path: &str) -> Self {
         let under =
             |prefix: &str| path.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/'));
-        [Self::CertCentral, Self::Partner, Self::Acme, Self::Ncp]
+        [Self::CertCentral, Self::Partner, Self::Acme, Self::Ncp, Self::Console]
             .into_iter()
             .find(|d| under(d.prefix()))
             .unwrap_or(if under("/pki") { Self::Pki } else { Self::Ops })
@@ -114,11 +118,15 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(table: Vec<Entry<S>>) -> 
         .route_layer(axum::middleware::from_fn(crate::request_log::note_route))
 }
 
-/// The rows of `table` as published routes of `door`.
+/// The rows of `table` as published routes of `door`. A nested door's `/` is served at its
+/// prefix alone (`/console`), as axum nests it.
 pub(crate) fn describe<S>(door: FrontDoor, table: Vec<Entry<S>>) -> impl Iterator<Item = Route> {
     table.into_iter().map(move |e| Route {
         door,
         method: e.method,
-        path: format!("{}{}", door.prefix(), e.path),
+        path: match (door.prefix(), e.path) {
+            (prefix, "/") if !prefix.is_empty() => prefix.to_owned(),
+            (prefix, path) => format!("{prefix}{path}"),
+        },
     })
 }

@@ -125,10 +125,49 @@ fn every_route_is_in_the_matrix_and_the_public_list_is_current() {
                     | FrontDoor::Ncp
                     | FrontDoor::Acme
                     | FrontDoor::Ops
+                    | FrontDoor::Console
             ),
             "{r:?} is neither public nor authenticated"
         );
     }
+}
+
+/// Console pages anyone may load: the sign-in form (and its POST, which takes a password, not
+/// a session) and the stylesheet.
+const CONSOLE_PUBLIC: [(&str, &str); 3] =
+    [("GET", "/console/style.css"), ("GET", "/console/sign-in"), ("POST", "/console/sign-in")];
+
+#[tokio::test]
+async fn console_routes() {
+    let s = TestServer::start().await;
+    let routes = door(FrontDoor::Console);
+    for (method, path) in CONSOLE_PUBLIC {
+        assert!(routes.iter().any(|r| r.method == method && r.path == path), "stale {method} {path}");
+    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let values = HashMap::from([("order", s.fx.issued.to_string()), ("certificate", "1".to_owned())]);
+    let secrets = vec!["www.alpha.com".to_owned()];
+    for r in routes.iter().filter(|r| !CONSOLE_PUBLIC.contains(&(r.method.as_str(), r.path.as_str()))) {
+        let url = format!("{}{}", s.base, fill(&r.path, &values));
+        let what = format!("{} {}", r.method, r.path);
+        // No session, a made-up one, another door's credential: a page goes to the sign-in
+        // form, a form is refused, and nothing is shown.
+        for headers in [
+            vec![],
+            vec![("Cookie", format!("certkeep_console={}", "A".repeat(64)))],
+            vec![("X-DC-DEVKEY", s.fx.admin_key.clone())],
+        ] {
+            let resp = call(&client, &r.method, &url, &headers).await;
+            if r.method == Method::GET {
+                assert_eq!(resp.status, 303, "{what}");
+            } else {
+                assert_eq!(resp.status, 403, "{what}");
+                assert!(resp.content_type.starts_with("text/html"), "{what}");
+            }
+            assert_no_leak(&what, &resp.body, &secrets);
+        }
+    }
+    assert_eq!(s.json(&format!("/order/certificate/{}", s.fx.issued)).await["status"], "issued");
 }
 
 #[tokio::test]

@@ -112,7 +112,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 /// Asserts a refusal in `door`'s shape: CertCentral/Partner `errors[]`, NCP gateway or
-/// service JSON, ACME problem+json.
+/// service JSON, ACME problem+json, the console's HTML page.
 fn assert_dialect(door: FrontDoor, status: u16, content_type: &str, body: &[u8], what: &str) {
     assert!(status < 500, "{what}: {status} {}", String::from_utf8_lossy(body));
     if status < 400 {
@@ -134,6 +134,10 @@ fn assert_dialect(door: FrontDoor, status: u16, content_type: &str, body: &[u8],
                 v["type"].as_str().is_some_and(|t| t.starts_with("urn:ietf:params:acme:error:")),
                 "{what}: {v}"
             );
+        }
+        FrontDoor::Console => {
+            assert_eq!(content_type, "text/html; charset=utf-8", "{what}");
+            assert!(String::from_utf8_lossy(body).contains("role=\"alert\""), "{what}");
         }
         FrontDoor::Pki | FrontDoor::Ops => {}
     }
@@ -286,6 +290,7 @@ fn the_http_layers_own_refusals_answer_in_the_doors_shape() {
             (FrontDoor::Partner, "/partner-subscription/api/v1/account/subaccount"),
             (FrontDoor::Ncp, "/api/v2/certificate/certificateTypes"),
             (FrontDoor::Acme, "/acme/directory"),
+            (FrontDoor::Console, "/console/inventory"),
         ] {
             let long_uri = s.client.get(format!("{}{path}?x={}", s.base, "a".repeat(40_000)));
             let big_header = s.client.get(format!("{}{path}", s.base)).header("x-big", "b".repeat(100_000));

@@ -769,3 +769,44 @@ pub fn populate_partner(
     let (contract_id, _) = store.create_contract(&contract, &eab_kid, &sealed, now).map_err(err)?;
     Ok(PartnerDemo { parent_key, subaccount_key, contract_id, eab_kid, eab_hmac: encode_hmac_key(&hmac) })
 }
+
+/// The demo's console sign-ins, in clear (printed in the banner, kept in the data directory).
+pub struct ConsoleDemo {
+    /// The administrator's user name (full access, the whole account).
+    pub admin_username: String,
+    /// Their password.
+    pub admin_password: String,
+    /// A view-only user at the account's root: sees every order, changes nothing.
+    pub viewer_username: String,
+    /// Their password.
+    pub viewer_password: String,
+}
+
+/// Gives the demo administrator a console password and adds a view-only user with one.
+pub fn console_logins(store: &dyn Store, admin: &Admin, now: OffsetDateTime) -> Result<ConsoleDemo, String> {
+    let err = |e: certkeep_core::StoreError| e.to_string();
+    let password = || certkeep_core::credentials::generate_api_key()[..20].to_owned();
+    let viewer_username = "viewer@example.com".to_owned();
+    let viewer = store
+        .create_user(
+            &NewUser {
+                account_id: admin.account_id,
+                container_id: admin.root_container_id,
+                username: viewer_username.clone(),
+                contact: contact("Vera", "Viewer", &viewer_username, "Auditor"),
+                access_role: AccessRole::StandardUser,
+            },
+            now,
+        )
+        .map_err(err)?;
+    let (admin_password, viewer_password) = (password(), password());
+    let set = crate::setup::set_console_password;
+    set(store, admin.user_id, &admin_password, certkeep_core::ApiKeyRole::Inherit, now)?;
+    set(store, viewer, &viewer_password, certkeep_core::ApiKeyRole::ViewOnly, now)?;
+    Ok(ConsoleDemo {
+        admin_username: "admin@example.com".into(),
+        admin_password,
+        viewer_username,
+        viewer_password,
+    })
+}

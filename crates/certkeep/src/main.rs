@@ -9,7 +9,7 @@ mod tls;
 use std::{path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
-use certkeep_core::{Clock, FixedClock, SystemClock};
+use certkeep_core::{ApiKeyRole, Clock, FixedClock, SystemClock};
 use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate};
 use clap::{Args, Parser, Subcommand};
 use config::{CaSettings, CommonFlags, CommonSettings, LogFormat, ServeFlags, ServeSettings, Tls};
@@ -36,6 +36,9 @@ enum Command {
     /// Operator tools for domains.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Users' console sign-in.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Create a data directory holding a demo inventory of really-issued orders (for
     /// benchmarks); `serve --demo --data-dir DIR` serves it.
     Generate(GenerateArgs),
@@ -148,6 +151,22 @@ enum DomainCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Set a user's console password (read from stdin, or asked for twice on a terminal; never
+    /// a flag), replacing any earlier one and ending the sessions it opened.
+    SetPassword {
+        #[command(flatten)]
+        common: CommonFlags,
+        /// The user's id.
+        #[arg(long)]
+        user_id: i64,
+        /// The sign-in may look at everything the user sees but change nothing.
+        #[arg(long)]
+        view_only: bool,
+    },
+}
+
 #[derive(Args)]
 struct InitArgs {
     #[command(flatten)]
@@ -197,6 +216,10 @@ struct DemoCredentials {
     /// Absent in demo directories created before the NCP front door.
     ncp_access_key: Option<String>,
     ncp_secret_key: Option<String>,
+    /// Console sign-ins (user name, password); absent in demo directories created before the
+    /// console.
+    console_admin: Option<(String, String)>,
+    console_viewer: Option<(String, String)>,
 }
 
 const DEMO_CREDENTIALS: &str = "demo-credentials.toml";
@@ -208,6 +231,7 @@ fn main() {
         Command::Serve(args) => run_serve(*args),
         Command::NcpKey(command) => run_ncp_key(command),
         Command::Domain(command) => run_domain(command),
+        Command::User(command) => run_user(command),
         Command::Generate(args) => run_generate(args),
         Command::Migrate(common) => run_migrate(common),
         Command::Db(DbCommand::Copy { from, to }) => run_db_copy(&from, &to),
@@ -565,6 +589,7 @@ fn create_demo(
     let partner = demo::populate_partner(&*store, &sealing_key, &admin, now)?;
     let (ncp_access_key, ncp_secret_key) =
         setup::create_ncp_key(&*store, &sealing_key, admin.account_id, now)?;
+    let console = demo::console_logins(&*store, &admin, now)?;
     let credentials = DemoCredentials {
         certcentral_api_key: admin.api_key,
         partner_parent_key: partner.parent_key,
@@ -574,6 +599,8 @@ fn create_demo(
         eab_hmac_key: partner.eab_hmac,
         ncp_access_key: Some(ncp_access_key),
         ncp_secret_key: Some(ncp_secret_key),
+        console_admin: Some((console.admin_username, console.admin_password)),
+        console_viewer: Some((console.viewer_username, console.viewer_password)),
     };
     let path = layout.data_dir.join(DEMO_CREDENTIALS);
     setup::write_private(&path, &toml::to_string(&credentials).map_err(|e| e.to_string())?)?;
@@ -616,8 +643,18 @@ fn print_banner(
                 line("NCP access key", access);
                 line("NCP secret key", secret);
             }
+            if let Some((user, password)) = &c.console_admin {
+                line("console", &format!("{base}/console"));
+                line("console user", &format!("{user}  password {password}"));
+            }
+            if let Some((user, password)) = &c.console_viewer {
+                line("console view-only user", &format!("{user}  password {password}"));
+            }
         }
-        None => line("X-DC-DEVKEY", "the key printed by `certkeep init`"),
+        None => {
+            line("X-DC-DEVKEY", "the key printed by `certkeep init`");
+            line("console", &format!("{base}/console (certkeep user set-password --user-id N)"));
+        }
     }
     line("CA chain", &layout.ca_dir().display().to_string());
     if tls {
@@ -686,6 +723,35 @@ fn run_domain(command: DomainCommand) -> Result<(), String> {
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
     println!("domain {} (id {}) is validated for account {account_id} until {until}", domain.name, domain.id);
+    Ok(())
+}
+
+fn run_user(command: UserCommand) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal};
+    let UserCommand::SetPassword { common, user_id, view_only } = command;
+    let layout = CommonSettings::load(&common)?.layout()?;
+    if !layout.is_initialized() {
+        return Err(format!("{} is not initialized: run `certkeep init` first", layout.data_dir.display()));
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New console password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("The same again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    let store = setup::open_store(&layout)?;
+    let role = if view_only { ApiKeyRole::ViewOnly } else { ApiKeyRole::Inherit };
+    setup::set_console_password(&*store, user_id, &password, role, OffsetDateTime::now_utc())?;
+    println!(
+        "console password set for user {user_id} ({}); sign in at /console/sign-in",
+        if view_only { "view only" } else { "full access" }
+    );
     Ok(())
 }
 

@@ -263,3 +263,21 @@ pub fn create_ncp_key(
         .ok_or_else(|| format!("there is no account {account_id}"))?;
     Ok((access_key, secret_key))
 }
+
+/// Gives user `user_id` a console sign-in with `password` (argon2id-hashed) and `role`,
+/// replacing an earlier one and ending its sessions.
+pub fn set_console_password(
+    store: &dyn Store,
+    user_id: Id,
+    password: &str,
+    role: ApiKeyRole,
+    now: OffsetDateTime,
+) -> Result<(), String> {
+    use certkeep_server::console::password;
+    password::check_strength(password)?;
+    let login = certkeep_core::ConsoleLogin { user_id, password_hash: password::hash(password)?, role };
+    if !store.set_console_login(&login, now).map_err(|e| e.to_string())? {
+        return Err(format!("there is no user {user_id}"));
+    }
+    Ok(())
+}

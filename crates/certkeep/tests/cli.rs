@@ -832,3 +832,93 @@ async fn metrics_are_served_on_the_operator_listener_and_behind_the_token_on_the
     let resp = served.client.get(format!("{}/metrics", served.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+/// Signs in to the console through its form; the status of the sign-in POST.
+async fn console_sign_in(served: &Served, username: &str, password: &str) -> u16 {
+    let root =
+        served.root.as_deref().map(|r| reqwest::Certificate::from_pem(&std::fs::read(r).unwrap()).unwrap());
+    let client = reqwest::Client::builder()
+        .tls_certs_only(root)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client.get(format!("{}/console/sign-in", served.base)).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = form.text().await.unwrap();
+    let at = page.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+    let csrf = page[at..].split('"').next().unwrap().to_owned();
+    let body = format!(
+        "csrf={csrf}&username={}&password={}",
+        username.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    let resp = client
+        .post(format!("{}/console/sign-in", served.base))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
+#[tokio::test]
+async fn the_demo_prints_console_sign_ins_and_set_password_reads_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--demo-orders", "5", "--listen", "127.0.0.1:0", "--data-dir", data])
+        .env("CERTKEEP_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("data directory:") {
+            break;
+        }
+    }
+    drop(child);
+    let sign_in = |label: &str| {
+        let line =
+            banner.lines().find_map(|l| l.trim().strip_prefix(label)).unwrap_or_else(|| panic!("{banner}"));
+        let (user, password) = line.trim().split_once("  password ").unwrap();
+        (user.to_owned(), password.to_owned())
+    };
+    let base = banner.lines().find_map(|l| l.trim().strip_prefix("base URL:")).unwrap().trim().to_owned();
+    assert!(banner.contains(&format!("console:{}{base}/console", " ".repeat(19))), "{banner}");
+    let (admin, admin_password) = sign_in("console user:");
+    let (viewer, viewer_password) = sign_in("console view-only user:");
+    let served = serve(&["--demo", "--listen", "127.0.0.1:0", "--data-dir", data], &[]).await;
+    assert_eq!(console_sign_in(&served, &admin, &admin_password).await, 303);
+    assert_eq!(console_sign_in(&served, &viewer, &viewer_password).await, 303);
+    assert_eq!(console_sign_in(&served, &admin, "not the password").await, 401);
+
+    let set_password = |password: &str| {
+        let mut cli = std::process::Command::new(BIN)
+            .args(["user", "set-password", "--data-dir", data, "--user-id", "1"])
+            .env("CERTKEEP_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(cli.stdin.take().unwrap(), "{password}").unwrap();
+        cli.wait_with_output().unwrap()
+    };
+    let short = set_password("too short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"), "{short:?}");
+    let set = set_password("a brand new passphrase");
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(console_sign_in(&served, &admin, "a brand new passphrase").await, 303);
+    assert_eq!(console_sign_in(&served, &admin, &admin_password).await, 401, "the old password is gone");
+    terminate(served).await;
+}

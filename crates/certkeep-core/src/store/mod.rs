@@ -1,8 +1,10 @@
 //! The persistence boundary. Front doors and services talk to a `dyn Store`, the sum of one
-//! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`]
-//! and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement each once.
+//! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`],
+//! [`ConsoleStore`] and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement
+//! each once.
 //! Methods block; async callers run them on a blocking thread.
 
+mod console;
 mod inventory;
 mod ncp;
 mod operations;
@@ -10,6 +12,7 @@ mod partner;
 
 use std::fmt;
 
+pub use console::{ConsoleLogin, ConsoleSession, ConsoleStore, NewConsoleSession};
 pub use inventory::{
     ExpiryCount, ExpiryOf, InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery,
 };
@@ -34,8 +37,9 @@ impl std::error::Error for StoreError {}
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything certkeep persists, one context trait per front door and one for operations.
-pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore {
+/// Everything certkeep persists, one context trait per front door, one for operations and one
+/// for the console.
+pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore + ConsoleStore {
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;
 }

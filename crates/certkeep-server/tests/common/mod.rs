@@ -814,3 +814,138 @@ impl TestServer {
         self.store.insert_orders(&[o]).unwrap()[0]
     }
 }
+
+/// A console password every test sign-in uses.
+pub const CONSOLE_PASSWORD: &str = "correct horse battery staple";
+
+/// A browser-less console client: keeps the session cookie and the CSRF token by hand (so
+/// that tests can leave them out).
+pub struct Console {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// `certkeep_console=...`, once signed in.
+    pub cookie: Option<String>,
+    /// The session's CSRF token, read from the last page that carried one.
+    pub csrf: Option<String>,
+}
+
+/// What a console request answered.
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers.get("location").map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The value of the first hidden `csrf` field.
+    pub fn csrf(&self) -> Option<String> {
+        let at = self.body.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+        Some(self.body[at..].split('"').next()?.to_owned())
+    }
+
+    /// The `Set-Cookie` header setting `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+impl Console {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        };
+        let resp = request.send().await.unwrap();
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        Page { status, headers, body: resp.text().await.unwrap() }
+    }
+
+    /// GET `path` (absolute, `/console/...`) with the session, if any.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let page = self.send(self.client.get(format!("{}{path}", self.base))).await;
+        if let Some(csrf) = page.csrf() {
+            self.csrf = Some(csrf);
+        }
+        page
+    }
+
+    /// POSTs `form` to `path` with the session, if any (the CSRF token only if `form` has it).
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// POSTs `form` with the session's CSRF token added.
+    pub async fn act(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf.clone().expect("a page with the CSRF token was loaded");
+        let mut form = form.to_vec();
+        form.push(("csrf", &csrf));
+        self.post(path, &form).await
+    }
+
+    /// Signs in through the form (loaded first, for its token); returns the form's answer.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
+        self.cookie = None;
+        let form = self.get("/console/sign-in").await;
+        let token = form.csrf().unwrap();
+        let pre = form.set_cookie("certkeep_console_sign_in").unwrap();
+        self.cookie = Some(pre.split(';').next().unwrap().to_owned());
+        let page = self
+            .post("/console/sign-in", &[("csrf", &token), ("username", username), ("password", password)])
+            .await;
+        self.cookie = page.set_cookie("certkeep_console").map(|c| c.split(';').next().unwrap().to_owned());
+        if self.cookie.is_some() {
+            self.get("/console/inventory").await;
+        }
+        page
+    }
+}
+
+impl TestServer {
+    /// Gives `user_id` a console sign-in with [`CONSOLE_PASSWORD`] and `role`.
+    pub fn console_login(&self, user_id: Id, role: ApiKeyRole) {
+        let password_hash = certkeep_server::console::password::hash(CONSOLE_PASSWORD).unwrap();
+        let login = certkeep_core::ConsoleLogin { user_id, password_hash, role };
+        assert!(self.store.set_console_login(&login, NOW).unwrap());
+    }
+
+    /// A console client without a session.
+    pub fn console(&self) -> Console {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Console { base: self.base.clone(), client, cookie: None, csrf: None }
+    }
+
+    /// A console client signed in as `username` (whose login [`Self::console_login`] made).
+    pub async fn signed_in(&self, username: &str) -> Console {
+        let mut console = self.console();
+        let page = console.sign_in(username, CONSOLE_PASSWORD).await;
+        assert_eq!(page.status, 303, "sign-in as {username}: {}", page.body);
+        console
+    }
+}
+
+impl Console {
+    /// GET `path` without reading a token from it.
+    pub async fn get_page(&self, path: &str) -> Page {
+        self.send(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    /// The status of GET `path`.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.get_page(path).await.status
+    }
+}

@@ -37,6 +37,8 @@ pub const TABLES: &[&str] = &[
     "ncp_certificates",
     "ncp_acme_accounts",
     "rate_counters",
+    "console_logins",
+    "console_sessions",
 ];
 
 /// Tables the target's triggers fill while the others are copied (SQLite), or copied with the

@@ -1,10 +1,11 @@
 //! Everything both engines share: the [`Store`] implementation, one file per context
-//! (`inventory/`, `partner.rs`, `ncp.rs`, `acme.rs`, `operations.rs`), written once over the
+//! (`inventory/`, `partner.rs`, `ncp.rs`, `acme.rs`, `operations.rs`, `console.rs`), written once over the
 //! [`Db`] connection interface. This file holds the engine seam and the transaction modes; an
 //! engine (SQLite, PostgreSQL) only supplies connections, transactions and its schema.
 
 mod acme;
 mod audit;
+mod console;
 pub mod copy;
 pub mod db;
 mod inventory;

@@ -1,8 +1,8 @@
 //! The store's rules, on SQLite and (with `CERTKEEP_TEST_POSTGRES_URL`) on PostgreSQL.
 
 use certkeep_core::{
-    AccessRole, ApiKeyRole, Contact, Id, InventoryStore, NcpStore, NewApiKey, NewContainer, NewUser,
-    OperationsStore, PartnerStore, Scope,
+    AccessRole, ApiKeyRole, ConsoleLogin, ConsoleStore, Contact, Id, InventoryStore, NcpStore, NewApiKey,
+    NewConsoleSession, NewContainer, NewUser, OperationsStore, PartnerStore, Scope,
     lifecycle::{Actor, AuditEvent, LifecycleError},
     ncp::NcpAcmeAccount,
     partner::AcmeContract,
@@ -49,7 +49,8 @@ on_both_engines!(
     refused_writes_are_logged_and_read_back_per_account_newest_first,
     eab_keys_stored_in_clear_by_older_versions_are_sealed_once,
     an_ncp_acme_account_is_created_whole_or_not_at_all,
-    every_sealed_value_is_resealed_in_one_transaction_or_none_is
+    every_sealed_value_is_resealed_in_one_transaction_or_none_is,
+    console_sessions_expire_and_end_at_sign_out_or_a_new_password
 );
 
 /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
@@ -402,4 +403,61 @@ fn request_counts_slide_and_spare_other_callers<E: Engine>(store: &SqlStore<E>) 
     assert!(!count("a", 15).unwrap());
     // Two windows later everything is forgotten.
     assert!((0..3).all(|_| count("a", 40).unwrap()));
+}
+
+fn console_sessions_expire_and_end_at_sign_out_or_a_new_password<E: Engine>(store: &SqlStore<E>) {
+    let (account, root) = store.create_account("A", NOW).unwrap();
+    let team = store
+        .create_container(&NewContainer {
+            account_id: account,
+            parent_id: Some(root),
+            name: "team".into(),
+            description: String::new(),
+        })
+        .unwrap();
+    let user = store
+        .create_user(
+            &NewUser {
+                account_id: account,
+                container_id: team,
+                username: "ops".into(),
+                contact: Contact::default(),
+                access_role: AccessRole::StandardUser,
+            },
+            NOW,
+        )
+        .unwrap();
+    let login =
+        ConsoleLogin { user_id: user, password_hash: "$argon2id$x".into(), role: ApiKeyRole::ViewOnly };
+    assert!(!store.set_console_login(&ConsoleLogin { user_id: 999_999, ..login.clone() }, NOW).unwrap());
+    assert_eq!(store.console_login("ops").unwrap(), None);
+    assert!(store.set_console_login(&login, NOW).unwrap());
+    assert_eq!(store.console_login("ops").unwrap(), Some(login.clone()));
+    let open = |token: u8| {
+        let session = NewConsoleSession {
+            token_hash: vec![token],
+            user_id: user,
+            csrf_token: format!("csrf{token}"),
+            created_at: NOW,
+            expires_at: NOW + time::Duration::hours(1),
+        };
+        store.create_console_session(&session).unwrap();
+    };
+    open(1);
+    let s = store.console_session(&[1], NOW).unwrap().unwrap();
+    assert_eq!((s.username.as_str(), s.role, s.csrf_token.as_str()), ("ops", ApiKeyRole::ViewOnly, "csrf1"));
+    assert_eq!((s.scope.account_id, s.scope.containers), (account, Some(vec![team])), "the user's subtree");
+    assert_eq!(store.console_session(&[1], NOW + time::Duration::hours(1)).unwrap(), None, "expired");
+    assert_eq!(store.console_session(&[2], NOW).unwrap(), None);
+    // Sign-out ends that session only.
+    open(2);
+    assert!(store.delete_console_session(&[1]).unwrap());
+    assert!(!store.delete_console_session(&[1]).unwrap());
+    assert_eq!(store.console_session(&[1], NOW).unwrap(), None);
+    assert!(store.console_session(&[2], NOW).unwrap().is_some());
+    // A new password ends every session of the user.
+    let changed = ConsoleLogin { password_hash: "$argon2id$y".into(), role: ApiKeyRole::Inherit, ..login };
+    assert!(store.set_console_login(&changed, NOW).unwrap());
+    assert_eq!(store.console_session(&[2], NOW).unwrap(), None);
+    assert_eq!(store.console_login("ops").unwrap(), Some(changed));
 }

@@ -531,6 +531,25 @@ ALTER TABLE organizations ADD COLUMN jurisdiction_country TEXT NOT NULL DEFAULT 
 ALTER TABLE domains ADD COLUMN dcv_token TEXT;
 ALTER TABLE domains ADD COLUMN dcv_token_expires INTEGER;
 "#,
+    r#"
+-- The operator console: a user's password (argon2id PHC string) and the role the console
+-- grants (an API key role code: 102 looks and never acts); sessions by the SHA-256 of their
+-- cookie token, each with its CSRF token, shared by every replica.
+CREATE TABLE console_logins (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    password_hash TEXT NOT NULL,
+    role INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE console_sessions (
+    token_hash BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES console_logins(user_id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

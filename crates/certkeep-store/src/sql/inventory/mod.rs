@@ -142,16 +142,10 @@ impl<E: Engine> InventoryStore for SqlStore<E> {
             else {
                 return Ok(None);
             };
-            let containers = match found.6 {
-                None => None,
-                Some(_) => Some(container_subtree(db, found.5)?),
-            };
-            Ok(Some((found, containers)))
+            let scope = user_scope(db, found.4, found.5, found.6)?;
+            Ok(Some((found, scope)))
         })?;
-        let Some((
-            (api_key_id, api_key_name, role, user_id, account_id, container_id, _, access),
-            containers,
-        )) = found
+        let Some(((api_key_id, api_key_name, role, user_id, _, container_id, _, access), scope)) = found
         else {
             return Ok(None);
         };
@@ -166,7 +160,7 @@ impl<E: Engine> InventoryStore for SqlStore<E> {
             user_id,
             container_id,
             may_skip_approval: role.may_skip_approval(access),
-            scope: Scope { account_id, containers },
+            scope,
             access_role: access,
         }))
     }
@@ -346,6 +340,21 @@ impl<E: Engine> InventoryStore for SqlStore<E> {
     ) -> StoreResult<Option<(CertificateStatus, Option<Revocation>)>> {
         self.run(Mode::Read, |db| reads::certificate_status(db, serial))
     }
+}
+
+/// What a user in `container_id` (whose parent is `parent_id`) sees: the whole account from
+/// its root container, else the subtree under their container.
+pub(super) fn user_scope(
+    db: &mut dyn Db,
+    account_id: Id,
+    container_id: Id,
+    parent_id: Option<Id>,
+) -> DbResult<Scope> {
+    let containers = match parent_id {
+        None => None,
+        Some(_) => Some(container_subtree(db, container_id)?),
+    };
+    Ok(Scope { account_id, containers })
 }
 
 pub(super) fn container_subtree(db: &mut dyn Db, root: Id) -> DbResult<Vec<Id>> {

@@ -1,0 +1,295 @@
+//! The operator console over real HTTP: sign-in, the session cookie, CSRF, roles, tenancy,
+//! sign-out, and the pages, against a started server.
+
+mod common;
+
+use certkeep_core::{ApiKeyRole, audit::AuditQuery};
+use common::{CONSOLE_PASSWORD, TestServer};
+
+async fn server() -> TestServer {
+    let s = TestServer::start().await;
+    s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
+    s.console_login(s.fx.engineer_user, ApiKeyRole::Inherit);
+    s.console_login(s.fx.other_user, ApiKeyRole::Inherit);
+    s
+}
+
+/// The order's status as the CertCentral API shows it.
+async fn api_status(s: &TestServer, order: i64) -> String {
+    s.json(&format!("/order/certificate/{order}")).await["status"].as_str().unwrap().to_owned()
+}
+
+/// The audit events of the fixture account, newest first: (action, refused, detail).
+fn audit(s: &TestServer) -> Vec<(String, bool, String)> {
+    let query = AuditQuery { limit: 100, ..AuditQuery::default() };
+    let page = s.store.audit_events(None, &query).unwrap();
+    page.records.into_iter().map(|r| (r.event.action, r.event.refused, r.event.detail)).collect()
+}
+
+#[tokio::test]
+async fn sign_in_refuses_a_wrong_password_and_an_unknown_user_alike() {
+    let s = server().await;
+    for (user, password) in
+        [("admin@acme.test", "wrong password here"), ("nobody@acme.test", CONSOLE_PASSWORD)]
+    {
+        let mut c = s.console();
+        let page = c.sign_in(user, password).await;
+        assert_eq!(page.status, 401, "{user}");
+        assert!(page.body.contains("Wrong user name or password."), "{}", page.body);
+        assert!(c.cookie.is_none(), "no session for {user}");
+    }
+    let refused = audit(&s).into_iter().filter(|(a, r, _)| a == "console.sign-in" && *r).count();
+    assert_eq!(refused, 2, "both refusals are audited");
+    // A form that did not come from the sign-in page (no echoed token) is refused too.
+    let page = s
+        .console()
+        .post("/console/sign-in", &[("username", "admin@acme.test"), ("password", CONSOLE_PASSWORD)])
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(page.set_cookie("certkeep_console").is_none());
+    let mut c = s.console();
+    assert_eq!(c.sign_in("admin@acme.test", CONSOLE_PASSWORD).await.status, 303);
+    assert!(audit(&s).iter().any(|(a, r, _)| a == "console.sign-in" && !r));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_http_only_strict_and_scoped_to_the_console() {
+    let s = server().await;
+    let mut c = s.console();
+    let page = c.sign_in("admin@acme.test", CONSOLE_PASSWORD).await;
+    assert_eq!((page.status, page.location()), (303, "/console/inventory"));
+    let cookie = page.set_cookie("certkeep_console").unwrap();
+    let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    let token = attributes[0].strip_prefix("certkeep_console=").unwrap();
+    assert_eq!(token.len(), 64, "256 random bits");
+    for wanted in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=28800"] {
+        assert!(attributes.contains(&wanted), "{wanted} in {cookie}");
+    }
+    // Only a hash of the token is stored.
+    assert!(s.store.console_session(token.as_bytes(), s.now).unwrap().is_none());
+    let hash = certkeep_core::credentials::hash_api_key(token);
+    assert_eq!(s.store.console_session(&hash, s.now).unwrap().unwrap().username, "admin@acme.test");
+    // Pages are not cached, framed or scripted.
+    let page = c.get("/console/inventory").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!page.body.contains("<script"));
+}
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let s = server().await;
+    let c = s.signed_in("admin@acme.test").await;
+    let path = format!("/console/orders/{}/revoke", s.fx.issued);
+    let other = s.signed_in("eng@acme.test").await;
+    let someone_elses = other.csrf.clone().unwrap();
+    for form in [vec![("reason", "key_compromise")], vec![("reason", "superseded"), ("csrf", &someone_elses)]]
+    {
+        let page = c.post(&path, &form).await;
+        assert_eq!(page.status, 403, "{form:?}");
+        assert!(page.body.contains("not sent from your console session"), "{}", page.body);
+    }
+    assert_eq!(api_status(&s, s.fx.issued).await, "issued");
+    let refusals: Vec<_> = audit(&s).into_iter().filter(|(a, r, _)| a == "console.auth" && *r).collect();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(refusals.iter().all(|(_, _, d)| d == "missing or wrong CSRF token"));
+    // Signing out is a form too.
+    assert_eq!(c.post("/console/sign-out", &[]).await.status, 403);
+    assert_eq!(c.get_status("/console/inventory").await, 200, "still signed in");
+}
+
+#[tokio::test]
+async fn revoking_from_the_console_goes_through_the_lifecycle_and_shows_in_the_api() {
+    let s = server().await;
+    let mut c = s.signed_in("admin@acme.test").await;
+    let order = format!("/console/orders/{}", s.fx.issued);
+    let page = c.get(&order).await;
+    assert!(page.body.contains("Revoke every certificate of this order"), "{}", page.body);
+    let page =
+        c.act(&format!("{order}/revoke"), &[("reason", "key_compromise"), ("comment", "lost laptop")]).await;
+    assert_eq!((page.status, page.location()), (303, format!("{order}?done=revoked").as_str()));
+    assert_eq!(api_status(&s, s.fx.issued).await, "revoked");
+    let page = c.get(&format!("{order}?done=revoked")).await;
+    assert!(
+        page.body.contains("The order&#x27;s certificates are revoked.")
+            || page.body.contains("The order's certificates are revoked.")
+    );
+    assert!(!page.body.contains("Revoke every certificate"), "nothing left to revoke");
+    let event = s.store.audit_events(Some(s.fx.account), &AuditQuery { limit: 1, ..AuditQuery::default() });
+    let event = event.unwrap().records.remove(0).event;
+    assert_eq!(
+        (event.action.as_str(), event.user_id, event.api_key_id),
+        ("certificate.revoke", Some(s.fx.admin_user), None)
+    );
+    // A second revocation is refused in the lifecycle's words, on the order's page.
+    let page = c.act(&format!("{order}/revoke"), &[("reason", "superseded")]).await;
+    assert_eq!(page.status, 409);
+    assert!(page.body.contains("role=\"alert\"") && page.body.contains("not issued"), "{}", page.body);
+    // An unknown reason is refused before the lifecycle.
+    let page = c.act(&format!("/console/orders/{}/revoke", s.fx.renewal), &[("reason", "boredom")]).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued");
+}
+
+#[tokio::test]
+async fn a_view_only_users_revoke_is_refused() {
+    let s = server().await;
+    s.console_login(s.fx.admin_user, ApiKeyRole::ViewOnly);
+    let mut c = s.signed_in("admin@acme.test").await;
+    let order = format!("/console/orders/{}", s.fx.issued);
+    let page = c.get(&order).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("view only"), "{}", page.body);
+    assert!(!page.body.contains("/revoke\""), "no revoke form for a view-only user");
+    let page = c.act(&format!("{order}/revoke"), &[("reason", "key_compromise")]).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("view only"), "{}", page.body);
+    assert_eq!(api_status(&s, s.fx.issued).await, "issued");
+    assert!(audit(&s).iter().any(|(a, r, d)| a == "console.auth" && *r && d == "view-only console user"));
+    // Looking and signing out stay open to them.
+    assert_eq!(c.get("/console/expiry").await.status, 200);
+    assert_eq!(c.act("/console/sign-out", &[]).await.status, 303);
+}
+
+#[tokio::test]
+async fn a_user_never_sees_another_tenants_order_nor_outside_their_containers() {
+    let s = server().await;
+    let mut other = s.signed_in("admin@other.test").await;
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let theirs = s.fx.other_tenant_order;
+    let issued = s.json(&format!("/order/certificate/{}", s.fx.issued)).await;
+    let certificate = issued["certificate"]["id"].as_i64().unwrap();
+    let common_name = issued["certificate"]["common_name"].as_str().unwrap().to_owned();
+    for (c, order) in [(&mut other, s.fx.issued), (&mut eng, s.fx.issued)] {
+        let page = c.get(&format!("/console/orders/{order}")).await;
+        assert_eq!(page.status, 404);
+        assert!(!page.body.contains(&common_name));
+        assert_eq!(c.get(&format!("/console/certificates/{certificate}/chain.pem")).await.status, 404);
+        let inventory = c.get(&format!("/console/inventory?q={common_name}")).await;
+        assert!(inventory.body.contains("No order matches."), "{}", inventory.body);
+        let page = c.act(&format!("/console/orders/{order}/revoke"), &[("reason", "superseded")]).await;
+        assert_eq!(page.status, 404, "{}", page.body);
+    }
+    assert_eq!(api_status(&s, s.fx.issued).await, "issued");
+    let mine = s.signed_in("admin@acme.test").await;
+    let mut mine = mine;
+    assert_eq!(mine.get(&format!("/console/orders/{theirs}")).await.status, 404);
+    // The engineer sees the Engineering subtree's orders.
+    let page = eng.get(&format!("/console/orders/{}", s.fx.renewal)).await;
+    assert_eq!(page.status, 200);
+    // The audit log is for administrators of the whole account only.
+    assert_eq!(eng.get("/console/audit").await.status, 403);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server() {
+    let s = server().await;
+    let c = s.signed_in("admin@acme.test").await;
+    let token = c.cookie.clone().unwrap();
+    let hash = certkeep_core::credentials::hash_api_key(token.strip_prefix("certkeep_console=").unwrap());
+    assert!(s.store.console_session(&hash, s.now).unwrap().is_some());
+    let page = c.act("/console/sign-out", &[]).await;
+    assert_eq!((page.status, page.location()), (303, "/console/sign-in"));
+    assert!(page.set_cookie("certkeep_console").unwrap().contains("Max-Age=0"));
+    assert!(s.store.console_session(&hash, s.now).unwrap().is_none(), "gone from the database");
+    // The old cookie, replayed, opens nothing.
+    let page = c.get_page("/console/inventory").await;
+    assert_eq!((page.status, page.location()), (303, "/console/sign-in"));
+    assert_eq!(c.post("/console/orders/1/revoke", &[("csrf", &c.csrf.clone().unwrap())]).await.status, 403);
+    assert!(audit(&s).iter().any(|(a, r, _)| a == "console.sign-out" && !r));
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_address() {
+    let s = server().await;
+    for _ in 0..10 {
+        assert_eq!(s.console().sign_in("admin@acme.test", "not the password!").await.status, 401);
+    }
+    let mut c = s.console();
+    let page = c.sign_in("admin@acme.test", CONSOLE_PASSWORD).await;
+    assert_eq!(page.status, 429, "even the right password waits");
+    assert!(c.cookie.is_none());
+}
+
+#[tokio::test]
+async fn the_pages_show_the_users_inventory_and_refuse_bad_parameters() {
+    let s = server().await;
+    let mut c = s.signed_in("admin@acme.test").await;
+    let all = c.get("/console/inventory").await;
+    assert_eq!(all.status, 200);
+    assert!(all.body.contains("www.alpha.com"), "{}", all.body);
+    let found = c.get("/console/inventory?q=alpha&status=issued").await;
+    assert!(found.body.contains("www.alpha.com") && found.body.contains("1 order."), "{}", found.body);
+    let none = c.get("/console/inventory?q=alpha&status=revoked").await;
+    assert!(none.body.contains("No order matches."));
+    assert_eq!(c.get("/console/inventory?status=bogus").await.status, 400);
+    assert_eq!(c.get("/console/inventory?page=0").await.status, 400);
+    assert_eq!(c.get("/console/orders/abc").await.status, 404);
+    let (account, root, admin) = (s.fx.account, s.fx.root, s.fx.admin_user);
+    for days_left in [10, 11, 40] {
+        s.insert_order_expiring(account, root, admin, days_left);
+    }
+    s.insert_order_expiring(s.fx.other_account, s.fx.other_root, s.fx.other_user, 10);
+    let expiry = c.get("/console/expiry").await;
+    // Two of ours expire in the week of June 8, none of the other tenant's counts.
+    assert!(expiry.body.contains("<tr><td>2026-06-08</td><td>2</td></tr>"), "{}", expiry.body);
+    assert!(expiry.body.contains("3 issued certificates expire in the next 26 weeks"), "{}", expiry.body);
+    assert_eq!(expiry.body.matches("expiring.alpha.com").count(), 2, "the next 30 days list");
+    assert!(expiry.body.contains("<svg") && expiry.body.contains("<rect"), "{}", expiry.body);
+    assert_eq!(expiry.body.matches("<rect").count(), 26, "one bar a week");
+    assert_eq!(c.get("/console/domains").await.status, 200);
+    let audit = c.get("/console/audit").await;
+    assert!(audit.body.contains("console.sign-in"), "{}", audit.body);
+    // The chain download: the certificate, then the CA's intermediate and root.
+    let order = c.get(&format!("/console/orders/{}", s.fx.issued)).await;
+    let at = order.body.find("/console/certificates/").unwrap();
+    let link = order.body[at..].split('"').next().unwrap().to_owned();
+    let pem = c.get(&link).await;
+    assert_eq!(pem.status, 200);
+    assert_eq!(pem.headers["content-type"], "application/x-pem-file");
+    assert!(pem.headers["content-disposition"].to_str().unwrap().contains("www.alpha.com-chain.pem"));
+    assert_eq!(pem.body.matches("-----BEGIN CERTIFICATE-----").count(), 3, "{}", pem.body);
+}
+
+#[tokio::test]
+async fn acme_contracts_are_listed_within_the_users_containers_without_their_keys() {
+    let s = server().await;
+    let contract = |account_id, container_id, user_id, name: &str, kid: &str| {
+        let contract = certkeep_core::partner::AcmeContract {
+            id: 0,
+            account_id,
+            container_id,
+            user_id,
+            product_name_id: "ssl_dv_geotrust".into(),
+            sans: vec![name.into()],
+            organization_id: None,
+            auto_renew: true,
+            created_at: s.now,
+            valid_till: s.now + time::Duration::days(365),
+            date_canceled: None,
+        };
+        s.store.create_contract(&contract, kid, b"sealed-hmac", s.now).unwrap().0
+    };
+    let fx = &s.fx;
+    contract(fx.account, fx.root, fx.admin_user, "root-contract.test", "kid-root");
+    contract(fx.account, fx.engineering, fx.engineer_user, "eng-contract.test", "kid-eng");
+    contract(fx.other_account, fx.other_root, fx.other_user, "other-contract.test", "kid-other");
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get("/console/contracts").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("root-contract.test") && page.body.contains("eng-contract.test"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("other-contract.test") && !page.body.contains("kid-"), "{}", page.body);
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let page = eng.get("/console/contracts").await;
+    assert!(
+        page.body.contains("eng-contract.test") && !page.body.contains("root-contract.test"),
+        "{}",
+        page.body
+    );
+}
