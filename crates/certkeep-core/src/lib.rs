@@ -22,6 +22,7 @@ pub mod query;
 pub mod seal;
 pub mod store;
 pub mod tenancy;
+pub mod webhook;
 
 pub use certificate_list::{CertificateGroup, CertificateGroupPage, CertificateGroupQuery};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -30,7 +31,7 @@ pub use product::{PRODUCTS, Product, ProductType, ValidationType};
 pub use query::*;
 pub use store::{
     ExpiryCount, ExpiryOf, InventoryStore, NcpStore, OperationsStore, OrderCertificates, OrderPage, OrderRef,
-    PartnerStore, RequestQuery, Store, StoreError, StoreResult,
+    PartnerStore, RequestQuery, Store, StoreError, StoreResult, WebhookStore,
 };
 pub use tenancy::*;
 

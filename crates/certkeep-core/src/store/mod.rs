@@ -1,12 +1,13 @@
 //! The persistence boundary. Front doors and services talk to a `dyn Store`, the sum of one
-//! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`]
-//! and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement each once.
+//! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`],
+//! [`WebhookStore`] and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement each once.
 //! Methods block; async callers run them on a blocking thread.
 
 mod inventory;
 mod ncp;
 mod operations;
 mod partner;
+mod webhook;
 
 use std::fmt;
 
@@ -16,6 +17,7 @@ pub use inventory::{
 pub use ncp::NcpStore;
 pub use operations::OperationsStore;
 pub use partner::PartnerStore;
+pub use webhook::{Delivery, DeliverySummary, WebhookStore};
 
 use crate::lifecycle::{LifecycleError, Transaction};
 
@@ -35,7 +37,7 @@ impl std::error::Error for StoreError {}
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything certkeep persists, one context trait per front door and one for operations.
-pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore {
+pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore + WebhookStore {
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;
 }

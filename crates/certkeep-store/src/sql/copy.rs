@@ -37,6 +37,8 @@ pub const TABLES: &[&str] = &[
     "ncp_certificates",
     "ncp_acme_accounts",
     "rate_counters",
+    "webhooks",
+    "webhook_deliveries",
 ];
 
 /// Tables the target's triggers fill while the others are copied (SQLite), or copied with the
