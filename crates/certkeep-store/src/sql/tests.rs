@@ -121,6 +121,37 @@ fn every_sealed_value_is_resealed_in_one_transaction_or_none_is<E: Engine>(store
     };
     assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
     assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+    // A webhook's secret is resealed with the rest, bound to its account.
+    let hook = certkeep_core::webhook::NewWebhook {
+        account_id: account,
+        endpoint: "https://hooks.example.com/".into(),
+        sealed_secret: b"hook".to_vec(),
+        events: vec![],
+        settings: Default::default(),
+        date_created: NOW,
+    };
+    let audit = AuditEvent {
+        account_id: Some(account),
+        user_id: None,
+        api_key_id: None,
+        action: "webhook.create".into(),
+        object: String::new(),
+        detail: String::new(),
+        source: "test".into(),
+        at: NOW,
+        refused: false,
+    };
+    certkeep_core::WebhookStore::create_webhook(store, &hook, &audit).unwrap().unwrap();
+    let with_hooks = |secret: SealedSecret<'_>| match secret {
+        SealedSecret::WebhookSecret { account_id, sealed } if account_id == account => {
+            Some([sealed, b"@hook"].concat())
+        }
+        SealedSecret::WebhookSecret { .. } => None,
+        other => Some(other.sealed().to_vec()),
+    };
+    assert_eq!(store.reseal_secrets(&with_hooks).unwrap(), 3);
+    let resealed = certkeep_core::WebhookStore::webhooks(store, account).unwrap().remove(0).0.sealed_secret;
+    assert_eq!(resealed, b"hook@hook".to_vec());
     // One value that does not open: the error names it, and the other is not resealed.
     let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
         SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
