@@ -276,6 +276,17 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
     }
 
     fn claim_deliveries(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        // An idle outbox costs one read of the partial index, not a write transaction.
+        let due = self.run(Mode::Read, |db| {
+            db.exists(
+                "SELECT 1 FROM webhook_deliveries WHERE delivered_at IS NULL AND next_attempt_ms <= ? \
+                 AND (lease_until_ms IS NULL OR lease_until_ms <= ?) LIMIT 1",
+                params![now_ms, now_ms],
+            )
+        })?;
+        if !due {
+            return Ok(vec![]);
+        }
         self.run(Mode::Write, |db| {
             // The lease condition is checked again by the UPDATE itself, so a row another
             // process leased meanwhile is skipped (PostgreSQL re-reads it; SQLite writes one
