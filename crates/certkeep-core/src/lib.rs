@@ -23,6 +23,7 @@ pub mod refusal;
 pub mod seal;
 pub mod store;
 pub mod tenancy;
+pub mod webhook;
 
 pub use certificate_list::{CertificateGroup, CertificateGroupPage, CertificateGroupQuery};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -32,7 +33,7 @@ pub use query::*;
 pub use store::{
     ConsoleLogin, ConsoleSession, ConsoleStore, ExpiryCount, ExpiryOf, InventoryStore, NcpStore,
     NewConsoleSession, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore, RequestQuery,
-    Store, StoreError, StoreResult,
+    Store, StoreError, StoreResult, WebhookStore,
 };
 pub use tenancy::*;
 

@@ -153,6 +153,13 @@ pub enum SealedSecret<'a> {
         /// The sealed private key (PEM).
         sealed: &'a [u8],
     },
+    /// A webhook's shared secret, bound to its account.
+    WebhookSecret {
+        /// The account.
+        account_id: crate::Id,
+        /// The sealed secret.
+        sealed: &'a [u8],
+    },
 }
 
 impl SealedSecret<'_> {
@@ -161,7 +168,8 @@ impl SealedSecret<'_> {
         match self {
             Self::NcpSecretKey { sealed, .. }
             | Self::EabHmacKey { sealed, .. }
-            | Self::NcpPrivateKey { sealed, .. } => sealed,
+            | Self::NcpPrivateKey { sealed, .. }
+            | Self::WebhookSecret { sealed, .. } => sealed,
         }
     }
 
@@ -171,6 +179,7 @@ impl SealedSecret<'_> {
             Self::NcpSecretKey { access_key, .. } => access_key.as_bytes().to_vec(),
             Self::EabHmacKey { kid, .. } => crate::partner::hmac_key_context(kid),
             Self::NcpPrivateKey { certificate_id, .. } => crate::ncp::private_key_context(*certificate_id),
+            Self::WebhookSecret { account_id, .. } => crate::webhook::secret_context(*account_id),
         }
     }
 
@@ -182,6 +191,7 @@ impl SealedSecret<'_> {
             Self::NcpPrivateKey { certificate_id, .. } => {
                 format!("the private key registered for certificate {certificate_id}")
             }
+            Self::WebhookSecret { account_id, .. } => format!("the webhook secret of account {account_id}"),
         }
     }
 }

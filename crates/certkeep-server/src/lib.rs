@@ -22,6 +22,7 @@ mod routes;
 mod tenant;
 pub mod tls;
 pub mod va;
+pub mod webhook;
 mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
@@ -73,6 +74,8 @@ pub struct AppState {
     /// The bearer token that opens `GET /metrics` on the main listener; `None` keeps it closed
     /// there (an operator listener of its own serves [`metrics_app`]).
     pub metrics_token: Option<String>,
+    /// The webhook delivery client and its settings.
+    pub webhooks: Arc<webhook::Webhooks>,
 }
 
 impl AppState {

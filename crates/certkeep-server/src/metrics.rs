@@ -61,6 +61,12 @@ struct StoreLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    event: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CertificateLabels {
     status: &'static str,
     expiry: &'static str,
@@ -81,6 +87,8 @@ pub struct Metrics {
     rate_limited: Family<DoorLabels, Counter>,
     store_latency: Family<StoreLabels, Histogram>,
     certificates: Family<CertificateLabels, Gauge>,
+    webhook_deliveries: Family<WebhookLabels, Counter>,
+    webhook_backlog: Gauge,
     /// One scrape at a time: the certificate gauges are replaced as a whole.
     scrape: Mutex<()>,
 }
@@ -96,6 +104,8 @@ impl Default for Metrics {
         let store_latency =
             Family::<StoreLabels, Histogram>::new_with_constructor(seconds as fn() -> Histogram);
         let certificates = Family::default();
+        let webhook_deliveries = Family::default();
+        let webhook_backlog = Gauge::default();
         let mut registry = Registry::with_prefix("certkeep");
         registry.register(
             "http_requests",
@@ -132,6 +142,16 @@ impl Default for Metrics {
             "Orders' current certificates by order status and days to expiry, at scrape time",
             certificates.clone(),
         );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by this process, by event and outcome (delivered, failed)",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_backlog",
+            "Webhook events queued and not yet delivered, across accounts and processes, at scrape time",
+            webhook_backlog.clone(),
+        );
         Self {
             registry,
             requests,
@@ -141,6 +161,8 @@ impl Default for Metrics {
             rate_limited,
             store_latency,
             certificates,
+            webhook_deliveries,
+            webhook_backlog,
             scrape: Mutex::new(()),
         }
     }
@@ -192,10 +214,18 @@ impl Metrics {
         self.store_latency.get_or_create(&StoreLabels { call }).observe(took.as_secs_f64());
     }
 
-    /// The exposition at `now`, with the certificate gauges read from `store` (blocking).
+    /// Counts one webhook delivery attempt.
+    pub fn webhook_delivery(&self, event: &'static str, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.webhook_deliveries.get_or_create(&WebhookLabels { event, outcome }).inc();
+    }
+
+    /// The exposition at `now`, with the certificate and backlog gauges read from `store`
+    /// (blocking).
     pub fn render(&self, store: &dyn Store, now: OffsetDateTime) -> StoreResult<String> {
         let _one = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let counts = certificate_counts(store, now)?;
+        self.webhook_backlog.set(i64::try_from(store.webhook_backlog()?).unwrap_or(i64::MAX));
         self.certificates.clear();
         for ((status, expiry), n) in counts {
             self.certificates.get_or_create(&CertificateLabels { status, expiry }).set(n);

@@ -59,7 +59,9 @@ fn fill(path: &str, values: &HashMap<&str, String>) -> String {
 
 /// Whether the path names a tenant's object (its parameters identify inventory rows).
 fn names_object(path: &str) -> bool {
-    ["{order}", "{certificate}", "{request}", "{contract}", "{id}"].iter().any(|p| path.contains(p))
+    ["{order}", "{certificate}", "{request}", "{contract}", "{id}", "{webhook}"]
+        .iter()
+        .any(|p| path.contains(p))
         && path != "/services/v2/order/certificate/{order}" // POST: {order} is a product name
 }
 
@@ -214,7 +216,12 @@ async fn certcentral_routes() {
         .collect();
     secrets.push(issued["certificate"]["serial_number"].as_str().unwrap().to_owned());
     let domain = s.vouch_domain(fx.account, "matrix.example.com");
+    let hook = json!({"endpoint": "https://127.0.0.1:9/hook", "secret": "s".repeat(32), "events": ["order_rejected"]});
+    let (status, created) = s.send(Method::POST, &fx.admin_key, "/webhook", hook).await;
+    assert_eq!(status, 201, "{created}");
+    let webhook = serde_json::from_str::<Value>(&created).unwrap()["webhook_id"].to_string();
     let ours = HashMap::from([
+        ("webhook", webhook),
         ("order", fx.issued.to_string()),
         ("domain", domain.to_string()),
         ("certificate", issued["certificate"]["id"].to_string()),
@@ -224,7 +231,7 @@ async fn certcentral_routes() {
         ("product", "ssl_plus".to_owned()),
     ]);
     let mut missing = ours.clone();
-    for k in ["order", "certificate", "request", "domain"] {
+    for k in ["order", "certificate", "request", "domain", "webhook"] {
         missing.insert(k, "987654321".to_owned());
     }
     let snapshot = || async {

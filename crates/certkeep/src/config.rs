@@ -14,7 +14,11 @@ use certkeep_core::{
     lifecycle::DomainPolicy,
     policy::{self, IssuanceSettings, TestNames},
 };
-use certkeep_server::{Limits, RateLimit, acme::AcmeSettings};
+use certkeep_server::{
+    Limits, RateLimit,
+    acme::AcmeSettings,
+    webhook::{DeliverySettings, EndpointPolicy},
+};
 use clap::Args;
 use serde::Deserialize;
 use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
@@ -137,6 +141,14 @@ pub struct ServeFlags {
     /// Requests handled at once; more are refused with 503 (default 512).
     #[arg(long, env = "CERTKEEP_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: Option<usize>,
+    /// Webhooks may post to loopback, private, shared and link-local addresses (an internal
+    /// receiver; default: off, and loopback only with --demo).
+    #[arg(long, env = "CERTKEEP_WEBHOOK_ALLOW_PRIVATE_ENDPOINTS")]
+    pub webhook_allow_private_endpoints: Option<bool>,
+    /// Seconds before a failed webhook delivery is tried again; each further failure doubles
+    /// the wait, up to an hour (default 30).
+    #[arg(long, env = "CERTKEEP_WEBHOOK_FIRST_RETRY_SECONDS")]
+    pub webhook_first_retry_seconds: Option<u64>,
 }
 
 /// The `[...]` tables and keys of the configuration file.
@@ -183,6 +195,9 @@ pub struct FileConfig {
     /// ACME challenge validation.
     #[serde(default)]
     pub acme: AcmeSection,
+    /// Webhook deliveries.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
     /// HTTPS.
     #[serde(default)]
     pub tls: TlsSection,
@@ -231,6 +246,16 @@ pub struct AcmeSection {
     pub always_valid: Option<bool>,
     /// Port tls-alpn-01 connects to (default 443).
     pub tls_alpn01_port: Option<u16>,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Endpoints may be loopback, private, shared or link-local addresses.
+    pub allow_private_endpoints: Option<bool>,
+    /// Seconds before a failed delivery is tried again (doubling up to an hour).
+    pub first_retry_seconds: Option<u64>,
 }
 
 /// How new names are checked.
@@ -319,6 +344,7 @@ pub struct ServeSettings {
     pub acme: AcmeSettings,
     pub tls: Tls,
     pub limits: Limits,
+    pub webhooks: DeliverySettings,
 }
 
 /// How `serve` speaks to clients.
@@ -450,6 +476,21 @@ impl ServeSettings {
                 tls_alpn01_port: f.acme_tls_alpn01_port.or(file.acme.tls_alpn01_port).unwrap_or(443),
             },
             tls: tls(f, file)?,
+            webhooks: DeliverySettings {
+                endpoints: EndpointPolicy {
+                    allow_loopback: demo,
+                    allow_private: f
+                        .webhook_allow_private_endpoints
+                        .or(file.webhooks.allow_private_endpoints)
+                        .unwrap_or(false),
+                },
+                first_retry: seconds(
+                    f.webhook_first_retry_seconds,
+                    file.webhooks.first_retry_seconds,
+                    DeliverySettings::default().first_retry,
+                ),
+                ..DeliverySettings::default()
+            },
             limits: Limits {
                 header_read_timeout: seconds(
                     f.header_read_timeout,
@@ -633,6 +674,21 @@ mod tests {
         assert_eq!((d.acme.http01_port, d.acme.tls_alpn01_port), (80, 443));
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.tls, Tls::Own { hosts: None });
+    }
+
+    #[test]
+    fn webhooks_reach_inner_addresses_only_when_allowed() {
+        let production = merge(&[], "", false).unwrap().webhooks;
+        assert_eq!(production.endpoints, EndpointPolicy::default());
+        assert_eq!(production.first_retry, Duration::from_secs(30));
+        let demo = merge(&[], "", true).unwrap().webhooks.endpoints;
+        assert_eq!(demo, EndpointPolicy { allow_loopback: true, allow_private: false });
+        let file = "[webhooks]\nallow_private_endpoints = true\nfirst_retry_seconds = 2\n";
+        let allowed = merge(&[], file, false).unwrap().webhooks;
+        assert!(allowed.endpoints.allow_private);
+        assert_eq!(allowed.first_retry, Duration::from_secs(2));
+        let flag = merge(&["--webhook-allow-private-endpoints", "false"], file, false).unwrap();
+        assert!(!flag.webhooks.endpoints.allow_private, "the flag beats the file");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{ApiKeyRole, Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate};
+use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate, webhook::Webhooks};
 use clap::{Args, Parser, Subcommand};
 use config::{CaSettings, CommonFlags, CommonSettings, LogFormat, ServeFlags, ServeSettings, Tls};
 use serde::{Deserialize, Serialize};
@@ -454,6 +454,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         key_cache: Default::default(),
         metrics: Default::default(),
         metrics_token: settings.metrics_token.clone(),
+        webhooks: Arc::new(Webhooks::new(settings.webhooks, authority.ca().root_pem())?),
     };
     let state_url = public_url;
     let limits = settings.limits;
@@ -491,6 +492,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             ));
         }
         tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
+        tokio::spawn(certkeep_server::webhook::deliver_forever(state.clone()));
         let app = certkeep_server::app(state);
         match https {
             None => certkeep_server::serve_with(listener, app, limits, shutdown).await,

@@ -1,7 +1,7 @@
 //! The persistence boundary. Front doors and services talk to a `dyn Store`, the sum of one
 //! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`],
-//! [`ConsoleStore`] and the ACME store behind [`Store::acme`]); SQLite and PostgreSQL implement
-//! each once.
+//! [`ConsoleStore`], [`WebhookStore`] and the ACME store behind [`Store::acme`]); SQLite and
+//! PostgreSQL implement each once.
 //! Methods block; async callers run them on a blocking thread.
 
 mod console;
@@ -9,6 +9,7 @@ mod inventory;
 mod ncp;
 mod operations;
 mod partner;
+mod webhook;
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ pub use inventory::{
 pub use ncp::NcpStore;
 pub use operations::OperationsStore;
 pub use partner::PartnerStore;
+pub use webhook::{Delivery, DeliverySummary, WebhookStore};
 
 use crate::lifecycle::{LifecycleError, Transaction};
 
@@ -37,9 +39,11 @@ impl std::error::Error for StoreError {}
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything certkeep persists, one context trait per front door, one for operations and one
-/// for the console.
-pub trait Store: InventoryStore + PartnerStore + NcpStore + OperationsStore + ConsoleStore {
+/// Everything certkeep persists, one context trait per front door, one for operations, one
+/// for the console and one for webhooks.
+pub trait Store:
+    InventoryStore + PartnerStore + NcpStore + OperationsStore + ConsoleStore + WebhookStore
+{
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;
 }

@@ -17,7 +17,7 @@ pub trait OperationsStore: Send + Sync {
     /// `seal(kid, key)` gives the sealed key. Returns how many it sealed.
     fn seal_clear_eab_keys(&self, seal: &dyn Fn(&str, &[u8]) -> Vec<u8>) -> StoreResult<u64>;
     /// Re-seals every sealed value (NCP secret keys, sealed EAB HMAC keys, registered private
-    /// keys) in one transaction: `reseal` gives a value sealed anew, or `None` when it cannot
+    /// keys, webhook secrets) in one transaction: `reseal` gives a value sealed anew, or `None` when it cannot
     /// open it, which changes nothing and fails naming the value. Returns how many it re-sealed.
     fn reseal_secrets(
         &self,

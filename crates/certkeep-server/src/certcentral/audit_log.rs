@@ -7,7 +7,7 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use certkeep_core::{AccessRole, ApiKeyRole, Id, Principal, audit::AuditQuery};
+use certkeep_core::{Id, Principal, audit::AuditQuery};
 use serde::Serialize;
 
 use super::{
@@ -54,10 +54,7 @@ pub async fn list(
     Extension(principal): Extension<Principal>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let administrator = principal.access_role == AccessRole::Administrator
-        && principal.role == ApiKeyRole::Inherit
-        && principal.scope.containers.is_none();
-    if !administrator {
+    if !super::auth::account_administrator(&principal) {
         return Err(ApiError::missing_permission());
     }
     let mut query = AuditQuery { limit: MAX_LIMIT, ..AuditQuery::default() };

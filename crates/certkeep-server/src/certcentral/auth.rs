@@ -8,7 +8,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use certkeep_core::credentials::hash_api_key;
+use certkeep_core::{AccessRole, ApiKeyRole, Principal, credentials::hash_api_key};
 
 use crate::AppState;
 use crate::audit::{Caller, refused_write};
@@ -65,4 +65,12 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     request.extensions_mut().insert(actor);
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// Whether the key acts for an administrator with the user's own rights over the whole
+/// account (what account settings such as the audit log and webhooks need).
+pub fn account_administrator(principal: &Principal) -> bool {
+    principal.access_role == AccessRole::Administrator
+        && principal.role == ApiKeyRole::Inherit
+        && principal.scope.containers.is_none()
 }

@@ -346,32 +346,41 @@ pub async fn describe(
     Ok(json_response(StatusCode::OK, &view))
 }
 
+/// One certificate of a chain as CertCentral shows it.
 #[derive(Serialize)]
-struct ChainItem<'a> {
-    subject_common_name: &'a str,
-    pem: String,
+pub(crate) struct ChainItem {
+    pub subject_common_name: String,
+    pub pem: String,
+}
+
+/// The chain of a certificate named `common_name`: it, then certkeep's intermediate and root.
+pub(crate) fn chain_items(state: &AppState, common_name: &str, der: &[u8]) -> Vec<ChainItem> {
+    let leaf = ChainItem { subject_common_name: common_name.to_owned(), pem: pem(der) };
+    std::iter::once(leaf)
+        .chain(
+            state
+                .authority
+                .chain()
+                .into_iter()
+                .map(|(cn, p)| ChainItem { subject_common_name: cn.to_owned(), pem: p.to_owned() }),
+        )
+        .collect()
 }
 
 #[derive(Serialize)]
-struct Chain<'a> {
-    intermediates: Vec<ChainItem<'a>>,
+struct Chain {
+    intermediates: Vec<ChainItem>,
 }
 
-/// `GET /certificate/{id}/chain`: the certificate, then the CA chain up to the root.
+/// `GET /certificate/{id}/chain`: `{"intermediates": [...]}`, the certificate first, then the
+/// intermediate and the root (`subject_common_name`, `pem`).
 pub async fn chain(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (cert, der) = issued(&state, &principal, certificate_ref(&id)?).await?;
-    let mut intermediates = vec![ChainItem { subject_common_name: &cert.common_name, pem: pem(&der) }];
-    intermediates.extend(
-        state
-            .authority
-            .chain()
-            .into_iter()
-            .map(|(cn, p)| ChainItem { subject_common_name: cn, pem: p.to_owned() }),
-    );
+    let intermediates = chain_items(&state, &cert.common_name, &der);
     Ok(json_response(StatusCode::OK, &Chain { intermediates }))
 }
 

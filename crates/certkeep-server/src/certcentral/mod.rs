@@ -17,6 +17,7 @@ mod report;
 mod requests;
 mod revoke;
 mod views;
+mod webhook;
 
 use axum::{Router, http::Method, middleware};
 
@@ -66,6 +67,15 @@ pub(crate) fn table() -> Vec<Entry<AppState>> {
         at(M::PUT, "/domain/{domain}/dcv/validate-token", domains::validate_token),
         at(M::GET, "/audit-log", audit_log::list),
         at(M::GET, "/report/order/expiring", report::expiring),
+        at(M::POST, "/webhook", webhook::create),
+        at(M::GET, "/webhook", webhook::list),
+        at(M::POST, "/webhook/test-endpoint", webhook::test_endpoint),
+        at(M::PUT, "/webhook/{webhook}", webhook::update),
+        at(M::DELETE, "/webhook/{webhook}", webhook::delete),
+        at(M::PUT, "/webhook/{webhook}/send-challenge", webhook::send_challenge),
+        at(M::PUT, "/webhook/{webhook}/check-challenge", webhook::check_challenge),
+        at(M::PUT, "/webhook/{webhook}/activate", webhook::activate),
+        at(M::PUT, "/webhook/{webhook}/deactivate", webhook::deactivate),
     ]
 }
 

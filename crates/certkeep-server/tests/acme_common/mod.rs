@@ -158,6 +158,9 @@ impl AcmeServer {
         CertificateAuthority::refresh_intermediate(&ca_dir, None, urls.root(), now).unwrap();
         let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let http01_port = http01_port.unwrap_or(own_http_port);
+        let webhooks = Arc::new(
+            certkeep_server::webhook::Webhooks::new(Default::default(), authority.ca().root_pem()).unwrap(),
+        );
         let state = AppState {
             store: store.clone(),
             clock: Arc::new(SystemClock),
@@ -176,6 +179,7 @@ impl AcmeServer {
             key_cache: Default::default(),
             metrics: Default::default(),
             metrics_token: None,
+            webhooks,
         };
         tokio::spawn(certkeep_server::serve(
             listener,

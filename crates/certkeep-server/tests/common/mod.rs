@@ -16,7 +16,11 @@ use certkeep_core::{
     ncp::{NewNcpKey, generate_ncp_key_pair},
     seal::SealingKey,
 };
-use certkeep_server::{AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter, audit::RefusalBudget};
+use certkeep_server::{
+    AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter,
+    audit::RefusalBudget,
+    webhook::{DeliverySettings, EndpointPolicy, Webhooks},
+};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -88,6 +92,10 @@ pub struct TestServer {
     pub now: OffsetDateTime,
     /// The operator listener serving `metrics_app` (plain HTTP, no token).
     pub metrics_base: String,
+    /// What the server's handlers share (to run its background tasks in a test).
+    pub state: AppState,
+    /// The database it runs on.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -506,7 +514,32 @@ impl TestServer {
     /// Starts a server with the fixture whose domain control checks look up DNS and fetch
     /// `fileauth.txt` where `acme` says (the in-test DNS and HTTP servers).
     pub async fn start_validating(acme: certkeep_server::acme::AcmeSettings) -> Self {
-        Self::launch_with(vec![], Limits::default(), false, Default::default(), (NOW, None), acme).await
+        Self::launch_with(
+            vec![],
+            Limits::default(),
+            false,
+            Default::default(),
+            (NOW, None),
+            acme,
+            test_webhooks(),
+        )
+        .await
+    }
+
+    /// Starts a server with the fixture whose webhooks deliver as `webhooks` says (its
+    /// deliveries run once a test spawns [`certkeep_server::webhook::deliver_forever`]).
+    pub async fn start_with_webhooks(webhooks: DeliverySettings) -> Self {
+        let at = (NOW, None);
+        Self::launch_with(
+            vec![],
+            Limits::default(),
+            false,
+            Default::default(),
+            at,
+            Default::default(),
+            webhooks,
+        )
+        .await
     }
 
     /// The operator vouches for `name` in `account_id` (what `certkeep domain vouch` does):
@@ -540,7 +573,16 @@ impl TestServer {
         refusal_budget: RefusalBudget,
         at: (OffsetDateTime, Option<&str>),
     ) -> Self {
-        Self::launch_with(limits, connection_limits, tls, refusal_budget, at, Default::default()).await
+        Self::launch_with(
+            limits,
+            connection_limits,
+            tls,
+            refusal_budget,
+            at,
+            Default::default(),
+            test_webhooks(),
+        )
+        .await
     }
 
     async fn launch_with(
@@ -550,6 +592,7 @@ impl TestServer {
         refusal_budget: RefusalBudget,
         (now, pki_base): (OffsetDateTime, Option<&str>),
         acme: certkeep_server::acme::AcmeSettings,
+        webhooks: DeliverySettings,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
@@ -560,7 +603,8 @@ impl TestServer {
             datetime!(2020-01-01 0:00 UTC),
         )
         .unwrap();
-        let store = certkeep_store::open(&certkeep_store::scratch_database_url(dir.path()).unwrap()).unwrap();
+        let database_url = certkeep_store::scratch_database_url(dir.path()).unwrap();
+        let store = certkeep_store::open(&database_url).unwrap();
         let mut fx = fill(&*store, &ca);
         let sealing_key = SealingKey::generate();
         (fx.ncp_access_key, fx.ncp_secret_key) = ncp_key(&*store, &sealing_key, fx.account);
@@ -590,13 +634,14 @@ impl TestServer {
             key_cache: Default::default(),
             metrics: Default::default(),
             metrics_token: Some(METRICS_TOKEN.to_owned()),
+            webhooks: Arc::new(Webhooks::new(webhooks, ca.root_pem()).unwrap()),
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
         let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_base = format!("http://{}", operator.local_addr().unwrap());
         let metrics_app = certkeep_server::metrics_app(state.clone());
         tokio::spawn(certkeep_server::serve(operator, metrics_app, std::future::pending()));
-        let app = certkeep_server::app(state);
+        let app = certkeep_server::app(state.clone());
         let client = if tls {
             let (chain, key) = server_certificate(&ca);
             let config = Arc::new(certkeep_server::ServerCertificate::from_pem(&chain, &key).unwrap());
@@ -619,7 +664,8 @@ impl TestServer {
             ));
             client
         };
-        Self { base, client: client.build().unwrap(), fx, store, ca_dir, ca_id, now, metrics_base, _dir: dir }
+        let client = client.build().unwrap();
+        Self { base, client, fx, store, ca_dir, ca_id, now, metrics_base, state, database_url, _dir: dir }
     }
 
     /// Sends a JSON `body` to `path` (relative to /services/v2) with `key`; returns status and body.
@@ -672,8 +718,21 @@ impl TestServer {
     }
 }
 
+/// Webhooks of test servers: loopback receivers allowed, quick retries.
+pub fn test_webhooks() -> DeliverySettings {
+    DeliverySettings {
+        endpoints: EndpointPolicy { allow_loopback: true, allow_private: false },
+        first_retry: StdDuration::from_millis(100),
+        max_retry: StdDuration::from_millis(400),
+        poll: StdDuration::from_millis(50),
+        lease: StdDuration::from_secs(10),
+        timeout: StdDuration::from_secs(5),
+        batch: 16,
+    }
+}
+
 /// A certificate chain and key (PEM) for 127.0.0.1 issued by `ca`.
-fn server_certificate(ca: &CertificateAuthority) -> (String, String) {
+pub fn server_certificate(ca: &CertificateAuthority) -> (String, String) {
     let (key, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, "127.0.0.1", &[]).unwrap();
     let csr = certkeep_ca::parse_csr(&csr).unwrap();
     let leaf = ca

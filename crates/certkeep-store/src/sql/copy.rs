@@ -39,6 +39,8 @@ pub const TABLES: &[&str] = &[
     "rate_counters",
     "console_logins",
     "console_sessions",
+    "webhooks",
+    "webhook_deliveries",
 ];
 
 /// Tables the target's triggers fill while the others are copied (SQLite), or copied with the

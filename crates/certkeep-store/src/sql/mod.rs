@@ -1,5 +1,6 @@
 //! Everything both engines share: the [`Store`] implementation, one file per context
-//! (`inventory/`, `partner.rs`, `ncp.rs`, `acme.rs`, `operations.rs`, `console.rs`), written once over the
+//! (`inventory/`, `partner.rs`, `ncp.rs`, `acme.rs`, `operations.rs`, `console.rs`,
+//! `webhook.rs`), written once over the
 //! [`Db`] connection interface. This file holds the engine seam and the transaction modes; an
 //! engine (SQLite, PostgreSQL) only supplies connections, transactions and its schema.
 
@@ -17,6 +18,7 @@ mod rate;
 pub mod rows;
 #[cfg(test)]
 mod tests;
+pub(crate) mod webhook;
 
 use certkeep_core::{Store, StoreError, StoreResult};
 

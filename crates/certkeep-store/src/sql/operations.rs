@@ -4,7 +4,7 @@ use certkeep_core::{Id, OperationsStore, StoreResult};
 use time::OffsetDateTime;
 
 use super::db::params;
-use super::{Engine, Mode, SqlStore, audit, ncp, partner, rate};
+use super::{Engine, Mode, SqlStore, audit, ncp, partner, rate, webhook};
 
 impl<E: Engine> OperationsStore for SqlStore<E> {
     fn ping(&self) -> StoreResult<()> {
@@ -24,7 +24,10 @@ impl<E: Engine> OperationsStore for SqlStore<E> {
         &self,
         reseal: &dyn Fn(certkeep_core::seal::SealedSecret<'_>) -> Option<Vec<u8>>,
     ) -> StoreResult<u64> {
-        self.run(Mode::Write, |db| ncp::reseal_secrets(db, reseal))
+        self.run(
+            Mode::Write,
+            |db| Ok(ncp::reseal_secrets(db, reseal)? + webhook::reseal_secrets(db, reseal)?),
+        )
     }
 
     fn record_audit(&self, event: &certkeep_core::lifecycle::AuditEvent) -> StoreResult<()> {

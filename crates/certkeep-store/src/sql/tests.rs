@@ -50,7 +50,8 @@ on_both_engines!(
     eab_keys_stored_in_clear_by_older_versions_are_sealed_once,
     an_ncp_acme_account_is_created_whole_or_not_at_all,
     every_sealed_value_is_resealed_in_one_transaction_or_none_is,
-    console_sessions_expire_and_end_at_sign_out_or_a_new_password
+    console_sessions_expire_and_end_at_sign_out_or_a_new_password,
+    a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered
 );
 
 /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
@@ -122,6 +123,37 @@ fn every_sealed_value_is_resealed_in_one_transaction_or_none_is<E: Engine>(store
     };
     assert_eq!(store.reseal_secrets(&bound).unwrap(), 2);
     assert_eq!((sealed("AK1"), sealed("AK2")), (b"one@AK1".to_vec(), b"two@AK2".to_vec()));
+    // A webhook's secret is resealed with the rest, bound to its account.
+    let hook = certkeep_core::webhook::NewWebhook {
+        account_id: account,
+        endpoint: "https://hooks.example.com/".into(),
+        sealed_secret: b"hook".to_vec(),
+        events: vec![],
+        settings: Default::default(),
+        date_created: NOW,
+    };
+    let audit = AuditEvent {
+        account_id: Some(account),
+        user_id: None,
+        api_key_id: None,
+        action: "webhook.create".into(),
+        object: String::new(),
+        detail: String::new(),
+        source: "test".into(),
+        at: NOW,
+        refused: false,
+    };
+    certkeep_core::WebhookStore::create_webhook(store, &hook, &audit).unwrap().unwrap();
+    let with_hooks = |secret: SealedSecret<'_>| match secret {
+        SealedSecret::WebhookSecret { account_id, sealed } if account_id == account => {
+            Some([sealed, b"@hook"].concat())
+        }
+        SealedSecret::WebhookSecret { .. } => None,
+        other => Some(other.sealed().to_vec()),
+    };
+    assert_eq!(store.reseal_secrets(&with_hooks).unwrap(), 3);
+    let resealed = certkeep_core::WebhookStore::webhooks(store, account).unwrap().remove(0).0.sealed_secret;
+    assert_eq!(resealed, b"hook@hook".to_vec());
     // One value that does not open: the error names it, and the other is not resealed.
     let refuse_ak2 = |secret: SealedSecret<'_>| match secret {
         SealedSecret::NcpSecretKey { access_key: "AK2", .. } => None,
@@ -460,4 +492,70 @@ fn console_sessions_expire_and_end_at_sign_out_or_a_new_password<E: Engine>(stor
     assert!(store.set_console_login(&changed, NOW).unwrap());
     assert_eq!(store.console_session(&[2], NOW).unwrap(), None);
     assert_eq!(store.console_login("ops").unwrap(), Some(changed));
+}
+
+fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::{WebhookStore, webhook::NewWebhook};
+    let (account, _) = store.create_account("a", NOW).unwrap();
+    let audit = AuditEvent {
+        account_id: Some(account),
+        user_id: None,
+        api_key_id: None,
+        action: "webhook.create".into(),
+        object: String::new(),
+        detail: String::new(),
+        source: "test".into(),
+        at: NOW,
+        refused: false,
+    };
+    let new = NewWebhook {
+        account_id: account,
+        endpoint: "https://hooks.example.com/".into(),
+        sealed_secret: b"sealed".to_vec(),
+        events: vec!["certificate_issued".into()],
+        settings: Default::default(),
+        date_created: NOW,
+    };
+    let id = store.create_webhook(&new, &audit).unwrap().unwrap();
+    assert_eq!(store.create_webhook(&new, &audit).unwrap(), None, "one webhook per account");
+    store
+        .engine()
+        .run(Mode::Write, &mut |db| {
+            db.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, event, order_id, created_at) VALUES (?, 'certificate_issued', 1, 0)",
+                params![id],
+            )
+            .map(drop)
+        })
+        .unwrap();
+    assert!(
+        store.claim_deliveries(1_000, 61_000, 10).unwrap().is_empty(),
+        "a pending webhook delivers nothing"
+    );
+    let activate = |w: &mut certkeep_core::webhook::Webhook| {
+        w.verified = true;
+        w.set_active(true).map(|()| audit.clone())
+    };
+    store.change_webhook(account, id, &mut { activate }).unwrap().unwrap().unwrap();
+    let first = store.claim_deliveries(1_000, 61_000, 10).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].endpoint.as_str(), first[0].attempts), ("https://hooks.example.com/", 1));
+    assert!(store.claim_deliveries(2_000, 62_000, 10).unwrap().is_empty(), "leased until 61 s");
+    let again = store.claim_deliveries(61_000, 121_000, 10).unwrap();
+    assert_eq!(
+        again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(),
+        [(first[0].id, 2)],
+        "the lease ran out"
+    );
+    store.delivery_failed(first[0].id, "503", 200_000).unwrap();
+    assert!(store.claim_deliveries(150_000, 210_000, 10).unwrap().is_empty(), "not due before its retry");
+    assert_eq!(store.webhook_backlog().unwrap(), 1);
+    let (_, summary) = store.webhooks(account).unwrap().remove(0);
+    assert_eq!((summary.pending, summary.last_error.as_deref()), (1, Some("503")));
+    let third = store.claim_deliveries(200_000, 260_000, 10).unwrap();
+    store.delivery_succeeded(third[0].id, NOW).unwrap();
+    assert!(store.claim_deliveries(400_000, 460_000, 10).unwrap().is_empty(), "delivered once and for all");
+    assert_eq!(store.webhook_backlog().unwrap(), 0);
+    let (_, summary) = store.webhooks(account).unwrap().remove(0);
+    assert_eq!((summary.pending, summary.delivered, summary.last_error), (0, 1, None));
 }

@@ -550,6 +550,43 @@ CREATE TABLE console_sessions (
 );
 CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);
 "#,
+    r#"
+-- Webhooks (one per account) and their outbox: each event is a row written in the transaction
+-- of the change it reports, leased for delivery (lease_until_ms, wall-clock milliseconds) and
+-- kept until delivered.
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL UNIQUE REFERENCES accounts(id),
+    endpoint TEXT NOT NULL,
+    sealed_secret BLOB NOT NULL,
+    events TEXT NOT NULL,
+    instant_issue_notification INTEGER NOT NULL DEFAULT 0,
+    send_certificate_chain INTEGER NOT NULL DEFAULT 0,
+    send_instant_issued_certificate_chain INTEGER NOT NULL DEFAULT 0,
+    notification_frequency TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    verified INTEGER NOT NULL DEFAULT 0,
+    challenge_token TEXT,
+    challenge_expires INTEGER,
+    date_created INTEGER NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+    event TEXT NOT NULL,
+    order_id INTEGER NOT NULL,
+    certificate_id INTEGER,
+    send_chain INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+    lease_until_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_ms) WHERE delivered_at IS NULL;
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id);
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive

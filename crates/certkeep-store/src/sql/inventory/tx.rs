@@ -193,8 +193,10 @@ impl Transaction for SqlTransaction<'_> {
         )
     }
 
+    /// Appends the event and queues what it reports for the account's webhook (the outbox).
     fn insert_audit(&mut self, e: &AuditEvent) -> R<()> {
-        Ok(crate::sql::audit::insert(self.0, e)?)
+        crate::sql::audit::insert(self.0, e)?;
+        Ok(crate::sql::webhook::enqueue(self.0, e)?)
     }
 
     fn insert_domain(&mut self, d: &NewDomain) -> R<Option<Id>> {

@@ -1,0 +1,79 @@
+//! Webhooks and their outbox: registration, the challenge and activation, and the deliveries
+//! that replicas lease from the database.
+
+use time::OffsetDateTime;
+
+use super::StoreResult;
+use crate::{
+    Id,
+    lifecycle::AuditEvent,
+    webhook::{EventKind, NewWebhook, Webhook, WebhookRefusal},
+};
+
+/// One queued event, leased for delivery, with where and how to deliver it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The outbox row.
+    pub id: Id,
+    /// The webhook's account.
+    pub account_id: Id,
+    /// Where to post it (the webhook's endpoint now).
+    pub endpoint: String,
+    /// The webhook's sealed secret.
+    pub sealed_secret: Vec<u8>,
+    /// What happened.
+    pub event: EventKind,
+    /// The order.
+    pub order_id: Id,
+    /// The certificate.
+    pub certificate_id: Option<Id>,
+    /// Whether the event carries the certificate chain (read at delivery time).
+    pub send_chain: bool,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
+/// Where a webhook's deliveries stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliverySummary {
+    /// Events queued and not delivered yet.
+    pub pending: u64,
+    /// Events delivered.
+    pub delivered: u64,
+    /// The last failed attempt's error, of an event still pending.
+    pub last_error: Option<String>,
+    /// When an event was last delivered.
+    pub last_delivered: Option<OffsetDateTime>,
+}
+
+/// Persistence of webhooks. The outbox is filled by the lifecycle's transactions themselves
+/// (where they append their audit event), not through this trait.
+pub trait WebhookStore: Send + Sync {
+    /// Registers the account's webhook and appends `audit`, in one transaction; `None` (and
+    /// nothing written) when the account has one already.
+    fn create_webhook(&self, webhook: &NewWebhook, audit: &AuditEvent) -> StoreResult<Option<Id>>;
+    /// The account's webhooks (at most one), with their deliveries' summaries.
+    fn webhooks(&self, account_id: Id) -> StoreResult<Vec<(Webhook, DeliverySummary)>>;
+    /// Changes the account's webhook `id` in one transaction: `change` edits it and returns the
+    /// audit event to append, or refuses and nothing is written. `None` when there is no such
+    /// webhook in the account.
+    fn change_webhook(
+        &self,
+        account_id: Id,
+        id: Id,
+        change: &mut dyn FnMut(&mut Webhook) -> Result<AuditEvent, WebhookRefusal>,
+    ) -> StoreResult<Option<Result<Webhook, WebhookRefusal>>>;
+    /// Deletes the account's webhook `id` with its undelivered events and appends `audit`;
+    /// false when there is no such webhook in the account.
+    fn delete_webhook(&self, account_id: Id, id: Id, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Leases up to `limit` due, undelivered events of active webhooks whose lease (if any)
+    /// ran out, until `lease_until`, in one atomic statement: two processes never hold the
+    /// same event at once. Times are the wall clock's, in milliseconds since the epoch.
+    fn claim_deliveries(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Marks a leased event delivered.
+    fn delivery_succeeded(&self, id: Id, at: OffsetDateTime) -> StoreResult<()>;
+    /// Records a failed attempt; the event is due again at `retry_at_ms`.
+    fn delivery_failed(&self, id: Id, error: &str, retry_at_ms: i64) -> StoreResult<()>;
+    /// Undelivered events across accounts.
+    fn webhook_backlog(&self) -> StoreResult<u64>;
+}

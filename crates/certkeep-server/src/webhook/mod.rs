@@ -1,0 +1,214 @@
+//! Webhook deliveries. The lifecycle's transactions queue events in the store's outbox;
+//! [`deliver_forever`] leases due events from the database (so replicas never deliver one at
+//! the same time), posts each to its webhook's endpoint with the secret in `X-WEBHOOK-KEY`,
+//! marks it delivered on a 2xx answer, and otherwise retries it with exponential backoff.
+//! Events stay in the outbox until delivered, across restarts and crashes: delivery is at
+//! least once (an endpoint that answered just before a crash hears the event again).
+
+pub mod endpoint;
+mod payload;
+
+use std::time::Duration;
+
+use certkeep_core::{StoreError, seal::SealedSecret, store::Delivery};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::AppState;
+pub use endpoint::{EndpointPolicy, Refused};
+pub use payload::{challenge_event, test_event};
+
+/// How deliveries are made and retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySettings {
+    /// Which endpoints webhooks may reach besides public ones.
+    pub endpoints: EndpointPolicy,
+    /// The wait after a first failed attempt; each further failure doubles it.
+    pub first_retry: Duration,
+    /// The longest wait between attempts.
+    pub max_retry: Duration,
+    /// How often the outbox is looked at when it had nothing due.
+    pub poll: Duration,
+    /// How long a process holds the events it leased before another may take them.
+    pub lease: Duration,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// How many events one round leases.
+    pub batch: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            endpoints: EndpointPolicy::default(),
+            first_retry: Duration::from_secs(30),
+            max_retry: Duration::from_secs(3600),
+            poll: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            batch: 16,
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// The wait before the attempt after `attempts` failed ones.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(20);
+        self.first_retry.saturating_mul(1 << doublings).min(self.max_retry)
+    }
+}
+
+/// The delivery client and its settings.
+pub struct Webhooks {
+    client: reqwest::Client,
+    settings: DeliverySettings,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Webhooks {
+    /// A client that trusts the system's roots and `own_root_pem` (certkeep's root, so that
+    /// endpoints with certkeep's certificates are reached), follows no redirect and connects
+    /// only to addresses the settings allow.
+    pub fn new(settings: DeliverySettings, own_root_pem: &str) -> Result<Self, String> {
+        let root = reqwest::Certificate::from_pem(own_root_pem.as_bytes())
+            .map_err(|e| format!("certkeep's root certificate: {e}"))?;
+        let client = reqwest::Client::builder()
+            .tls_certs_merge([root])
+            .dns_resolver(endpoint::resolver(settings.endpoints))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(settings.timeout)
+            .user_agent(concat!("certkeep-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("the webhook client: {e}"))?;
+        Ok(Self { client, settings })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &DeliverySettings {
+        &self.settings
+    }
+
+    /// Checks an endpoint a client registers: its form and every address it resolves to.
+    pub async fn check_endpoint(&self, endpoint: &str) -> Result<String, Refused> {
+        let url = endpoint::parse(endpoint)?;
+        endpoint::check(&url, self.settings.endpoints).await?;
+        Ok(url.to_string())
+    }
+
+    /// Posts `body` to `endpoint` with `secret`; `Err` says why it was not accepted.
+    pub async fn post(&self, endpoint: &str, secret: &str, body: &Value) -> Result<(), String> {
+        let url = endpoint::parse(endpoint).map_err(|Refused(m)| m)?;
+        // Names are checked again as the client connects (its resolver); addresses here.
+        endpoint::check(&url, self.settings.endpoints).await.map_err(|Refused(m)| m)?;
+        let answer = self
+            .client
+            .post(url)
+            .header("X-WEBHOOK-KEY", secret)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+        match answer.status() {
+            s if s.is_success() => Ok(()),
+            s => Err(format!("the endpoint answered {s}")),
+        }
+    }
+}
+
+/// An error with its causes (reqwest's own message says only "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// The wall clock in milliseconds: leases and retries follow real time, whatever the
+/// server's (possibly frozen) clock says.
+fn wall_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Delivers due events until the process ends.
+pub async fn deliver_forever(state: AppState) {
+    loop {
+        match deliver_due(&state).await {
+            Ok(n) if n == state.webhooks.settings.batch as usize => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot lease webhook events"),
+        }
+        tokio::time::sleep(state.webhooks.settings.poll).await;
+    }
+}
+
+/// Leases the due events and makes one attempt at each, concurrently; returns how many.
+pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
+    let settings = state.webhooks.settings;
+    let now = wall_ms();
+    let lease_until = now.saturating_add(i64::try_from(settings.lease.as_millis()).unwrap_or(i64::MAX));
+    let due = state.store(move |s| s.claim_deliveries(now, lease_until, settings.batch)).await?;
+    let count = due.len();
+    let mut attempts = tokio::task::JoinSet::new();
+    for delivery in due {
+        attempts.spawn(attempt(state.clone(), delivery));
+    }
+    while attempts.join_next().await.is_some() {}
+    Ok(count)
+}
+
+/// One attempt at one leased event, recorded in the outbox.
+async fn attempt(state: AppState, d: Delivery) {
+    let secret = SealedSecret::WebhookSecret { account_id: d.account_id, sealed: &d.sealed_secret };
+    let opened =
+        state.sealing_key.open(secret.sealed(), &secret.context()).and_then(|s| String::from_utf8(s).ok());
+    let result = match opened {
+        None => Err(format!("{} does not open under the server key", secret.describe())),
+        Some(secret) => match payload::lifecycle_event(&state, &d).await {
+            Ok(body) => state.webhooks.post(&d.endpoint, &secret, &body).await,
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    let (id, delivered) = (d.id, result.is_ok());
+    state.metrics.webhook_delivery(d.event.as_str(), delivered);
+    let recorded = match result {
+        Ok(()) => state.store(move |s| s.delivery_succeeded(id, OffsetDateTime::now_utc())).await,
+        Err(error) => {
+            let wait = state.webhooks.settings.backoff(d.attempts);
+            tracing::warn!(event = id, attempts = d.attempts, %error, retry_in = ?wait, "webhook delivery failed");
+            let retry_at = wall_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+            state.store(move |s| s.delivery_failed(id, &error, retry_at)).await
+        }
+    };
+    if let Err(e) = recorded {
+        // The lease runs out and the event is attempted again.
+        tracing::warn!(event = id, error = %e, "cannot record a webhook attempt");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_longest_wait() {
+        let s = DeliverySettings {
+            first_retry: Duration::from_secs(30),
+            max_retry: Duration::from_secs(3600),
+            ..Default::default()
+        };
+        let waits: Vec<u64> = (1..=9).map(|n| s.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(s.backoff(u32::MAX).as_secs(), 3600);
+    }
+}
