@@ -10,7 +10,8 @@ use axum::{
 use certkeep_ca::RevocationReason;
 use certkeep_core::{
     CertificateKind, CertificateRecord, CertificateStatus, Id, OrderDetail, OrderRef, OrderStatus, Product,
-    lifecycle::{CertificateRef, RevokeTarget},
+    lifecycle::{CertificateRef, LifecycleError, RevokeTarget},
+    refusal::RefusalClass,
 };
 use serde::Serialize;
 
@@ -262,7 +263,16 @@ pub async fn revoke(
     match revoked {
         Ok(None) => Redirect::to(&format!("/console/orders/{id}?done=revoked")).into_response(),
         Ok(Some(_)) => Redirect::to(&format!("/console/orders/{id}?done=requested")).into_response(),
-        Err(e) => render(&state, &signed, id, StatusCode::CONFLICT, (None, Some(e.to_string()))).await,
+        Err(LifecycleError::NotFound(what)) => not_found(&what.to_string()),
+        Err(LifecycleError::Refused(refusal)) => {
+            let status = match refusal.class() {
+                RefusalClass::Invalid => StatusCode::BAD_REQUEST,
+                RefusalClass::Conflict => StatusCode::CONFLICT,
+                RefusalClass::Forbidden => StatusCode::FORBIDDEN,
+            };
+            render(&state, &signed, id, status, (None, Some(refusal.to_string()))).await
+        }
+        Err(e @ (LifecycleError::Store(_) | LifecycleError::Issuance(_))) => view::failure(&e),
     }
 }
 

@@ -8,7 +8,6 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::StoreError;
 use minijinja::{Environment, value::Serde};
 use serde::Serialize;
 
@@ -88,8 +87,8 @@ pub fn refusal(status: StatusCode, message: &str) -> Response {
     page(status, "refusal.html", &Refusal { status: status.as_u16(), message })
 }
 
-/// A failure of the store: logged, and shown without its details.
-pub fn failure(e: &StoreError) -> Response {
+/// A failure of the store or the CA: logged, and shown without its details.
+pub fn failure(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console request failed");
     refusal(StatusCode::SERVICE_UNAVAILABLE, "The inventory is not answering. Try again shortly.")
 }
