@@ -11,6 +11,7 @@ use crate::{
     credential, json,
     load::{self, Load, Measured, Target},
     server::{self, Server},
+    webhook_sink::Sink,
 };
 
 /// One issuance measurement.
@@ -25,6 +26,9 @@ pub struct Issuance {
     pub threads: usize,
     /// Share of the run the server spent on CPU (1.0 = one core busy).
     pub server_cores: f64,
+    /// With a webhook active: `certificate_issued` events its endpoint accepted within 10 s of
+    /// the end of the run, and certificates issued (warm-up included).
+    pub events: Option<(u64, u64)>,
 }
 
 /// CSRs (P-256 keys, one name each) that the orders cycle through.
@@ -72,11 +76,13 @@ fn signing_rate(key_pem: &str, threads: usize, duration: Duration) -> Result<f64
 }
 
 /// Runs the issuance scenario with a CA of `algorithm` (`ecdsa-p256`, `rsa-2048`), on a new
-/// database of the PostgreSQL server `database` (SQLite without).
+/// database of the PostgreSQL server `database` (SQLite without); with `webhook`, an active
+/// webhook of the account hears of every issuance (each one then also writes an outbox row).
 pub async fn run(
     bin: &Path,
     database: Option<&str>,
     algorithm: &str,
+    webhook: bool,
     concurrency: usize,
     duration: Duration,
     warmup: Duration,
@@ -88,6 +94,14 @@ pub async fn run(
     let server =
         Server::start(bin, &data, database.options.iter().map(String::as_str).chain(options)).await?;
     let key = credential(&data, "certcentral_api_key")?;
+    let sink = match webhook {
+        true => {
+            let sink = Sink::start(&data.join("ca")).await?;
+            sink.activate(server.addr, &key).await?;
+            Some(sink)
+        }
+        false => None,
+    };
     let orgs = json(&server, &key, "/services/v2/organization").await?;
     let organization =
         orgs["organizations"][0]["id"].as_i64().ok_or_else(|| format!("no organization in {orgs}"))?;
@@ -100,12 +114,25 @@ pub async fn run(
         })
         .collect();
     let load = Load { concurrency, duration, max_requests: None };
+    let issued = |m: &Measured| (m.latencies.len() as u64).saturating_sub(m.errors);
+    let mut warmed = 0;
     if !warmup.is_zero() {
-        load::run(server.addr, &key, &targets, &Load { duration: warmup, ..load }).await?;
+        warmed = issued(&load::run(server.addr, &key, &targets, &Load { duration: warmup, ..load }).await?);
     }
     let cpu_before = server.cpu_seconds()?;
     let measured = load::run(server.addr, &key, &targets, &load).await?;
     let server_cores = (server.cpu_seconds()? - cpu_before) / measured.elapsed.as_secs_f64();
+    let events = match &sink {
+        Some(sink) => {
+            let issued = warmed + issued(&measured);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while sink.issued() < issued && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Some((sink.issued(), issued))
+        }
+        None => None,
+    };
     drop(server);
     drop(database);
 
@@ -114,5 +141,5 @@ pub async fn run(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let signs_one_thread = signing_rate(&key_pem, 1, duration)?;
     let signs_all_threads = signing_rate(&key_pem, threads, duration)?;
-    Ok(Issuance { measured, signs_one_thread, signs_all_threads, threads, server_cores })
+    Ok(Issuance { measured, signs_one_thread, signs_all_threads, threads, server_cores, events })
 }

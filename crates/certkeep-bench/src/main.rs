@@ -5,7 +5,8 @@
 //!   one), starts `certkeep serve` on it, drives it with a closed-loop load generator and prints
 //!   throughput, p50/p99 latency and the server's peak RSS per scenario;
 //! - `issuance`: CertCentral orders with `skip_approval` against a P-256 and an RSA-2048 CA,
-//!   next to the raw signing rate of the same key ([`issuance`]);
+//!   next to the raw signing rate of the same key, and P-256 again with an active webhook
+//!   hearing of every issuance ([`issuance`], [`webhook_sink`]);
 //! - `acme`: full ACME issuances per second with 1, 10 and 50 clients, certkeep next to Pebble
 //!   ([`acme`], [`pebble`]).
 //!
@@ -16,6 +17,7 @@ mod issuance;
 mod load;
 mod pebble;
 mod server;
+mod webhook_sink;
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -312,14 +314,16 @@ async fn issuance_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
     );
     println!();
     println!(
-        "| CA key | orders | errors | certificates/s | p50 ms | p99 ms | server CPU (cores) | raw signatures/s, 1 thread | raw signatures/s, all cores | certificates / raw (all cores) | goal | met |"
+        "| CA key | webhook | orders | errors | certificates/s | p50 ms | p99 ms | server CPU (cores) | raw signatures/s, 1 thread | raw signatures/s, all cores | certificates / raw (all cores) | goal | met |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
-    for algorithm in ["ecdsa-p256", "rsa-2048"] {
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    // P-256 without and with an active webhook side by side: the outbox's cost per issuance.
+    for (algorithm, webhook) in [("ecdsa-p256", false), ("ecdsa-p256", true), ("rsa-2048", false)] {
         let r = issuance::run(
             bin,
             cli.database_url.as_deref(),
             algorithm,
+            webhook,
             cli.issue_concurrency,
             duration,
             warmup,
@@ -328,7 +332,10 @@ async fn issuance_suite(cli: &Cli, bin: &Path) -> Result<(), String> {
         let rate = r.measured.throughput();
         let goal = (algorithm == "ecdsa-p256").then_some(3000.0);
         println!(
-            "| {algorithm} | {} | {} | {rate:.0} | {} | {} | {:.2} | {:.0} | {:.0} ({} threads) | {:.3} | {} | {} |",
+            "| {algorithm} | {} | {} | {} | {rate:.0} | {} | {} | {:.2} | {:.0} | {:.0} ({} threads) | {:.3} | {} | {} |",
+            r.events.map_or("off".into(), |(delivered, issued)| format!(
+                "on: {delivered} of {issued} events delivered"
+            )),
             r.measured.latencies.len(),
             r.measured.errors,
             ms(r.measured.percentile(50)),
