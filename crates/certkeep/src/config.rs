@@ -684,6 +684,15 @@ mod tests {
     }
 
     #[test]
+    fn the_expiry_notice_interval_comes_from_the_flag_the_file_or_an_hour() {
+        let file = "[notices]\ninterval_seconds = 60\n";
+        assert_eq!(merge(&[], "", false).unwrap().notices.interval, Duration::from_secs(3600));
+        assert_eq!(merge(&[], file, false).unwrap().notices.interval, Duration::from_secs(60));
+        let flag = merge(&["--expiry-notice-interval-seconds", "5"], file, false).unwrap();
+        assert_eq!(flag.notices.interval, Duration::from_secs(5));
+    }
+
+    #[test]
     fn the_file_beats_the_default() {
         let file = "listen = \"127.0.0.1:2\"\nncp_time_zone = \"+01:00\"\n[ca]\nkey_algorithm = \"rsa-2048\"\n[acme]\nhttp01_port = 5002\n";
         let s = merge(&[], file, false).unwrap();
