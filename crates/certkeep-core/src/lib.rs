@@ -14,6 +14,7 @@ pub mod dcv;
 pub mod lifecycle;
 pub mod names;
 pub mod ncp;
+pub mod notice;
 pub mod order;
 pub mod partner;
 pub mod policy;

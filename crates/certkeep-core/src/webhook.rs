@@ -19,11 +19,15 @@ pub enum EventKind {
     CertificateRevoked,
     /// An order's request was rejected.
     OrderRejected,
+    /// A certificate reached a window of `webhook_notification_frequency` (certkeep's name:
+    /// DigiCert documents no expiry event).
+    CertificateExpiring,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 3] = [Self::CertificateIssued, Self::CertificateRevoked, Self::OrderRejected];
+    pub const ALL: [Self; 4] =
+        [Self::CertificateIssued, Self::CertificateRevoked, Self::OrderRejected, Self::CertificateExpiring];
 
     /// The name subscriptions and deliveries use (and the outbox stores).
     pub fn as_str(self) -> &'static str {
@@ -31,6 +35,7 @@ impl EventKind {
             Self::CertificateIssued => "certificate_issued",
             Self::CertificateRevoked => "certificate_revoked",
             Self::OrderRejected => "order_rejected",
+            Self::CertificateExpiring => "certificate_expiring",
         }
     }
 
@@ -78,9 +83,20 @@ pub struct WebhookSettings {
     pub send_certificate_chain: bool,
     /// Whether `certificate_issued` of an instant issuance carries the chain.
     pub send_instant_issued_certificate_chain: bool,
-    /// Days before (and, negative, after) expiry at which the account wants notices; kept and
-    /// shown, not acted on yet.
+    /// Days before (and, negative, after) expiry at which the account wants
+    /// `certificate_expiring`; empty: [`crate::notice::DIGICERT_WINDOWS`].
     pub notification_frequency: Vec<i64>,
+}
+
+impl WebhookSettings {
+    /// The notice windows the webhook hears `certificate_expiring` at.
+    pub fn notice_windows(&self) -> &[i64] {
+        if self.notification_frequency.is_empty() {
+            &crate::notice::DIGICERT_WINDOWS
+        } else {
+            &self.notification_frequency
+        }
+    }
 }
 
 /// A proof-of-access token sent to the endpoint, to be sent back.

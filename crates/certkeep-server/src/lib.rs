@@ -10,6 +10,7 @@ pub mod certcentral;
 pub mod console;
 pub mod dcv;
 pub mod digicert;
+pub mod expiry_notice;
 mod key_cache;
 pub mod metrics;
 pub mod ncp;

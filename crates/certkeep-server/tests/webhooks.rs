@@ -413,3 +413,68 @@ async fn registrations_are_checked_and_kept_to_their_account() {
     assert!(resp.1.contains("not_found|webhook"), "{}", resp.1);
     assert_eq!(s.json("/webhook").await, json!({"webhooks": []}));
 }
+
+#[tokio::test]
+async fn expiry_notices_arrive_once_per_certificate_and_window_across_a_restart() {
+    use certkeep_core::{FixedClock, Scope, lifecycle::CertificateRef};
+    use certkeep_server::expiry_notice::{notice_forever, sweep};
+
+    let s = TestServer::start().await;
+    let r = Receiver::start(&s).await;
+    s.vouch_domain(s.fx.account, "expiry.test");
+    let settings = json!({"webhook_notification_frequency": [30, 7]});
+    s.active_webhook(&r, &["certificate_expiring"], settings).await;
+    let created = s.order("www.expiry.test", true).await;
+    let info = s.json(&format!("/order/certificate/{}", created["id"])).await;
+    let certificate = info["certificate"]["id"].as_i64().unwrap();
+    let scope = Scope { account_id: s.fx.account, containers: None };
+    let (cert, _) = s.store.find_certificate(&scope, &CertificateRef::Id(certificate)).unwrap().unwrap();
+    let valid_till = cert.valid_till.unwrap();
+    tokio::spawn(deliver_forever(s.state.clone()));
+    let at = |days_left: f64| AppState {
+        clock: Arc::new(FixedClock(valid_till - time::Duration::seconds_f64(days_left * 86_400.0))),
+        ..s.state.clone()
+    };
+    let mine = |r: &Receiver| -> Vec<Value> {
+        r.accepted("certificate_expiring")
+            .into_iter()
+            .filter(|x| x.body["data"]["certificate_id"] == certificate)
+            .map(|x| x.body["data"].clone())
+            .collect()
+    };
+
+    for days_left in [40.0, 31.1] {
+        sweep(&at(days_left)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(mine(&r).is_empty(), "nothing before the 30-day window: {:#?}", mine(&r));
+    sweep(&at(30.9)).await.unwrap();
+    r.wait_for("the 30-day notice", |r| mine(r).len() == 1).await;
+    let notice = &mine(&r)[0];
+    assert_eq!(notice["days_to_expiry"], 30);
+    assert_eq!(notice["order_id"], created["id"]);
+    assert_eq!(notice["common_name"], "www.expiry.test");
+    assert_eq!(notice["valid_till"], valid_till.date().to_string());
+    assert!(r.accepted("certificate_expiring").iter().all(|x| x.key == SECRET));
+    sweep(&at(20.0)).await.unwrap();
+    sweep(&at(6.5)).await.unwrap();
+    r.wait_for("the 7-day notice", |r| mine(r).len() == 2).await;
+    assert_eq!(mine(&r)[1]["days_to_expiry"], 7);
+
+    // A restarted process on the same database, its periodic task running, sends neither again.
+    let restarted = AppState { store: certkeep_store::open(&s.database_url).unwrap(), ..at(6.0) };
+    tokio::spawn(notice_forever(restarted.clone(), Duration::from_millis(50)));
+    tokio::spawn(deliver_forever(restarted.clone()));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sweep(&restarted).await.unwrap(), 0);
+    assert_eq!(mine(&r).len(), 2, "{:#?}", mine(&r));
+    let mut seen: Vec<(Value, Value)> = r
+        .accepted("certificate_expiring")
+        .iter()
+        .map(|x| (x.body["data"]["certificate_id"].clone(), x.body["data"]["days_to_expiry"].clone()))
+        .collect();
+    let all = seen.len();
+    seen.sort_by_key(|k| format!("{k:?}"));
+    seen.dedup();
+    assert_eq!(seen.len(), all, "no certificate heard twice in one window");
+}

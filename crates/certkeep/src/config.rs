@@ -17,6 +17,7 @@ use certkeep_core::{
 use certkeep_server::{
     Limits, RateLimit,
     acme::AcmeSettings,
+    expiry_notice::NoticeSettings,
     webhook::{DeliverySettings, EndpointPolicy},
 };
 use clap::Args;
@@ -149,6 +150,10 @@ pub struct ServeFlags {
     /// the wait, up to an hour (default 30).
     #[arg(long, env = "CERTKEEP_WEBHOOK_FIRST_RETRY_SECONDS")]
     pub webhook_first_retry_seconds: Option<u64>,
+    /// Seconds between two looks for certificates that reached an expiry notice window
+    /// (default 3600).
+    #[arg(long, env = "CERTKEEP_EXPIRY_NOTICE_INTERVAL_SECONDS")]
+    pub expiry_notice_interval_seconds: Option<u64>,
 }
 
 /// The `[...]` tables and keys of the configuration file.
@@ -198,6 +203,9 @@ pub struct FileConfig {
     /// Webhook deliveries.
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    /// Expiry notices.
+    #[serde(default)]
+    pub notices: NoticesSection,
     /// HTTPS.
     #[serde(default)]
     pub tls: TlsSection,
@@ -256,6 +264,14 @@ pub struct WebhooksSection {
     pub allow_private_endpoints: Option<bool>,
     /// Seconds before a failed delivery is tried again (doubling up to an hour).
     pub first_retry_seconds: Option<u64>,
+}
+
+/// `[notices]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesSection {
+    /// Seconds between two looks for certificates that reached a notice window.
+    pub interval_seconds: Option<u64>,
 }
 
 /// How new names are checked.
@@ -345,6 +361,7 @@ pub struct ServeSettings {
     pub tls: Tls,
     pub limits: Limits,
     pub webhooks: DeliverySettings,
+    pub notices: NoticeSettings,
 }
 
 /// How `serve` speaks to clients.
@@ -490,6 +507,13 @@ impl ServeSettings {
                     DeliverySettings::default().first_retry,
                 ),
                 ..DeliverySettings::default()
+            },
+            notices: NoticeSettings {
+                interval: seconds(
+                    f.expiry_notice_interval_seconds,
+                    file.notices.interval_seconds,
+                    NoticeSettings::default().interval,
+                ),
             },
             limits: Limits {
                 header_read_timeout: seconds(
@@ -657,6 +681,15 @@ mod tests {
         assert_eq!(s.listen.port(), 1);
         assert_eq!(s.rate_limits.len(), 1, "the flag's list replaces the file's");
         assert_eq!(s.limits.max_body_bytes, 20);
+    }
+
+    #[test]
+    fn the_expiry_notice_interval_comes_from_the_flag_the_file_or_an_hour() {
+        let file = "[notices]\ninterval_seconds = 60\n";
+        assert_eq!(merge(&[], "", false).unwrap().notices.interval, Duration::from_secs(3600));
+        assert_eq!(merge(&[], file, false).unwrap().notices.interval, Duration::from_secs(60));
+        let flag = merge(&["--expiry-notice-interval-seconds", "5"], file, false).unwrap();
+        assert_eq!(flag.notices.interval, Duration::from_secs(5));
     }
 
     #[test]

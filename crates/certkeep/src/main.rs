@@ -493,6 +493,10 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         }
         tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
         tokio::spawn(certkeep_server::webhook::deliver_forever(state.clone()));
+        tokio::spawn(certkeep_server::expiry_notice::notice_forever(
+            state.clone(),
+            settings.notices.interval,
+        ));
         let app = certkeep_server::app(state);
         match https {
             None => certkeep_server::serve_with(listener, app, limits, shutdown).await,

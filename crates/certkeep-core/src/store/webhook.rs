@@ -29,6 +29,8 @@ pub struct Delivery {
     pub certificate_id: Option<Id>,
     /// Whether the event carries the certificate chain (read at delivery time).
     pub send_chain: bool,
+    /// The notice window of a `certificate_expiring` event.
+    pub notice_days: Option<i64>,
     /// Attempts so far, this one included.
     pub attempts: u32,
 }
@@ -74,6 +76,13 @@ pub trait WebhookStore: Send + Sync {
     fn delivery_succeeded(&self, id: Id, at: OffsetDateTime) -> StoreResult<()>;
     /// Records a failed attempt; the event is due again at `retry_at_ms`.
     fn delivery_failed(&self, id: Id, error: &str, retry_at_ms: i64) -> StoreResult<()>;
+    /// Queues `certificate_expiring` for each issued certificate (of an order that did not
+    /// disable renewal notices) of every account whose active webhook subscribed to it and
+    /// whose window ([`crate::notice::window`] of the webhook's windows) at `now` was not
+    /// noticed yet, recording the notice (certificate, window, webhook channel) in the same
+    /// transaction: a notice already recorded, by this process or a replica, is skipped.
+    /// Returns how many were queued.
+    fn queue_expiry_notices(&self, now: OffsetDateTime) -> StoreResult<u64>;
     /// Undelivered events across accounts.
     fn webhook_backlog(&self) -> StoreResult<u64>;
 }

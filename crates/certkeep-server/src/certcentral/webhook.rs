@@ -30,13 +30,15 @@ use crate::{
 /// The shortest secret DigiCert accepts.
 const MIN_SECRET: usize = 32;
 
-/// The event names DigiCert lists. certkeep's lifecycle produces the first three; the others
-/// report validation and expiry of domains and organizations, which certkeep does not track
-/// as CertCentral does: they are accepted and kept, and fire nothing.
-const EVENTS: [&str; 8] = [
+/// The event names DigiCert lists, and certkeep's `certificate_expiring` (the expiry notices
+/// of `webhook_notification_frequency`). certkeep produces the first four; the others report
+/// validation and expiry of domains and organizations, which certkeep does not track as
+/// CertCentral does: they are accepted and kept, and fire nothing.
+const EVENTS: [&str; 9] = [
     "certificate_issued",
     "certificate_revoked",
     "order_rejected",
+    "certificate_expiring",
     "domain_expired",
     "domain_revalidation_notice",
     "organization_expired",

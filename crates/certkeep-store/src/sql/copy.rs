@@ -41,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "console_sessions",
     "webhooks",
     "webhook_deliveries",
+    "expiry_notices",
 ];
 
 /// Tables the target's triggers fill while the others are copied (SQLite), or copied with the

@@ -11,6 +11,7 @@ pub mod copy;
 pub mod db;
 mod inventory;
 mod ncp;
+mod notice;
 mod operations;
 mod partner;
 pub mod query;

@@ -5,6 +5,7 @@
 use certkeep_core::{
     CertificateStatus, Id, RequestStatus, RequestType, StoreResult, WebhookStore,
     lifecycle::AuditEvent,
+    notice::Channel,
     seal::SealedSecret,
     store::{Delivery, DeliverySummary},
     webhook::{
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 use super::{
     Engine, Mode, SqlStore, audit,
     db::{Db, DbError, DbResult, Row, params},
+    notice,
     rows::{opt_time_at, parsed, time_at},
 };
 
@@ -291,7 +293,7 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
             // The lease condition is checked again by the UPDATE itself, so a row another
             // process leased meanwhile is skipped (PostgreSQL re-reads it; SQLite writes one
             // transaction at a time).
-            type Claimed = (Id, Id, String, Id, Option<Id>, bool, i64);
+            type Claimed = (Id, Id, String, Id, Option<Id>, bool, i64, Option<i64>);
             let claimed: Vec<Claimed> = db.rows(
                 "UPDATE webhook_deliveries SET lease_until_ms = ?, attempts = attempts + 1 \
                  WHERE delivered_at IS NULL AND next_attempt_ms <= ? \
@@ -300,12 +302,12 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
                    WHERE d.delivered_at IS NULL AND d.next_attempt_ms <= ? \
                    AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?) AND w.status = 'active' \
                    ORDER BY d.id LIMIT ?) \
-                 RETURNING id, webhook_id, event, order_id, certificate_id, send_chain, attempts",
+                 RETURNING id, webhook_id, event, order_id, certificate_id, send_chain, attempts, notice_days",
                 params![lease_until_ms, now_ms, now_ms, now_ms, now_ms, limit],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
             )?;
             let mut out = Vec::with_capacity(claimed.len());
-            for (id, webhook_id, event, order_id, certificate_id, send_chain, attempts) in claimed {
+            for (id, webhook_id, event, order_id, certificate_id, send_chain, attempts, notice_days) in claimed {
                 let (account_id, endpoint, sealed_secret) = db.row(
                     "SELECT account_id, endpoint, sealed_secret FROM webhooks WHERE id = ?",
                     params![webhook_id],
@@ -321,6 +323,7 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
                     order_id,
                     certificate_id,
                     send_chain,
+                    notice_days,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 });
             }
@@ -348,6 +351,38 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
                 params![retry_at_ms, error, id],
             )
             .map(drop)
+        })
+    }
+
+    fn queue_expiry_notices(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        self.run(Mode::Write, |db| {
+            let hooks = db.rows(
+                &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE status = 'active' ORDER BY id"),
+                params![],
+                webhook_row,
+            )?;
+            let mut queued = 0;
+            for hook in hooks.iter().filter(|w| w.events.iter().any(|e| e == EventKind::CertificateExpiring.as_str())) {
+                let windows = hook.settings.notice_windows();
+                for (certificate_id, order_id, window) in notice::due(db, hook.account_id, windows, now)? {
+                    if notice::record(db, certificate_id, window, Channel::Webhook, now)? {
+                        db.execute(
+                            "INSERT INTO webhook_deliveries (webhook_id, event, order_id, certificate_id, notice_days, \
+                             created_at) VALUES (?,?,?,?,?,?)",
+                            params![
+                                hook.id,
+                                EventKind::CertificateExpiring.as_str(),
+                                order_id,
+                                certificate_id,
+                                window,
+                                now.unix_timestamp()
+                            ],
+                        )?;
+                        queued += 1;
+                    }
+                }
+            }
+            Ok(queued)
         })
     }
 

@@ -587,6 +587,18 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_ms) WHERE delivered_at IS NULL;
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id);
 "#,
+    // Expiry notices: one per certificate, window and channel, ever (the key is what makes a
+    // replica's second insert do nothing); `certificate_expiring` events carry their window.
+    r#"
+CREATE TABLE expiry_notices (
+    certificate_id INTEGER NOT NULL REFERENCES certificates(id),
+    window_days INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (certificate_id, window_days, channel)
+);
+ALTER TABLE webhook_deliveries ADD COLUMN notice_days INTEGER;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
