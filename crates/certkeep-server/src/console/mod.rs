@@ -34,6 +34,7 @@ fn looking() -> Vec<Entry<AppState>> {
     vec![
         at(M::GET, "/", inventory::home),
         at(M::GET, "/inventory", inventory::list),
+        at(M::GET, "/inventory.csv", inventory::export),
         at(M::GET, "/expiry", inventory::expiry),
         at(M::GET, "/orders/{order}", orders::show),
         at(M::GET, "/certificates/{certificate}/chain.pem", orders::chain),
