@@ -387,3 +387,63 @@ async fn the_inventory_filters_by_container_product_door_and_expiry_sorts_and_ex
     assert!(!csv.body.contains("www.alpha.com"));
     assert_eq!(other.get("/console/inventory.csv?door=fax").await.status, 400);
 }
+
+/// The first open request's decision form on an order page: its address.
+fn decision_form(body: &str) -> Option<String> {
+    let at = body.find("/requests/")?;
+    let start = body[..at].rfind('"')? + 1;
+    Some(body[start..].split('"').next()?.to_owned())
+}
+
+#[tokio::test]
+async fn an_administrator_approves_or_rejects_a_pending_request_and_others_cannot() {
+    let s = server().await;
+    let order = format!("/console/orders/{}", s.fx.renewal);
+    // The engineer, signing in for orders only, may not skip approval: revoking files a request.
+    s.console_login(s.fx.engineer_user, ApiKeyRole::Orders);
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let page = eng.act(&format!("{order}/revoke"), &[("reason", "superseded")]).await;
+    assert_eq!(page.location(), format!("{order}?done=requested"));
+    let page = eng.get(&order).await;
+    assert!(decision_form(&page.body).is_none(), "the engineer cannot decide: {}", page.body);
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get(&order).await;
+    let form = decision_form(&page.body).expect("the administrator sees the decision form");
+    assert!(page.body.contains("Approve request") && page.body.contains("Reject request"), "{}", page.body);
+    assert_eq!(eng.act(&form, &[("decision", "approve")]).await.status, 403);
+    let other = s.signed_in("admin@other.test").await;
+    assert_eq!(other.act(&form, &[("decision", "approve")]).await.status, 404);
+    // Another order's address does not reach this order's request.
+    let elsewhere = form.replace(&s.fx.renewal.to_string(), &s.fx.issued.to_string());
+    assert_eq!(admin.act(&elsewhere, &[("decision", "approve")]).await.status, 404);
+    assert_eq!(admin.act(&form, &[("decision", "maybe")]).await.status, 400);
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued", "nothing decided yet");
+
+    let page = admin.act(&form, &[("decision", "reject"), ("comment", "not lost after all")]).await;
+    assert_eq!((page.status, page.location()), (303, format!("{order}?done=rejected").as_str()));
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued");
+    let page = admin.get(&order).await;
+    assert!(decision_form(&page.body).is_none(), "nothing left to decide");
+    assert!(audit(&s).iter().any(|(a, r, _)| a == "request.reject" && !r));
+    // Deciding it again is the lifecycle's conflict, shown on the page.
+    let page = admin.act(&form, &[("decision", "approve")]).await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains("role=\"alert\""));
+
+    eng.act(&format!("{order}/revoke"), &[("reason", "key_compromise")]).await;
+    let form = decision_form(&admin.get(&order).await.body).unwrap();
+    // A view-only sign-in sees no decision form and cannot post one.
+    s.console_login(s.fx.admin_user, ApiKeyRole::ViewOnly);
+    let mut viewer = s.signed_in("admin@acme.test").await;
+    let page = viewer.get(&order).await;
+    assert_eq!(page.status, 200);
+    assert!(decision_form(&page.body).is_none(), "{}", page.body);
+    assert_eq!(viewer.act(&form, &[("decision", "approve")]).await.status, 403);
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued");
+
+    s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
+    let admin = s.signed_in("admin@acme.test").await;
+    let page = admin.act(&form, &[("decision", "approve")]).await;
+    assert_eq!(page.location(), format!("{order}?done=approved"));
+    assert_eq!(api_status(&s, s.fx.renewal).await, "revoked", "approving revokes at once");
+}

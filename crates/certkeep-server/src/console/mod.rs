@@ -47,7 +47,10 @@ fn looking() -> Vec<Entry<AppState>> {
 
 /// Forms that change the inventory: refused to view-only users.
 fn acting() -> Vec<Entry<AppState>> {
-    vec![at(Method::POST, "/orders/{order}/revoke", orders::revoke)]
+    vec![
+        at(Method::POST, "/orders/{order}/revoke", orders::revoke),
+        at(Method::POST, "/orders/{order}/requests/{request}", orders::decide),
+    ]
 }
 
 /// Every console route, relative to `/console`.
