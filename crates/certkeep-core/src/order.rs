@@ -127,6 +127,28 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// The front door an order came in through, as far as the order records it: imported
+    /// orders are [`Origin::Migrated`], ACME orders carry their contract, and a contract made
+    /// through NCP's ACME accounts marks NCP; every other order was placed in certkeep
+    /// (CertCentral, and NCP's paid issuance, which records no door of its own).
+    Door {
+        /// Placed through the CertCentral API (or any door that records none).
+        CertCentral = "certcentral",
+        /// Issued to an ACME client under a contract.
+        Acme = "acme",
+        /// Issued through an NCP ACME account's contract.
+        Ncp = "ncp",
+        /// Imported from elsewhere.
+        Imported = "imported",
+    }
+}
+
+impl Door {
+    /// Every door, in the order lists show them.
+    pub const ALL: [Self; 4] = [Self::CertCentral, Self::Acme, Self::Ncp, Self::Imported];
+}
+
 /// How the validity of an order or certificate was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validity {

@@ -4,7 +4,7 @@ use std::ops::Bound;
 
 use time::OffsetDateTime;
 
-use crate::{Id, OrderStatus, Origin};
+use crate::{Door, Id, OrderStatus, Origin};
 
 /// A time interval; each end open, inclusive or exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,8 @@ pub enum OrderFilter {
     CertificateId(Vec<Id>),
     /// Origin.
     Origin(Vec<Origin>),
+    /// The door the order came in through.
+    Door(Vec<Door>),
     /// The current certificate has this serial number.
     SerialNumber(Vec<String>),
     /// E-mail or common name search.

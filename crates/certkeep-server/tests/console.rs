@@ -3,7 +3,7 @@
 
 mod common;
 
-use certkeep_core::{ApiKeyRole, audit::AuditQuery};
+use certkeep_core::{ApiKeyRole, OrderStatus, audit::AuditQuery};
 use common::{CONSOLE_PASSWORD, TestServer};
 
 async fn server() -> TestServer {
@@ -17,6 +17,12 @@ async fn server() -> TestServer {
 /// The order's status as the CertCentral API shows it.
 async fn api_status(s: &TestServer, order: i64) -> String {
     s.json(&format!("/order/certificate/{order}")).await["status"].as_str().unwrap().to_owned()
+}
+
+/// The order's common name as the CertCentral API shows it.
+async fn common_name(s: &TestServer, order: i64) -> String {
+    let order = s.json(&format!("/order/certificate/{order}")).await;
+    order["certificate"]["common_name"].as_str().unwrap().to_owned()
 }
 
 /// The audit events of the fixture account, newest first: (action, refused, detail).
@@ -256,26 +262,10 @@ async fn the_pages_show_the_users_inventory_and_refuse_bad_parameters() {
 #[tokio::test]
 async fn acme_contracts_are_listed_within_the_users_containers_without_their_keys() {
     let s = server().await;
-    let contract = |account_id, container_id, user_id, name: &str, kid: &str| {
-        let contract = certkeep_core::partner::AcmeContract {
-            id: 0,
-            account_id,
-            container_id,
-            user_id,
-            product_name_id: "ssl_dv_geotrust".into(),
-            sans: vec![name.into()],
-            organization_id: None,
-            auto_renew: true,
-            created_at: s.now,
-            valid_till: s.now + time::Duration::days(365),
-            date_canceled: None,
-        };
-        s.store.create_contract(&contract, kid, b"sealed-hmac", s.now).unwrap().0
-    };
     let fx = &s.fx;
-    contract(fx.account, fx.root, fx.admin_user, "root-contract.test", "kid-root");
-    contract(fx.account, fx.engineering, fx.engineer_user, "eng-contract.test", "kid-eng");
-    contract(fx.other_account, fx.other_root, fx.other_user, "other-contract.test", "kid-other");
+    acme_contract(&s, (fx.account, fx.root, fx.admin_user), "root-contract.test", false);
+    acme_contract(&s, (fx.account, fx.engineering, fx.engineer_user), "eng-contract.test", false);
+    acme_contract(&s, (fx.other_account, fx.other_root, fx.other_user), "other-contract.test", false);
     let mut admin = s.signed_in("admin@acme.test").await;
     let page = admin.get("/console/contracts").await;
     assert_eq!(page.status, 200);
@@ -292,4 +282,168 @@ async fn acme_contracts_are_listed_within_the_users_containers_without_their_key
         "{}",
         page.body
     );
+}
+
+/// An ACME contract of `account` for `name`, kept by the store (through NCP's ACME accounts
+/// when `ncp`).
+fn acme_contract(
+    s: &TestServer,
+    (account_id, container_id, user_id): (i64, i64, i64),
+    name: &str,
+    ncp: bool,
+) -> certkeep_core::partner::AcmeContract {
+    let mut contract = certkeep_core::partner::AcmeContract {
+        id: 0,
+        account_id,
+        container_id,
+        user_id,
+        product_name_id: "ssl_dv_geotrust".into(),
+        sans: vec![name.into()],
+        organization_id: None,
+        auto_renew: true,
+        created_at: s.now,
+        valid_till: s.now + time::Duration::days(365),
+        date_canceled: None,
+    };
+    let kid = format!("kid-{name}");
+    contract.id = if ncp {
+        let account = certkeep_core::ncp::NcpAcmeAccount {
+            contract_id: 0,
+            account_id,
+            alias: "ncp".into(),
+            validation_mode: "DNS01".into(),
+            validity_days: 90,
+        };
+        s.store.create_ncp_acme_account(&contract, &kid, b"sealed-hmac", &account, s.now).unwrap()
+    } else {
+        s.store.create_contract(&contract, &kid, b"sealed-hmac", s.now).unwrap().0
+    };
+    contract
+}
+
+#[tokio::test]
+async fn the_inventory_filters_by_container_product_door_and_expiry_sorts_and_exports_csv() {
+    let s = server().await;
+    let fx = &s.fx;
+    let ours = (fx.account, fx.root, fx.admin_user);
+    for (name, ncp) in [("acme-door.alpha.com", false), ("ncp-door.alpha.com", true)] {
+        let contract = acme_contract(&s, ours, name, ncp);
+        s.insert_contract_order(&contract, (name, &[]), OrderStatus::Issued, s.now, Some(200));
+    }
+    let theirs = acme_contract(&s, (fx.other_account, fx.other_root, fx.other_user), "theirs.test", false);
+    s.insert_contract_order(&theirs, ("theirs.test", &[]), OrderStatus::Issued, s.now, Some(200));
+    for days_left in [10, 40] {
+        s.insert_order_expiring(fx.account, fx.root, fx.admin_user, days_left);
+    }
+    s.insert_order_expiring(fx.other_account, fx.other_root, fx.other_user, 10);
+    let imported = common_name(&s, fx.revoked).await;
+    let mut c = s.signed_in("admin@acme.test").await;
+
+    let page = c.get("/console/inventory?door=acme").await;
+    assert!(page.body.contains("acme-door.alpha.com") && page.body.contains("1 order."), "{}", page.body);
+    let page = c.get("/console/inventory?door=ncp").await;
+    assert!(page.body.contains("ncp-door.alpha.com") && page.body.contains("1 order."), "{}", page.body);
+    let page = c.get("/console/inventory?door=imported").await;
+    assert!(page.body.contains(&imported) && page.body.contains("1 order."), "{}", page.body);
+    let page = c.get("/console/inventory?door=certcentral").await;
+    assert!(page.body.contains("www.alpha.com"), "{}", page.body);
+    assert!(!page.body.contains("-door.alpha.com") && !page.body.contains(&imported), "{}", page.body);
+    assert!(!page.body.contains("theirs.test"));
+
+    let page = c.get(&format!("/console/inventory?container={}", fx.engineering)).await;
+    assert!(page.body.contains(&common_name(&s, fx.renewal).await) && !page.body.contains("www.alpha.com"));
+    let page = c.get(&format!("/console/inventory?container={}", fx.other_root)).await;
+    assert!(page.body.contains("No order matches."), "another tenant's container shows nothing");
+    let page = c.get("/console/inventory?product=ssl_ev_plus").await;
+    assert!(page.body.contains(&common_name(&s, fx.needs_approval).await) && page.body.contains("1 order."));
+    let page = c.get("/console/inventory?expires=30").await;
+    assert_eq!(page.body.matches("expiring.alpha.com").count(), 1, "{}", page.body);
+    let page = c.get("/console/inventory?expires=60&q=expiring").await;
+    assert_eq!(page.body.matches("expiring.alpha.com").count(), 2, "{}", page.body);
+
+    // Sorting by a column, both ways; the heading says how the list is sorted.
+    let position = |body: &str, name: &str| body.find(name).unwrap();
+    let up = c.get("/console/inventory?q=door&sort=common_name&dir=asc").await;
+    assert!(position(&up.body, "acme-door") < position(&up.body, "ncp-door"), "{}", up.body);
+    assert!(up.body.contains("aria-sort=\"ascending\""), "{}", up.body);
+    let down = c.get("/console/inventory?q=door&sort=common_name&dir=desc").await;
+    assert!(position(&down.body, "acme-door") > position(&down.body, "ncp-door"), "{}", down.body);
+    assert!(down.body.contains("aria-sort=\"descending\""));
+    for bad in ["door=fax", "sort=password", "dir=sideways", "expires=13", "container=x", "product=gold"] {
+        assert_eq!(c.get(&format!("/console/inventory?{bad}")).await.status, 400, "{bad}");
+    }
+
+    // The CSV export takes the same filters and the same scope.
+    let csv = c.get("/console/inventory.csv?door=acme").await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.headers["content-type"], "text/csv");
+    assert!(csv.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(csv.body.starts_with("\"order_id\""), "{}", csv.body);
+    assert_eq!(csv.body.lines().count(), 2, "a header and one order: {}", csv.body);
+    assert!(csv.body.contains("acme-door.alpha.com"));
+    let mut other = s.signed_in("admin@other.test").await;
+    let csv = other.get("/console/inventory.csv").await;
+    assert!(csv.body.contains("theirs.test") && !csv.body.contains("door.alpha.com"), "{}", csv.body);
+    assert!(!csv.body.contains("www.alpha.com"));
+    assert_eq!(other.get("/console/inventory.csv?door=fax").await.status, 400);
+}
+
+/// The first open request's decision form on an order page: its address.
+fn decision_form(body: &str) -> Option<String> {
+    let at = body.find("/requests/")?;
+    let start = body[..at].rfind('"')? + 1;
+    Some(body[start..].split('"').next()?.to_owned())
+}
+
+#[tokio::test]
+async fn an_administrator_approves_or_rejects_a_pending_request_and_others_cannot() {
+    let s = server().await;
+    let order = format!("/console/orders/{}", s.fx.renewal);
+    // The engineer, signing in for orders only, may not skip approval: revoking files a request.
+    s.console_login(s.fx.engineer_user, ApiKeyRole::Orders);
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let page = eng.act(&format!("{order}/revoke"), &[("reason", "superseded")]).await;
+    assert_eq!(page.location(), format!("{order}?done=requested"));
+    let page = eng.get(&order).await;
+    assert!(decision_form(&page.body).is_none(), "the engineer cannot decide: {}", page.body);
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get(&order).await;
+    let form = decision_form(&page.body).expect("the administrator sees the decision form");
+    assert!(page.body.contains("Approve request") && page.body.contains("Reject request"), "{}", page.body);
+    assert_eq!(eng.act(&form, &[("decision", "approve")]).await.status, 403);
+    let other = s.signed_in("admin@other.test").await;
+    assert_eq!(other.act(&form, &[("decision", "approve")]).await.status, 404);
+    // Another order's address does not reach this order's request.
+    let elsewhere = form.replace(&s.fx.renewal.to_string(), &s.fx.issued.to_string());
+    assert_eq!(admin.act(&elsewhere, &[("decision", "approve")]).await.status, 404);
+    assert_eq!(admin.act(&form, &[("decision", "maybe")]).await.status, 400);
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued", "nothing decided yet");
+
+    let page = admin.act(&form, &[("decision", "reject"), ("comment", "not lost after all")]).await;
+    assert_eq!((page.status, page.location()), (303, format!("{order}?done=rejected").as_str()));
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued");
+    let page = admin.get(&order).await;
+    assert!(decision_form(&page.body).is_none(), "nothing left to decide");
+    assert!(audit(&s).iter().any(|(a, r, _)| a == "request.reject" && !r));
+    // Deciding it again is the lifecycle's conflict, shown on the page.
+    let page = admin.act(&form, &[("decision", "approve")]).await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains("role=\"alert\""));
+
+    eng.act(&format!("{order}/revoke"), &[("reason", "key_compromise")]).await;
+    let form = decision_form(&admin.get(&order).await.body).unwrap();
+    // A view-only sign-in sees no decision form and cannot post one.
+    s.console_login(s.fx.admin_user, ApiKeyRole::ViewOnly);
+    let mut viewer = s.signed_in("admin@acme.test").await;
+    let page = viewer.get(&order).await;
+    assert_eq!(page.status, 200);
+    assert!(decision_form(&page.body).is_none(), "{}", page.body);
+    assert_eq!(viewer.act(&form, &[("decision", "approve")]).await.status, 403);
+    assert_eq!(api_status(&s, s.fx.renewal).await, "issued");
+
+    s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
+    let admin = s.signed_in("admin@acme.test").await;
+    let page = admin.act(&form, &[("decision", "approve")]).await;
+    assert_eq!(page.location(), format!("{order}?done=approved"));
+    assert_eq!(api_status(&s, s.fx.renewal).await, "revoked", "approving revokes at once");
 }

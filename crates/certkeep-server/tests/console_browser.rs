@@ -169,7 +169,7 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     };
     let s = TestServer::start_tls().await;
     s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
-    s.console_login(s.fx.engineer_user, ApiKeyRole::ViewOnly);
+    s.console_login(s.fx.engineer_user, ApiKeyRole::Orders);
     for days_left in [5, 12, 12, 30, 33, 60, 61, 62, 100, 150] {
         s.insert_order_expiring(s.fx.account, s.fx.root, s.fx.admin_user, days_left);
     }
@@ -177,6 +177,16 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
 
     browser.go(&format!("{base}/console/sign-in")).await;
     browser.screenshot("sign-in").await;
+    // The engineer, for orders only, files a revocation request for the administrator to decide,
+    // and signs in view only for the last step.
+    let renewal = format!("/console/orders/{}", s.fx.renewal);
+    browser.sign_in(&base, "eng@acme.test").await;
+    browser.go(&format!("{base}{renewal}")).await;
+    browser.click("button.danger").await;
+    assert!(browser.reached("?done=requested").await, "{}", browser.source().await);
+    browser.click("form.who button").await;
+    assert!(browser.reached("/console/sign-in").await);
+    s.console_login(s.fx.engineer_user, ApiKeyRole::ViewOnly);
     browser.sign_in(&base, "admin@acme.test").await;
     browser.screenshot("inventory").await;
 
@@ -203,6 +213,33 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     browser.screenshot("order-revoked").await;
     let order = s.json(&format!("/order/certificate/{}", s.fx.issued)).await;
     assert_eq!(order["status"], "revoked", "the API sees the console's revocation");
+
+    // Filters, sorting and the CSV export of what is shown.
+    browser.go(&format!("{base}/console/inventory")).await;
+    browser.click("#door option[value='imported']").await;
+    browser.click("form.filters button").await;
+    assert!(browser.reached("door=imported").await);
+    let page = browser.source().await;
+    assert!(page.contains("1 order.") && page.contains("*.delta.io"), "{page}");
+    browser.go(&format!("{base}/console/inventory?expires=30")).await;
+    browser.click("th a[href*='sort=valid_till']").await;
+    assert!(browser.reached("sort=valid_till").await);
+    assert!(browser.has("th[aria-sort='ascending'] a[href*='dir=desc']").await, "{}", browser.source().await);
+    browser.screenshot("inventory-filtered").await;
+    browser.click("a[href^='/console/inventory.csv']").await;
+    let csv = std::fs::read_to_string(browser.downloaded("certkeep-inventory.csv").await).unwrap();
+    assert_eq!(csv.matches("expiring.alpha.com").count(), 4, "the 5 to 30 days ones: {csv}");
+
+    // The engineer's revocation request, rejected with a comment.
+    browser.go(&format!("{base}{renewal}")).await;
+    assert!(browser.has("button[value='approve']").await, "{}", browser.source().await);
+    browser.screenshot("order-request").await;
+    browser.type_into("input[id^='comment-']", "keep it").await;
+    browser.click("button[value='reject']").await;
+    assert!(browser.reached("?done=rejected").await, "{}", browser.source().await);
+    assert!(!browser.has("button[value='approve']").await, "nothing left to decide");
+    browser.screenshot("order-request-rejected").await;
+    assert_eq!(s.json(&format!("/order/certificate/{}", s.fx.renewal)).await["status"], "issued");
 
     browser.go(&format!("{base}/console/expiry")).await;
     assert!(browser.has("svg.chart rect").await);

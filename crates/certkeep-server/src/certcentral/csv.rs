@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use certkeep_core::{OrderQuery, OrderSummary, Principal, Product, StoreError, days_remaining};
+use certkeep_core::{OrderQuery, OrderSummary, Product, Scope, StoreError, days_remaining};
 use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -14,7 +14,6 @@ use tokio::sync::mpsc;
 use super::views::validity_years;
 use crate::{
     AppState,
-    digicert::ApiError,
     wire::{ymd, ymd_hms},
 };
 
@@ -116,15 +115,15 @@ fn push_order(out: &mut String, o: &OrderSummary, now: OffsetDateTime) {
 /// Streams the orders matching `query` as CSV. The answer starts only once the export has
 /// produced its first chunk (or finished), so a query that fails is an error status, never a
 /// 200 with an empty body; one that fails later ends the body with an error, so the client sees
-/// a broken transfer rather than a short inventory.
-pub async fn stream(state: AppState, principal: Principal, query: OrderQuery) -> Result<Response, ApiError> {
+/// a broken transfer rather than a short inventory. The console's export serves the same file.
+pub async fn stream(state: AppState, scope: Scope, query: OrderQuery) -> Result<Response, StoreError> {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
     let now = state.clock.now();
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut buf = String::with_capacity(CHUNK + 1024);
         push_row(&mut buf, HEADER.iter().copied());
-        let result = store.export_orders(&principal.scope, &query, now, &mut |o| {
+        let result = store.export_orders(&scope, &query, now, &mut |o| {
             push_order(&mut buf, o, now);
             if buf.len() >= CHUNK {
                 let chunk = std::mem::replace(&mut buf, String::with_capacity(CHUNK + 1024));
@@ -142,8 +141,8 @@ pub async fn stream(state: AppState, principal: Principal, query: OrderQuery) ->
     });
     let first = match rx.recv().await {
         Some(Ok(chunk)) => chunk,
-        Some(Err(e)) => return Err(e.into()),
-        None => return Err(StoreError("the CSV export ended without an answer".into()).into()),
+        Some(Err(e)) => return Err(e),
+        None => return Err(StoreError("the CSV export ended without an answer".into())),
     };
     let rest = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?.map_err(|e| {

@@ -6,7 +6,7 @@ mod audit_log;
 mod auth;
 mod body;
 pub mod csr;
-mod csv;
+pub(crate) mod csv;
 mod domains;
 pub mod downloads;
 mod order_writes;

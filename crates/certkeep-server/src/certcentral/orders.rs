@@ -43,7 +43,7 @@ pub async fn list(
     let raw = raw.unwrap_or_default();
     if wants_csv(&headers) {
         let params = params::parse_list(&raw, None)?;
-        return csv::stream(state, principal, params.query).await;
+        return Ok(csv::stream(state, principal.scope, params.query).await?);
     }
     let params = params::parse_list(&raw, Some(MAX_LIMIT))?;
     let now = state.clock.now();

@@ -1,16 +1,16 @@
 //! The inventory (search, status filter, pages) and the expiry view with its weekly chart.
 
-use std::ops::Bound;
+use std::{collections::HashMap, ops::Bound};
 
 use axum::{
     Extension,
     extract::{RawQuery, State},
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use certkeep_core::{
-    ExpiryOf, OrderFilter, OrderQuery, OrderStatus, OrderSummary, Product, Search, SortField, SortKey,
-    TimeRange, days_remaining,
+    Door, ExpiryOf, Id, OrderFilter, OrderQuery, OrderStatus, OrderSummary, PRODUCTS, Product, Search,
+    SortField, SortKey, TimeRange, days_remaining,
 };
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -68,63 +68,200 @@ pub async fn home() -> Response {
     Redirect::to("/console/inventory").into_response()
 }
 
+/// The columns the inventory sorts by: (parameter, field).
+const SORTS: [(&str, SortField); 6] = [
+    ("id", SortField::Id),
+    ("common_name", SortField::CommonName),
+    ("status", SortField::Status),
+    ("product", SortField::ProductNameId),
+    ("container", SortField::ContainerId),
+    ("valid_till", SortField::ValidTill),
+];
+/// The expiry windows the inventory filters by, in days from now.
+const WINDOWS: [i64; 5] = [7, 30, 60, 90, 180];
+
+/// The inventory's filters and sort as its query string gives them, every value checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+struct Filters {
+    q: String,
+    status: String,
+    container: String,
+    product: String,
+    door: String,
+    expires: String,
+    sort: String,
+    dir: String,
+}
+
+impl Filters {
+    /// The filters of `params`, or the refusal of the first value that names nothing.
+    fn parse(params: &HashMap<String, String>) -> Result<Self, String> {
+        let get = |name: &str| params.get(name).map_or("", |v| v.trim()).to_owned();
+        let f = Filters {
+            q: get("q"),
+            status: get("status"),
+            container: get("container"),
+            product: get("product"),
+            door: get("door"),
+            expires: get("expires"),
+            sort: get("sort"),
+            dir: get("dir"),
+        };
+        let known = |value: &str, ok: bool, what: &str| {
+            if value.is_empty() || ok { Ok(()) } else { Err(format!("There is no {what} {value:?}.")) }
+        };
+        known(&f.status, STATUSES.iter().any(|s| s.as_str() == f.status), "status")?;
+        known(&f.container, f.container.parse::<Id>().is_ok(), "container")?;
+        known(&f.product, Product::find(&f.product).is_some(), "product")?;
+        known(&f.door, Door::parse(&f.door).is_some(), "door")?;
+        known(&f.expires, f.window().is_some(), "expiry window")?;
+        known(&f.sort, SORTS.iter().any(|(name, _)| *name == f.sort), "column to sort by")?;
+        known(&f.dir, ["asc", "desc"].contains(&f.dir.as_str()), "sort direction")?;
+        Ok(f)
+    }
+
+    /// The expiry window in days, when one is chosen.
+    fn window(&self) -> Option<i64> {
+        WINDOWS.into_iter().find(|w| w.to_string() == self.expires)
+    }
+
+    /// The column sorted by and whether downwards (newest orders first when none is chosen).
+    fn sorting(&self) -> (&str, bool) {
+        match self.sort.as_str() {
+            "" => ("id", self.dir != "asc"),
+            column => (column, self.dir == "desc"),
+        }
+    }
+
+    /// The store's query for these filters at `now` (without a page window).
+    fn query(&self, now: OffsetDateTime) -> OrderQuery {
+        let mut filters = vec![];
+        if !self.q.is_empty() {
+            filters.push(OrderFilter::Search(Search::Contains(self.q.clone())));
+        }
+        if let Some(s) = STATUSES.into_iter().find(|s| s.as_str() == self.status) {
+            filters.push(OrderFilter::Status(vec![s]));
+        }
+        if let Ok(id) = self.container.parse::<Id>() {
+            filters.push(OrderFilter::ContainerId(vec![id]));
+        }
+        if let Some(p) = Product::find(&self.product) {
+            filters.push(OrderFilter::ProductNameId(vec![p.name_id.to_owned()]));
+        }
+        if let Some(d) = Door::parse(&self.door) {
+            filters.push(OrderFilter::Door(vec![d]));
+        }
+        if let Some(days) = self.window() {
+            filters.push(OrderFilter::ValidTill(TimeRange {
+                start: Bound::Excluded(now),
+                end: Bound::Included(now + Duration::days(days)),
+            }));
+        }
+        let (column, descending) = self.sorting();
+        let field = SORTS.iter().find(|(name, _)| *name == column).map_or(SortField::Id, |(_, f)| *f);
+        OrderQuery { filters, sort: vec![SortKey { field, descending }], offset: 0, limit: None }
+    }
+
+    /// These filters as a query string, with `changes` (name, value) applied over them.
+    fn link(&self, changes: &[(&str, &str)]) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("container", &self.container),
+            ("product", &self.product),
+            ("door", &self.door),
+            ("expires", &self.expires),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+        ] {
+            let value = changes.iter().find(|(n, _)| *n == name).map_or(value.as_str(), |(_, v)| v);
+            if !value.is_empty() {
+                out.append_pair(name, value);
+            }
+        }
+        out.finish()
+    }
+}
+
+/// A sortable column's heading: its link sorts by it, upwards first, and again the other way.
 #[derive(Serialize)]
-struct InventoryPage<'a> {
+struct Column {
+    name: &'static str,
+    label: &'static str,
+    link: String,
+    /// `ascending` or `descending` when the list is sorted by this column (for `aria-sort`).
+    sorted: Option<&'static str>,
+}
+
+fn columns(f: &Filters) -> Vec<Column> {
+    let labels = ["Order", "Common name", "Status", "Product", "Container", "Expires"];
+    let (current, descending) = f.sorting();
+    SORTS
+        .iter()
+        .zip(labels)
+        .map(|((name, _), label)| {
+            let sorted = (*name == current).then_some(if descending { "descending" } else { "ascending" });
+            let dir = if sorted == Some("ascending") { "desc" } else { "asc" };
+            Column {
+                name,
+                label,
+                link: format!("/console/inventory?{}", f.link(&[("sort", name), ("dir", dir)])),
+                sorted,
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct InventoryPage {
     header: Header,
     current: &'static str,
-    q: &'a str,
-    status: &'a str,
+    filters: Filters,
     statuses: Vec<&'static str>,
+    containers: Vec<Choice>,
+    products: Vec<Choice>,
+    doors: Vec<&'static str>,
+    windows: Vec<i64>,
+    columns: Vec<Column>,
+    export: String,
     total: u64,
     orders: Vec<OrderRow>,
     #[serde(flatten)]
     pager: Pager,
 }
 
-/// `GET /console/inventory?q=&status=&page=`: the user's orders, newest first.
+/// `GET /console/inventory?q=&status=&container=&product=&door=&expires=&sort=&dir=&page=`:
+/// the user's orders, filtered and sorted (newest first unless told otherwise), a page at a time.
 pub async fn list(
     State(state): State<AppState>,
     Extension(signed): Extension<SignedIn>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let params = view::query_params(raw);
-    let q = params.get("q").map_or("", |v| v.trim()).to_owned();
-    let status = params.get("status").map_or("", |v| v.trim()).to_owned();
+    let filters = match Filters::parse(&params) {
+        Ok(f) => f,
+        Err(message) => return view::refusal(StatusCode::BAD_REQUEST, &message),
+    };
     let page = match view::page_number(params.get("page").map(String::as_str)) {
         Some(p) => p,
         None => return view::bad_page(),
     };
-    let mut filters = vec![];
-    if !q.is_empty() {
-        filters.push(OrderFilter::Search(Search::Contains(q.clone())));
-    }
-    if !status.is_empty() {
-        match STATUSES.into_iter().find(|s| s.as_str() == status) {
-            Some(s) => filters.push(OrderFilter::Status(vec![s])),
-            None => {
-                return view::refusal(StatusCode::BAD_REQUEST, &format!("There is no status {status:?}."));
-            }
-        }
-    }
-    let query = OrderQuery {
-        filters,
-        sort: vec![SortKey { field: SortField::Id, descending: true }],
-        offset: (page - 1) * PER_PAGE,
-        limit: Some(PER_PAGE),
-    };
     let (scope, now) = (signed.session.scope.clone(), state.clock.now());
-    let found = match state.store(move |s| s.list_orders(&scope, &query, now)).await {
+    let query = OrderQuery { offset: (page - 1) * PER_PAGE, limit: Some(PER_PAGE), ..filters.query(now) };
+    let found =
+        state.store(move |s| Ok((s.list_orders(&scope, &query, now)?, s.list_containers(&scope)?))).await;
+    let (found, containers) = match found {
         Ok(found) => found,
         Err(e) => return view::failure(&e),
     };
-    let link = |p: u64| {
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", &q)
-            .append_pair("status", &status)
-            .append_pair("page", &p.to_string())
-            .finish();
-        format!("/console/inventory?{query}")
-    };
+    let link = |p: u64| format!("/console/inventory?{}", filters.link(&[("page", &p.to_string())]));
     let pager = Pager::new(page, found.total, PER_PAGE, link);
     view::page(
         StatusCode::OK,
@@ -132,14 +269,50 @@ pub async fn list(
         &InventoryPage {
             header: signed.header(),
             current: "inventory",
-            q: &q,
-            status: &status,
             statuses: STATUSES.iter().map(|s| s.as_str()).collect(),
+            containers: containers
+                .iter()
+                .map(|c| Choice { value: c.container.id.to_string(), label: c.container.name.clone() })
+                .collect(),
+            products: PRODUCTS
+                .iter()
+                .map(|p| Choice { value: p.name_id.to_owned(), label: p.name.to_owned() })
+                .collect(),
+            doors: Door::ALL.iter().map(|d| d.as_str()).collect(),
+            windows: WINDOWS.to_vec(),
+            columns: columns(&filters),
+            export: format!("/console/inventory.csv?{}", filters.link(&[])),
             total: found.total,
             orders: found.orders.iter().map(|o| OrderRow::of(o, now)).collect(),
             pager,
+            filters,
         },
     )
+}
+
+/// `GET /console/inventory.csv` with the inventory's filters and sort: every matching order as
+/// CertCentral's CSV order report, streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(signed): Extension<SignedIn>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let filters = match Filters::parse(&view::query_params(raw)) {
+        Ok(f) => f,
+        Err(message) => return view::refusal(StatusCode::BAD_REQUEST, &message),
+    };
+    let query = filters.query(state.clock.now());
+    let scope = signed.session.scope.clone();
+    match crate::certcentral::csv::stream(state, scope, query).await {
+        Ok(mut response) => {
+            response.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"certkeep-inventory.csv\""),
+            );
+            response
+        }
+        Err(e) => view::failure(&e),
+    }
 }
 
 /// One week's bar of the expiry chart.

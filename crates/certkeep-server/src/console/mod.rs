@@ -34,6 +34,7 @@ fn looking() -> Vec<Entry<AppState>> {
     vec![
         at(M::GET, "/", inventory::home),
         at(M::GET, "/inventory", inventory::list),
+        at(M::GET, "/inventory.csv", inventory::export),
         at(M::GET, "/expiry", inventory::expiry),
         at(M::GET, "/orders/{order}", orders::show),
         at(M::GET, "/certificates/{certificate}/chain.pem", orders::chain),
@@ -46,7 +47,10 @@ fn looking() -> Vec<Entry<AppState>> {
 
 /// Forms that change the inventory: refused to view-only users.
 fn acting() -> Vec<Entry<AppState>> {
-    vec![at(Method::POST, "/orders/{order}/revoke", orders::revoke)]
+    vec![
+        at(Method::POST, "/orders/{order}/revoke", orders::revoke),
+        at(Method::POST, "/orders/{order}/requests/{request}", orders::decide),
+    ]
 }
 
 /// Every console route, relative to `/console`.

@@ -10,6 +10,7 @@ use axum::{
 use certkeep_ca::RevocationReason;
 use certkeep_core::{
     CertificateKind, CertificateRecord, CertificateStatus, Id, OrderDetail, OrderRef, OrderStatus, Product,
+    RequestStatus,
     lifecycle::{CertificateRef, LifecycleError, RevokeTarget},
     refusal::RefusalClass,
 };
@@ -63,6 +64,9 @@ impl From<&CertificateRecord> for CertificateRow {
 
 #[derive(Serialize)]
 struct RequestRow {
+    id: Id,
+    /// Waiting for an administrator's decision.
+    open: bool,
     date: String,
     kind: &'static str,
     status: &'static str,
@@ -78,6 +82,8 @@ struct OrderPage {
     requests: Vec<RequestRow>,
     revocable: bool,
     may_act: bool,
+    /// May approve and reject requests.
+    may_decide: bool,
     reasons: Vec<&'static str>,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -128,6 +134,8 @@ async fn render(
                 .requests
                 .iter()
                 .map(|r| RequestRow {
+                    id: r.id,
+                    open: matches!(r.status, RequestStatus::Pending | RequestStatus::Submitted),
                     date: view::instant(r.date),
                     kind: r.request_type.as_str(),
                     status: r.status.as_str(),
@@ -136,6 +144,7 @@ async fn render(
                 .collect(),
             revocable,
             may_act: signed.may_act(),
+            may_decide: may_decide(signed),
             reasons: RevocationReason::ALL.iter().map(|r| r.as_str()).collect(),
             notice,
             error,
@@ -177,6 +186,8 @@ pub async fn show(
     let notice = match view::query_params(query).get("done").map(String::as_str) {
         Some("revoked") => Some("The order's certificates are revoked."),
         Some("requested") => Some("Revocation requested: it waits for an administrator's approval."),
+        Some("approved") => Some("The request is approved."),
+        Some("rejected") => Some("The request is rejected."),
         _ => None,
     };
     render(&state, &signed, id, StatusCode::OK, (notice, None)).await
@@ -250,19 +261,99 @@ pub async fn revoke(
     let Ok(reason) = reason.parse::<RevocationReason>() else {
         return view::refusal(StatusCode::BAD_REQUEST, &format!("{reason:?} is not a revocation reason."));
     };
-    let comment = form.get("comment").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-    if comment.as_ref().is_some_and(|c| c.len() > 1000) {
-        return view::refusal(StatusCode::BAD_REQUEST, "The comment is longer than 1000 characters.");
-    }
+    let comment = match comment_of(&form) {
+        Ok(c) => c,
+        Err(message) => return view::refusal(StatusCode::BAD_REQUEST, message),
+    };
     let (scope, actor) = (signed.session.scope.clone(), signed.actor.clone());
     let revoked = state
         .lifecycle(move |l| {
             l.revoke(&scope, &actor, &RevokeTarget::Order(id), reason.as_str(), comment.as_deref(), true)
         })
         .await;
-    match revoked {
-        Ok(None) => Redirect::to(&format!("/console/orders/{id}?done=revoked")).into_response(),
-        Ok(Some(_)) => Redirect::to(&format!("/console/orders/{id}?done=requested")).into_response(),
+    let done = revoked.map(|request| if request.is_none() { "revoked" } else { "requested" });
+    answer(&state, &signed, id, done).await
+}
+
+/// Whether the user may approve and reject requests: not view only, and allowed to skip approval.
+fn may_decide(signed: &SignedIn) -> bool {
+    signed.may_act() && signed.actor.may_skip_approval
+}
+
+/// `POST /console/orders/{order}/requests/{request}` (`decision` = `approve` or `reject`,
+/// `comment`): decides a pending request of the order through the lifecycle, which issues or
+/// revokes at once on approval and audits either way.
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(signed): Extension<SignedIn>,
+    Path((raw_order, raw_request)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (Ok(id), Ok(request)) = (raw_order.parse::<Id>(), raw_request.parse::<Id>()) else {
+        return not_found("request");
+    };
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(&body).into_owned().collect();
+    let approve = match form.get("decision").map(String::as_str) {
+        Some("approve") => true,
+        Some("reject") => false,
+        other => {
+            let other = other.unwrap_or_default();
+            return view::refusal(
+                StatusCode::BAD_REQUEST,
+                &format!("A request is approved or rejected, not {other:?}."),
+            );
+        }
+    };
+    let comment = match comment_of(&form) {
+        Ok(c) => c,
+        Err(message) => return view::refusal(StatusCode::BAD_REQUEST, message),
+    };
+    if !may_decide(&signed) {
+        return view::refusal(
+            StatusCode::FORBIDDEN,
+            "Approving and rejecting is for users who may skip approval.",
+        );
+    }
+    let scope = signed.session.scope.clone();
+    // The request must be one of this order's, as the page that posted it showed.
+    let of_order = state
+        .store(move |s| {
+            Ok(s.find_order(&scope, &OrderRef::Id(id))?
+                .is_some_and(|d| d.requests.iter().any(|r| r.id == request)))
+        })
+        .await;
+    match of_order {
+        Ok(true) => {}
+        Ok(false) => return not_found("request"),
+        Err(e) => return view::failure(&e),
+    }
+    let (scope, actor) = (signed.session.scope.clone(), signed.actor.clone());
+    let decided = state
+        .lifecycle(move |l| l.decide_request(&scope, &actor, request, approve, comment.as_deref()))
+        .await;
+    answer(&state, &signed, id, decided.map(|()| if approve { "approved" } else { "rejected" })).await
+}
+
+/// The form's trimmed `comment` (none when blank), or why one over 1000 characters is refused.
+fn comment_of(form: &std::collections::HashMap<String, String>) -> Result<Option<String>, &'static str> {
+    let comment = form.get("comment").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.len() > 1000) {
+        return Err("The comment is longer than 1000 characters.");
+    }
+    Ok(comment)
+}
+
+/// The answer to an action on order `id`: back to its page with the notice `done` names, or the
+/// page again with the lifecycle's refusal at the status of its class.
+async fn answer(
+    state: &AppState,
+    signed: &SignedIn,
+    id: Id,
+    result: Result<&'static str, LifecycleError>,
+) -> Response {
+    match result {
+        Ok(done) => Redirect::to(&format!("/console/orders/{id}?done={done}")).into_response(),
         Err(LifecycleError::NotFound(what)) => not_found(&what.to_string()),
         Err(LifecycleError::Refused(refusal)) => {
             let status = match refusal.class() {
@@ -270,7 +361,7 @@ pub async fn revoke(
                 RefusalClass::Conflict => StatusCode::CONFLICT,
                 RefusalClass::Forbidden => StatusCode::FORBIDDEN,
             };
-            render(&state, &signed, id, status, (None, Some(refusal.to_string()))).await
+            render(state, signed, id, status, (None, Some(refusal.to_string()))).await
         }
         Err(e @ (LifecycleError::Store(_) | LifecycleError::Issuance(_))) => view::failure(&e),
     }

@@ -2,7 +2,7 @@
 
 use std::ops::Bound;
 
-use certkeep_core::{OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
+use certkeep_core::{Door, OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
 use time::OffsetDateTime;
 
 use super::db::{Dialect, Value};
@@ -137,6 +137,11 @@ pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime, dialect
                 let origins: Vec<String> = origins.iter().map(|o| o.as_str().to_owned()).collect();
                 c.push_in("o.origin", &origins)
             }
+            OrderFilter::Door(doors) => {
+                let alternatives: Vec<&str> = doors.iter().map(|d| door_condition(*d)).collect();
+                let any = if alternatives.is_empty() { "1 = 0".into() } else { alternatives.join(" OR ") };
+                c.push(&format!("({any})"), []);
+            }
             OrderFilter::SerialNumber(serials) => {
                 let serials: Vec<String> = serials.iter().map(|s| s.to_uppercase()).collect();
                 c.push_in("o.serial_number", &serials)
@@ -149,6 +154,19 @@ pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime, dialect
         }
     }
     c
+}
+
+/// The condition selecting orders that came in through `door` (see [`Door`]).
+fn door_condition(door: Door) -> &'static str {
+    match door {
+        Door::Imported => "o.origin = 'migrated'",
+        Door::CertCentral => "(o.origin <> 'migrated' AND o.acme_contract_id IS NULL)",
+        Door::Acme => {
+            "(o.acme_contract_id IS NOT NULL AND o.acme_contract_id NOT IN \
+             (SELECT contract_id FROM ncp_acme_accounts))"
+        }
+        Door::Ncp => "o.acme_contract_id IN (SELECT contract_id FROM ncp_acme_accounts)",
+    }
 }
 
 /// The WHERE clause over `order_counts` whose `sum(n)` is the number of orders [`condition`]
