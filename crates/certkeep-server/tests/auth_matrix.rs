@@ -147,7 +147,11 @@ async fn console_routes() {
         assert!(routes.iter().any(|r| r.method == method && r.path == path), "stale {method} {path}");
     }
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let values = HashMap::from([("order", s.fx.issued.to_string()), ("certificate", "1".to_owned())]);
+    let values = HashMap::from([
+        ("order", s.fx.issued.to_string()),
+        ("certificate", "1".to_owned()),
+        ("request", "1".to_owned()),
+    ]);
     let secrets = vec!["www.alpha.com".to_owned()];
     for r in routes.iter().filter(|r| !CONSOLE_PUBLIC.contains(&(r.method.as_str(), r.path.as_str()))) {
         let url = format!("{}{}", s.base, fill(&r.path, &values));
