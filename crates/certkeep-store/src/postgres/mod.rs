@@ -32,7 +32,7 @@ use tokio_postgres::{
 
 use crate::sql::{
     Engine, Mode, SqlStore,
-    db::{Db, DbError, DbResult, Dialect, Row, ToSql, Value},
+    db::{Column, Db, DbError, DbResult, Dialect, EngineRow, Row, ToSql, Value},
 };
 
 /// A pool of connections to one PostgreSQL database.
@@ -209,7 +209,15 @@ impl ManageConnection for Manager {
     }
 }
 
-impl std::error::Error for DbError {}
+impl From<tokio_postgres::Error> for DbError {
+    /// The server's SQLSTATE and message, not just "db error".
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Engine(match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        })
+    }
+}
 
 fn retryable(e: &tokio_postgres::Error) -> bool {
     matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
@@ -316,7 +324,7 @@ impl Db for PgDb<'_> {
         let mut rows = pin!(self.check(rows)?);
         while let Some(row) = block_on(rows.next()) {
             let row = self.check(row)?;
-            if !f(&Row::Postgres(&row))? {
+            if !f(&Row(&row))? {
                 break;
             }
         }
@@ -407,8 +415,14 @@ impl PgToSql for PgParam {
     to_sql_checked!();
 }
 
+impl EngineRow for tokio_postgres::Row {
+    fn column(&self, index: usize) -> DbResult<Column<'_>> {
+        value(self, index).map(Column::Owned)
+    }
+}
+
 /// Column `index` of a row as the SQLite value the SQLite store would have read there.
-pub(crate) fn value(row: &tokio_postgres::Row, index: usize) -> DbResult<Value> {
+fn value(row: &tokio_postgres::Row, index: usize) -> DbResult<Value> {
     let ty = row.columns().get(index).ok_or_else(|| DbError::Data(format!("no column {index}")))?.type_();
     let value = if *ty == Type::INT8 {
         row.try_get::<_, Option<i64>>(index)?.map(Value::Integer)
