@@ -18,7 +18,7 @@ pub use inventory::{
     ExpiryCount, ExpiryOf, InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery,
 };
 pub use ncp::NcpStore;
-pub use operations::OperationsStore;
+pub use operations::{CommitObserver, OperationsStore};
 pub use partner::PartnerStore;
 pub use webhook::{Attempt, Delivery, DeliverySummary, WebhookStore};
 

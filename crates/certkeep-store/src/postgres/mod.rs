@@ -43,6 +43,8 @@ pub struct Postgres {
     /// concurrent issuers: a few exhausted their retries, p99 ~400 ms). Other replicas still
     /// conflict and retry; relaxed ACME bookkeeping, which rarely conflicts, runs alongside.
     writer: std::sync::Mutex<()>,
+    /// Told of each committed write transaction.
+    observer: std::sync::OnceLock<certkeep_core::store::CommitObserver>,
     /// Runs the connection tasks; `None` once dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -79,7 +81,12 @@ impl SqlStore<Postgres> {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(30))
             .build_unchecked(manager);
-        let engine = Postgres { pool, writer: std::sync::Mutex::new(()), runtime: Some(runtime) };
+        let engine = Postgres {
+            pool,
+            writer: std::sync::Mutex::new(()),
+            observer: Default::default(),
+            runtime: Some(runtime),
+        };
         let conn = engine.pool.get().map_err(pool_error)?;
         schema::migrate(&conn.client).map_err(DbError::from)?;
         drop(conn);
@@ -249,7 +256,12 @@ impl Engine for Postgres {
             });
             if result.is_ok() {
                 match block_on(conn.client.batch_execute("COMMIT")) {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => {
+                        if let (Mode::Write | Mode::Relaxed, Some(observe)) = (mode, self.observer.get()) {
+                            observe(1);
+                        }
+                        return Ok(());
+                    }
                     Err(e) => {
                         retry = retryable(&e);
                         result = Err(e.into());
@@ -267,6 +279,10 @@ impl Engine for Postgres {
             std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter));
             attempt += 1;
         }
+    }
+
+    fn observe_commits(&self, observer: certkeep_core::store::CommitObserver) {
+        let _ = self.observer.set(observer);
     }
 }
 

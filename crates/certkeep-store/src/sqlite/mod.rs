@@ -113,6 +113,10 @@ impl Engine for Sqlite {
             }
         }
     }
+
+    fn observe_commits(&self, observer: certkeep_core::store::CommitObserver) {
+        self.writer.observe(observer);
+    }
 }
 
 #[cfg(test)]
