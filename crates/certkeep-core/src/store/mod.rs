@@ -20,7 +20,7 @@ pub use inventory::{
 pub use ncp::NcpStore;
 pub use operations::OperationsStore;
 pub use partner::PartnerStore;
-pub use webhook::{Delivery, DeliverySummary, WebhookStore};
+pub use webhook::{Delivery, DeliveryRecord, DeliveryState, DeliverySummary, WebhookStore};
 
 use crate::lifecycle::{LifecycleError, Transaction};
 
