@@ -336,6 +336,7 @@ async fn an_administrator_opens_an_acme_contract_rotates_its_key_and_follows_the
 
     // Open a contract: the HMAC key is on the answer, once.
     browser.go(&format!("{base}/console/contracts")).await;
+    browser.click("#product option[value='ssl_dv_geotrust']").await;
     browser.type_into("#names", "browser.alpha.com\nwww.browser.alpha.com").await;
     browser.click("#years option[value='2']").await;
     browser.click("form.card button[type=submit]").await;
