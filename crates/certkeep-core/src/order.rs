@@ -128,16 +128,16 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// The front door an order came in through, as far as the order records it: imported
-    /// orders are [`Origin::Migrated`], ACME orders carry their contract, and a contract made
-    /// through NCP's ACME accounts marks NCP; every other order was placed in certkeep
-    /// (CertCentral, and NCP's paid issuance, which records no door of its own).
+    /// The front door an order came in through, as the order records it: imported orders are
+    /// [`Origin::Migrated`], ACME orders carry their contract, NCP's paid orders the NCP access
+    /// key that placed them and NCP's ACME orders a contract made through its ACME accounts;
+    /// every other order was placed through CertCentral.
     Door {
-        /// Placed through the CertCentral API (or any door that records none).
+        /// Placed through the CertCentral API.
         CertCentral = "certcentral",
         /// Issued to an ACME client under a contract.
         Acme = "acme",
-        /// Issued through an NCP ACME account's contract.
+        /// Placed with an NCP access key, or issued through an NCP ACME account's contract.
         Ncp = "ncp",
         /// Imported from elsewhere.
         Imported = "imported",
@@ -318,6 +318,8 @@ pub struct OrderSummary {
     pub user_id: Id,
     /// Auto-renew on.
     pub auto_renew: bool,
+    /// The front door it came in through.
+    pub door: Door,
 }
 
 /// The current certificate of an order, as lists show it.

@@ -8,6 +8,7 @@ pub mod audit;
 mod authority;
 pub mod certcentral;
 pub mod console;
+mod contracts;
 pub mod dcv;
 pub mod digicert;
 pub mod expiry_notice;

@@ -151,6 +151,7 @@ async fn console_routes() {
         ("order", s.fx.issued.to_string()),
         ("certificate", "1".to_owned()),
         ("request", "1".to_owned()),
+        ("contract", "1".to_owned()),
     ]);
     let secrets = vec!["www.alpha.com".to_owned()];
     for r in routes.iter().filter(|r| !CONSOLE_PUBLIC.contains(&(r.method.as_str(), r.path.as_str()))) {

@@ -260,7 +260,7 @@ async fn the_pages_show_the_users_inventory_and_refuse_bad_parameters() {
 }
 
 #[tokio::test]
-async fn acme_contracts_are_listed_within_the_users_containers_without_their_keys() {
+async fn acme_contracts_are_listed_within_the_users_containers_with_key_ids_only() {
     let s = server().await;
     let fx = &s.fx;
     acme_contract(&s, (fx.account, fx.root, fx.admin_user), "root-contract.test", false);
@@ -274,7 +274,13 @@ async fn acme_contracts_are_listed_within_the_users_containers_without_their_key
         "{}",
         page.body
     );
-    assert!(!page.body.contains("other-contract.test") && !page.body.contains("kid-"), "{}", page.body);
+    // Their key ids are listed, never another tenant's contract nor anything of an HMAC key.
+    assert!(page.body.contains("kid-root-contract.test"), "{}", page.body);
+    assert!(
+        !page.body.contains("other-contract.test") && !page.body.contains("sealed-hmac"),
+        "{}",
+        page.body
+    );
     let mut eng = s.signed_in("eng@acme.test").await;
     let page = eng.get("/console/contracts").await;
     assert!(
@@ -339,15 +345,30 @@ async fn the_inventory_filters_by_container_product_door_and_expiry_sorts_and_ex
     let imported = common_name(&s, fx.revoked).await;
     let mut c = s.signed_in("admin@acme.test").await;
 
+    // NCP's paid issuance records the NCP access key that placed the order.
+    s.insert_order_placed_with("ncp-paid.alpha.com", (&fx.ncp_access_key, "ncp_access_key"));
+
     let page = c.get("/console/inventory?door=acme").await;
     assert!(page.body.contains("acme-door.alpha.com") && page.body.contains("1 order."), "{}", page.body);
+    assert!(page.body.contains("<td>ACME</td>"), "the door column: {}", page.body);
     let page = c.get("/console/inventory?door=ncp").await;
-    assert!(page.body.contains("ncp-door.alpha.com") && page.body.contains("1 order."), "{}", page.body);
+    assert!(
+        page.body.contains("ncp-door.alpha.com") && page.body.contains("ncp-paid.alpha.com"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("2 orders.") && page.body.contains("<td>NCP</td>"), "{}", page.body);
     let page = c.get("/console/inventory?door=imported").await;
     assert!(page.body.contains(&imported) && page.body.contains("1 order."), "{}", page.body);
+    assert!(page.body.contains("<td>imported</td>"), "{}", page.body);
     let page = c.get("/console/inventory?door=certcentral").await;
-    assert!(page.body.contains("www.alpha.com"), "{}", page.body);
+    assert!(
+        page.body.contains("www.alpha.com") && page.body.contains("<td>CertCentral</td>"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("-door.alpha.com") && !page.body.contains(&imported), "{}", page.body);
+    assert!(!page.body.contains("ncp-paid") && !page.body.contains("<td>NCP</td>"), "{}", page.body);
     assert!(!page.body.contains("theirs.test"));
 
     let page = c.get(&format!("/console/inventory?container={}", fx.engineering)).await;
@@ -446,4 +467,228 @@ async fn an_administrator_approves_or_rejects_a_pending_request_and_others_canno
     let page = admin.act(&form, &[("decision", "approve")]).await;
     assert_eq!(page.location(), format!("{order}?done=approved"));
     assert_eq!(api_status(&s, s.fx.renewal).await, "revoked", "approving revokes at once");
+}
+
+/// The text of the element with `id` on a page.
+fn element(body: &str, id: &str) -> Option<String> {
+    let at = body.find(&format!("id=\"{id}\">"))? + id.len() + 6;
+    Some(body[at..].split('<').next()?.to_owned())
+}
+
+/// The console's form to open a contract for `names`.
+fn new_contract(names: &str) -> Vec<(&'static str, String)> {
+    vec![("product", "ssl_dv_geotrust".into()), ("names", names.into()), ("years", "1".into())]
+}
+
+/// POSTs `form` (owned values) with the session's CSRF token.
+async fn act(c: &common::Console, path: &str, form: &[(&str, String)]) -> common::Page {
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.act(path, &form).await
+}
+
+#[tokio::test]
+async fn an_administrator_opens_a_contract_and_sees_its_hmac_key_once_then_regenerates_it() {
+    let s = server().await;
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get("/console/contracts").await;
+    assert!(page.body.contains("action=\"/console/contracts\""), "the form: {}", page.body);
+    let page = act(&admin, "/console/contracts", &new_contract("eab.alpha.com\nwww.eab.alpha.com")).await;
+    assert_eq!(page.status, 201, "{}", page.body);
+    assert!(page.body.contains("shown this once"), "{}", page.body);
+    let (kid, hmac) = (element(&page.body, "eab-kid").unwrap(), element(&page.body, "eab-hmac").unwrap());
+    assert_eq!((kid.len(), hmac.len()), (43, 43), "{}", page.body);
+    assert_eq!(page.headers["cache-control"], "no-store");
+
+    // The contract is the Partner API's kind, in the user's container, ordering as the user.
+    let contract = s.store.contracts(s.fx.account).unwrap().into_iter().last().unwrap();
+    assert_eq!(contract.sans, ["eab.alpha.com", "www.eab.alpha.com"]);
+    assert_eq!((contract.container_id, contract.user_id), (s.fx.root, s.fx.admin_user));
+    assert_eq!(contract.product_name_id, "ssl_dv_geotrust");
+    // Reloading the list shows the key id, never the HMAC key.
+    let page = admin.get("/console/contracts").await;
+    assert!(page.body.contains(&kid) && !page.body.contains(&hmac), "{}", page.body);
+
+    // The credential binds an ACME client at the ACME door.
+    s.register_with_eab(&kid, &hmac).await.expect("the console's EAB credential registers a client");
+
+    let regenerate = format!("/console/contracts/{}/regenerate", contract.id);
+    let page = admin.act(&regenerate, &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (new_kid, new_hmac) =
+        (element(&page.body, "eab-kid").unwrap(), element(&page.body, "eab-hmac").unwrap());
+    assert!(new_kid != kid && new_hmac != hmac);
+    let page = admin.get("/console/contracts").await;
+    assert!(page.body.contains(&new_kid) && !page.body.contains(&kid), "the old key is revoked");
+    assert!(page.body.contains("1 revoked") && !page.body.contains(&new_hmac), "{}", page.body);
+    s.register_with_eab(&new_kid, &new_hmac).await.expect("the new credential registers a client");
+    assert!(s.register_with_eab(&kid, &hmac).await.is_err(), "the revoked one binds no new client");
+    // Keeping the earlier key is a rotation without downtime.
+    let page = admin.act(&regenerate, &[("keep_earlier", "on")]).await;
+    let newest = element(&page.body, "eab-kid").unwrap();
+    let page = admin.get("/console/contracts").await;
+    assert!(page.body.contains(&newest) && page.body.contains(&new_kid), "{}", page.body);
+
+    // Both actions are audited as the user's, naming key ids and no HMAC key.
+    let events =
+        s.store.audit_events(Some(s.fx.account), &AuditQuery { limit: 100, ..AuditQuery::default() });
+    let events: Vec<_> = events.unwrap().records.into_iter().map(|r| r.event).collect();
+    let of = |action: &str| events.iter().filter(|e| e.action == action).collect::<Vec<_>>();
+    let created = of("acme_contract.create");
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        (created[0].user_id, created[0].object.clone(), created[0].refused),
+        (Some(s.fx.admin_user), format!("acme_contract:{}", contract.id), false)
+    );
+    assert!(created[0].detail.contains(&kid), "{}", created[0].detail);
+    assert_eq!(of("acme_contract.eab_regenerate").len(), 2);
+    for e in &events {
+        for secret in [&hmac, &new_hmac] {
+            assert!(!e.detail.contains(secret.as_str()), "{e:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn contract_forms_are_refused_without_csrf_to_view_only_users_and_outside_the_users_scope() {
+    let s = server().await;
+    let fx = &s.fx;
+    let ours = acme_contract(&s, (fx.account, fx.root, fx.admin_user), "root-contract.test", false);
+    let regenerate = format!("/console/contracts/{}/regenerate", ours.id);
+    let credentials = || s.store.eab_credentials(ours.id).unwrap().len();
+    let contracts = || s.store.contracts(fx.account).unwrap().len();
+    let mut admin = s.signed_in("admin@acme.test").await;
+    admin.get("/console/contracts").await;
+
+    // No CSRF token: refused, audited, nothing made.
+    let page = admin
+        .post(
+            "/console/contracts",
+            &[("product", "ssl_dv_geotrust"), ("names", "x.alpha.com"), ("years", "1")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert_eq!(admin.post(&regenerate, &[]).await.status, 403);
+    assert_eq!((contracts(), credentials()), (1, 1));
+
+    // Bad terms are refused in words, on the page, at 400.
+    for (form, words) in [
+        (
+            vec![("product", "gold".to_owned()), ("names", "x.alpha.com".into()), ("years", "1".into())],
+            "Choose a product",
+        ),
+        (new_contract(" "), "at least one name"),
+        (new_contract("x!.alpha.com"), "not a valid DNS name"),
+        (
+            vec![
+                ("product", "ssl_dv_geotrust".into()),
+                ("names", "x.alpha.com".into()),
+                ("years", "9".into()),
+            ],
+            "1 to 6 years",
+        ),
+        (
+            vec![("product", "ssl_basic".into()), ("names", "x.alpha.com".into()), ("years", "1".into())],
+            "needs an organization",
+        ),
+        (
+            vec![
+                ("product", "ssl_basic".into()),
+                ("names", "x.alpha.com".into()),
+                ("years", "1".into()),
+                ("organization", "999999".into()),
+            ],
+            "no such organization",
+        ),
+    ] {
+        let page = act(&admin, "/console/contracts", &form).await;
+        assert_eq!(page.status, 400, "{form:?}: {}", page.body);
+        assert!(page.body.contains("role=\"alert\"") && page.body.contains(words), "{form:?}: {}", page.body);
+    }
+    assert_eq!(contracts(), 1);
+
+    // Another tenant's administrator, and one outside the contract's container, find no such
+    // contract; an id that is not one names none.
+    let other = s.signed_in("admin@other.test").await;
+    assert_eq!(other.act(&regenerate, &[]).await.status, 404);
+    let eng = s.signed_in("eng@acme.test").await;
+    assert_eq!(eng.act(&regenerate, &[]).await.status, 404);
+    assert_eq!(admin.act("/console/contracts/x/regenerate", &[]).await.status, 404);
+    assert_eq!(credentials(), 1);
+
+    // A canceled contract takes no new credential.
+    let mut canceled = ours.clone();
+    canceled.date_canceled = Some(s.now);
+    s.store.update_contract(&canceled).unwrap();
+    let page = admin.act(&regenerate, &[]).await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert_eq!(credentials(), 1);
+
+    // A view-only sign-in sees the list without forms, and its forged forms are refused.
+    s.console_login(fx.admin_user, ApiKeyRole::ViewOnly);
+    let mut viewer = s.signed_in("admin@acme.test").await;
+    let page = viewer.get("/console/contracts").await;
+    assert!(page.body.contains("root-contract.test") && page.body.contains("kid-root-contract.test"));
+    assert!(
+        !page.body.contains("action=\"/console/contracts") && !page.body.contains("Regenerate"),
+        "{}",
+        page.body
+    );
+    let page = act(&viewer, "/console/contracts", &new_contract("x.alpha.com")).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("view only"));
+    assert_eq!(viewer.act(&regenerate, &[]).await.status, 403);
+    assert_eq!((contracts(), credentials()), (1, 1));
+    let refused = audit(&s).into_iter().filter(|(a, r, _)| a == "console.auth" && *r).count();
+    assert_eq!(refused, 4, "two without CSRF, two view only");
+}
+
+#[tokio::test]
+async fn the_webhook_page_shows_the_accounts_deliveries_to_administrators_of_the_whole_account() {
+    let s = server().await;
+    let r = common::receiver::Receiver::start(&s).await;
+    s.vouch_domain(s.fx.account, "hooks.test");
+    let mut admin = s.signed_in("admin@acme.test").await;
+    let page = admin.get("/console/webhook").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("The account has no webhook") && page.body.contains("No events yet."));
+
+    s.active_webhook(&r, &["certificate_issued"], serde_json::json!({})).await;
+    let placed = s.order("issued.hooks.test", false).await;
+    let (order, request) = (placed["id"].as_i64().unwrap(), placed["requests"][0]["id"].as_i64().unwrap());
+    let page =
+        admin.act(&format!("/console/orders/{order}/requests/{request}"), &[("decision", "approve")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = admin.get("/console/webhook").await;
+    let endpoint = r.url.replace('/', "&#x2f;");
+    assert!(page.body.contains(&endpoint) && page.body.contains(">active<"), "{}", page.body);
+    assert!(page.body.contains("certificate_issued") && page.body.contains(">pending<"), "{}", page.body);
+
+    // The receiver refuses the first attempt, then takes the event.
+    r.failures.store(1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(certkeep_server::webhook::deliver_due(&s.state).await.unwrap(), 1);
+    let page = admin.get("/console/webhook").await;
+    assert!(page.body.contains(">failed<") && page.body.contains("503"), "{}", page.body);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(certkeep_server::webhook::deliver_due(&s.state).await.unwrap(), 1);
+    let page = admin.get("/console/webhook").await;
+    assert!(
+        page.body.contains(">delivered<") && page.body.contains("1 delivered, 0 waiting"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("/console/orders/{order}")), "{}", page.body);
+    assert_eq!(admin.get("/console/webhook?page=0").await.status, 400);
+
+    // Another tenant sees its own (none); a user of part of the account sees none at all.
+    let mut other = s.signed_in("admin@other.test").await;
+    let page = other.get("/console/webhook").await;
+    assert!(
+        page.body.contains("The account has no webhook") && !page.body.contains(&endpoint),
+        "{}",
+        page.body
+    );
+    let mut eng = s.signed_in("eng@acme.test").await;
+    let page = eng.get("/console/webhook").await;
+    assert_eq!(page.status, 403);
+    assert!(!page.body.contains(&endpoint));
 }

@@ -163,11 +163,7 @@ impl Browser {
 
 #[tokio::test]
 async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
-    let Some(browser) = Browser::start().await else {
-        println!("note: chromedriver is not installed (apt-get install chromium chromium-driver): skipped");
-        return;
-    };
-    let s = TestServer::start_tls().await;
+    let Some((browser, s)) = Browser::with_server().await else { return };
     s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
     s.console_login(s.fx.engineer_user, ApiKeyRole::Orders);
     for days_left in [5, 12, 12, 30, 33, 60, 61, 62, 100, 150] {
@@ -253,19 +249,9 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     assert!(browser.source().await.contains("ACME contracts"));
     browser.screenshot("contracts").await;
 
-    // On a phone-sized window the page does not scroll sideways (wide tables scroll in place).
-    browser.call(reqwest::Method::POST, "/window/rect", json!({"width": 390, "height": 844})).await;
-    for (page, name) in [
-        (format!("/console/orders/{}", s.fx.issued), "order-phone"),
-        ("/console/inventory".into(), "inventory-phone"),
-    ] {
-        browser.go(&format!("{base}{page}")).await;
-        let script = json!({"script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": []});
-        let overflow = browser.call(reqwest::Method::POST, "/execute/sync", script).await;
-        assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow}px");
-        browser.screenshot(name).await;
-    }
-    browser.call(reqwest::Method::POST, "/window/rect", json!({"width": 1280, "height": 900})).await;
+    // On a phone-sized window the pages do not scroll sideways.
+    let order = format!("/console/orders/{}", s.fx.issued);
+    browser.on_a_phone(&base, &[(&order, "order-phone"), ("/console/inventory", "inventory-phone")]).await;
 
     // A form posted from another site carries no session cookie (SameSite=Strict) nor token.
     let forged = format!(
@@ -288,5 +274,142 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     assert!(!browser.has("button.danger").await, "no revoke button for a view-only user");
     assert!(browser.source().await.contains("you cannot revoke"));
     browser.screenshot("order-view-only").await;
+    browser.call(reqwest::Method::DELETE, "", Value::Null).await;
+}
+
+impl Browser {
+    /// A browser and a TLS test server; `None`, saying so, when chromedriver is not installed.
+    async fn with_server() -> Option<(Browser, TestServer)> {
+        let Some(browser) = Browser::start().await else {
+            println!(
+                "note: chromedriver is not installed (apt-get install chromium chromium-driver): skipped"
+            );
+            return None;
+        };
+        Some((browser, TestServer::start_tls().await))
+    }
+
+    /// Loads each of `pages` (path, screenshot name) in a phone-sized window: none may scroll
+    /// sideways (wide tables scroll in place).
+    async fn on_a_phone(&self, base: &str, pages: &[(&str, &str)]) {
+        self.call(reqwest::Method::POST, "/window/rect", json!({"width": 390, "height": 844})).await;
+        for (page, name) in pages {
+            self.go(&format!("{base}{page}")).await;
+            let script = json!({"script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": []});
+            let overflow = self.call(reqwest::Method::POST, "/execute/sync", script).await;
+            assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow}px");
+            self.screenshot(name).await;
+        }
+        self.call(reqwest::Method::POST, "/window/rect", json!({"width": 1280, "height": 900})).await;
+    }
+
+    /// Waits until the page has an element `css` (a click's navigation may still be under way).
+    async fn shows(&self, css: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.has(css).await {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        true
+    }
+}
+
+/// The text of the element `css` on the page.
+async fn text(browser: &Browser, css: &str) -> String {
+    let element = browser.find(css).await;
+    browser
+        .call(reqwest::Method::GET, &format!("/element/{element}/text"), Value::Null)
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_administrator_opens_an_acme_contract_rotates_its_key_and_follows_the_webhook_in_a_real_browser() {
+    let Some((browser, s)) = Browser::with_server().await else { return };
+    s.console_login(s.fx.admin_user, ApiKeyRole::Inherit);
+    let base = s.base.clone();
+    browser.sign_in(&base, "admin@acme.test").await;
+
+    // Open a contract: the HMAC key is on the answer, once.
+    browser.go(&format!("{base}/console/contracts")).await;
+    browser.click("#product option[value='ssl_dv_geotrust']").await;
+    browser.type_into("#names", "browser.alpha.com\nwww.browser.alpha.com").await;
+    browser.click("#years option[value='2']").await;
+    browser.click("form.card button[type=submit]").await;
+    assert!(browser.shows("#eab-hmac").await, "{}", browser.source().await);
+    let (kid, hmac) = (text(&browser, "#eab-kid").await, text(&browser, "#eab-hmac").await);
+    assert_eq!((kid.len(), hmac.len()), (43, 43));
+    browser.screenshot("contract-key").await;
+    browser.go(&format!("{base}/console/contracts")).await;
+    let page = browser.source().await;
+    assert!(page.contains(&kid) && page.contains("browser.alpha.com") && !page.contains(&hmac), "{page}");
+    let contract = s.store.contracts(s.fx.account).unwrap().into_iter().last().unwrap();
+    assert_eq!(contract.sans, ["browser.alpha.com", "www.browser.alpha.com"]);
+
+    // Regenerate it: a new key id and HMAC key, the old key id gone from the list.
+    browser.click(&format!("form[action='/console/contracts/{}/regenerate'] button", contract.id)).await;
+    assert!(
+        browser.reached("/regenerate").await && browser.shows("#eab-hmac").await,
+        "{}",
+        browser.source().await
+    );
+    let (new_kid, new_hmac) = (text(&browser, "#eab-kid").await, text(&browser, "#eab-hmac").await);
+    assert!(new_kid != kid && new_hmac != hmac);
+    browser.go(&format!("{base}/console/contracts")).await;
+    let page = browser.source().await;
+    assert!(page.contains(&new_kid) && !page.contains(&kid) && !page.contains(&new_hmac), "{page}");
+    browser.screenshot("contracts-admin").await;
+
+    // A webhook at an HTTPS receiver hears of an issuance; the console follows the delivery.
+    let r = common::receiver::Receiver::start(&s).await;
+    s.vouch_domain(s.fx.account, "hooks.test");
+    s.active_webhook(&r, &["certificate_issued"], json!({})).await;
+    let placed = s.order("browser.hooks.test", false).await;
+    browser.go(&format!("{base}/console/orders/{}", placed["id"])).await;
+    browser.click("button[value='approve']").await;
+    assert!(browser.reached("?done=approved").await, "{}", browser.source().await);
+    browser.go(&format!("{base}/console/webhook")).await;
+    assert!(browser.source().await.contains(">pending<"), "{}", browser.source().await);
+    assert_eq!(certkeep_server::webhook::deliver_due(&s.state).await.unwrap(), 1);
+    browser.go(&format!("{base}/console/webhook")).await;
+    let page = browser.source().await;
+    assert!(
+        page.contains(">delivered<") && page.contains("certificate_issued") && page.contains(&r.url),
+        "{page}"
+    );
+    assert_eq!(r.accepted("certificate_issued").len(), 1);
+    browser.screenshot("webhook").await;
+    browser
+        .on_a_phone(
+            &base,
+            &[("/console/contracts", "contracts-phone"), ("/console/webhook", "webhook-phone")],
+        )
+        .await;
+
+    // View only: the list without forms, and a form forged with the session's own token is
+    // refused.
+    browser.click("form.who button").await;
+    assert!(browser.reached("/console/sign-in").await);
+    s.console_login(s.fx.admin_user, ApiKeyRole::ViewOnly);
+    browser.sign_in(&base, "admin@acme.test").await;
+    browser.go(&format!("{base}/console/contracts")).await;
+    assert!(browser.source().await.contains(&new_kid));
+    assert!(!browser.has("form[action^='/console/contracts']").await, "{}", browser.source().await);
+    browser.screenshot("contracts-view-only").await;
+    let forge = "const f = document.createElement('form'); f.method = 'post'; f.action = '/console/contracts'; \
+        for (const [k, v] of [['csrf', document.querySelector('input[name=csrf]').value], ['product', 'ssl_dv_geotrust'], \
+        ['names', 'forged.alpha.com'], ['years', '1']]) { const i = document.createElement('input'); i.name = k; \
+        i.value = v; f.appendChild(i); } document.body.appendChild(f); f.submit();";
+    browser.call(reqwest::Method::POST, "/execute/sync", json!({"script": forge, "args": []})).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !browser.source().await.contains("view only: it cannot change anything") {
+        assert!(Instant::now() < deadline, "{}", browser.source().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.store.contracts(s.fx.account).unwrap().len(), 1, "nothing was opened");
     browser.call(reqwest::Method::DELETE, "", Value::Null).await;
 }

@@ -10,8 +10,6 @@ use std::io::Read;
 
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, Validation};
 use common::{NOW, TestServer};
-use hyper_util::{client::legacy::Client as HyperClient, rt::TokioExecutor};
-use instant_acme::{Account, ExternalAccountKey, NewAccount};
 use ncp_common::{Resp, call};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -524,27 +522,7 @@ async fn an_eab_credential_made_through_ncp_registers_an_acme_client() {
     let account_id = created["accountId"].as_i64().unwrap();
     assert_eq!(created["acmeDirectoryUrl"], format!("{}/acme/directory", s.base));
 
-    let register = |kid: String, hmac: String| {
-        let directory = format!("{}/acme/directory", s.base);
-        async move {
-            let key =
-                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, hmac).unwrap();
-            let http = HyperClient::builder(TokioExecutor::new()).build_http();
-            Account::builder_with_http(Box::new(http))
-                .create(
-                    &NewAccount {
-                        contact: &["mailto:ops@eab.test"],
-                        terms_of_service_agreed: true,
-                        only_return_existing: false,
-                    },
-                    directory,
-                    Some(&ExternalAccountKey::new(kid, &key)),
-                )
-                .await
-                .map(|_| ())
-        }
-    };
-    register(kid.clone(), hmac.clone()).await.expect("an ACME client registers with the NCP EAB");
+    s.register_with_eab(&kid, &hmac).await.expect("an ACME client registers with the NCP EAB");
 
     let list = ok(&acme(&s, Method::GET, "/api/v2/acme/accounts", None).await);
     assert_eq!((list["totalRows"].as_i64(), list["totalCount"].as_i64()), (Some(0), Some(1)));
@@ -571,7 +549,7 @@ async fn an_eab_credential_made_through_ncp_registers_an_acme_client() {
         (list["accounts"][0]["status"].as_str(), list["accounts"][0]["eabActive"].as_bool()),
         (Some("deactivated"), Some(false))
     );
-    assert!(register(kid, hmac).await.is_err(), "a deactivated credential binds no new client");
+    assert!(s.register_with_eab(&kid, &hmac).await.is_err(), "a deactivated credential binds no new client");
 }
 
 #[tokio::test]

@@ -244,6 +244,29 @@ async fn contract_lifecycle_sans_and_credentials() {
         list["credentials"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["active", "revoked", "revoked"], "revoke_existing defaults to true");
     assert!(s.store.find_eab(&first_kid).unwrap().is_some_and(|(c, _)| !c.active));
+    // Opening and regenerating are audited with the partner key and the key id, never an HMAC key.
+    let query = certkeep_core::audit::AuditQuery { limit: 20, ..Default::default() };
+    let events: Vec<_> = s
+        .store
+        .audit_events(Some(account_id), &query)
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .filter(|e| e.object == format!("acme_contract:{id}"))
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["acme_contract.eab_regenerate", "acme_contract.eab_regenerate", "acme_contract.create"]
+    );
+    let created_event = events.iter().find(|e| e.action == "acme_contract.create").unwrap();
+    assert!(created_event.detail.contains(&first_kid) && created_event.api_key_id.is_some());
+    let hmac = created["eab_set"]["hmac_key"].as_str().unwrap();
+    assert!(events.iter().all(|e| !e.detail.contains(hmac)));
 
     // Reporting lists the subaccount's contracts for the parent.
     let (status, report) = p.call(reqwest::Method::GET, Some(&p.parent), "/account/reporting", None).await;

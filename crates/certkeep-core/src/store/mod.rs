@@ -20,7 +20,7 @@ pub use inventory::{
 pub use ncp::NcpStore;
 pub use operations::{CommitObserver, OperationsStore};
 pub use partner::PartnerStore;
-pub use webhook::{Attempt, Delivery, DeliverySummary, WebhookStore};
+pub use webhook::{Attempt, Delivery, DeliveryRecord, DeliveryState, DeliverySummary, WebhookStore};
 
 use crate::lifecycle::{LifecycleError, Transaction};
 

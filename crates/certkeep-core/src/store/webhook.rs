@@ -57,6 +57,62 @@ pub struct DeliverySummary {
     pub last_delivered: Option<OffsetDateTime>,
 }
 
+/// Where one queued event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not attempted yet (or being attempted).
+    Pending,
+    /// The endpoint accepted it.
+    Delivered,
+    /// Its last attempt failed; it is attempted again later.
+    Failed,
+}
+
+impl DeliveryState {
+    /// Its name in lists.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One event of a webhook's outbox, as people look at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// The outbox row.
+    pub id: Id,
+    /// What happened.
+    pub event: EventKind,
+    /// The order.
+    pub order_id: Id,
+    /// The certificate.
+    pub certificate_id: Option<Id>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The last failed attempt's error, while it is undelivered.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When the endpoint accepted it.
+    pub delivered_at: Option<OffsetDateTime>,
+    /// When it is due again, while undelivered (wall clock).
+    pub next_attempt: Option<OffsetDateTime>,
+}
+
+impl DeliveryRecord {
+    /// Delivered once accepted; failed while its last attempt's error stands; else pending.
+    pub fn state(&self) -> DeliveryState {
+        match (self.delivered_at, &self.last_error) {
+            (Some(_), _) => DeliveryState::Delivered,
+            (None, Some(_)) => DeliveryState::Failed,
+            (None, None) => DeliveryState::Pending,
+        }
+    }
+}
+
 /// Persistence of webhooks. The outbox is filled by the lifecycle's transactions themselves
 /// (where they append their audit event), not through this trait.
 pub trait WebhookStore: Send + Sync {
@@ -91,6 +147,14 @@ pub trait WebhookStore: Send + Sync {
     /// transaction: a notice already recorded, by this process or a replica, is skipped.
     /// Returns how many were queued.
     fn queue_expiry_notices(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    /// The events queued for the account's webhooks, newest first, `limit` from `offset`, with
+    /// how many there are in all.
+    fn webhook_deliveries(
+        &self,
+        account_id: Id,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<DeliveryRecord>)>;
     /// Undelivered events across accounts.
     fn webhook_backlog(&self) -> StoreResult<u64>;
 }

@@ -45,6 +45,7 @@ pub struct OrderRow {
     container: String,
     valid_till: String,
     days_left: Option<i64>,
+    door: &'static str,
 }
 
 impl OrderRow {
@@ -59,7 +60,18 @@ impl OrderRow {
             container: order.container.name.clone(),
             valid_till: till.map(view::date).unwrap_or_default(),
             days_left: till.map(|t| days_remaining(t, now)),
+            door: door_name(order.door),
         }
+    }
+}
+
+/// A door as people name it.
+fn door_name(door: Door) -> &'static str {
+    match door {
+        Door::CertCentral => "CertCentral",
+        Door::Acme => "ACME",
+        Door::Ncp => "NCP",
+        Door::Imported => "imported",
     }
 }
 
@@ -227,7 +239,7 @@ struct InventoryPage {
     statuses: Vec<&'static str>,
     containers: Vec<Choice>,
     products: Vec<Choice>,
-    doors: Vec<&'static str>,
+    doors: Vec<Choice>,
     windows: Vec<i64>,
     columns: Vec<Column>,
     export: String,
@@ -278,7 +290,10 @@ pub async fn list(
                 .iter()
                 .map(|p| Choice { value: p.name_id.to_owned(), label: p.name.to_owned() })
                 .collect(),
-            doors: Door::ALL.iter().map(|d| d.as_str()).collect(),
+            doors: Door::ALL
+                .iter()
+                .map(|d| Choice { value: d.as_str().to_owned(), label: door_name(*d).to_owned() })
+                .collect(),
             windows: WINDOWS.to_vec(),
             columns: columns(&filters),
             export: format!("/console/inventory.csv?{}", filters.link(&[])),

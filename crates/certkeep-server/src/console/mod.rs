@@ -4,6 +4,7 @@
 //! form carries the session's CSRF token, and every action goes through the lifecycle, which
 //! audits it. No JavaScript: plain forms and links, one stylesheet.
 
+mod contracts;
 mod inventory;
 mod orders;
 pub mod password;
@@ -39,8 +40,9 @@ fn looking() -> Vec<Entry<AppState>> {
         at(M::GET, "/orders/{order}", orders::show),
         at(M::GET, "/certificates/{certificate}/chain.pem", orders::chain),
         at(M::GET, "/domains", records::domains),
-        at(M::GET, "/contracts", records::contracts),
+        at(M::GET, "/contracts", contracts::list),
         at(M::GET, "/audit", records::audit),
+        at(M::GET, "/webhook", records::webhook),
         at(M::POST, "/sign-out", session::sign_out),
     ]
 }
@@ -50,6 +52,8 @@ fn acting() -> Vec<Entry<AppState>> {
     vec![
         at(Method::POST, "/orders/{order}/revoke", orders::revoke),
         at(Method::POST, "/orders/{order}/requests/{request}", orders::decide),
+        at(Method::POST, "/contracts", contracts::create),
+        at(Method::POST, "/contracts/{contract}/regenerate", contracts::regenerate),
     ]
 }
 

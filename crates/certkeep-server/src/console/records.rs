@@ -1,5 +1,6 @@
-//! The account's records beside its orders: domains with their validation state, ACME
-//! contracts, and the audit log (administrators who see the whole account only, as in the CertCentral door).
+//! The account's records beside its orders: domains with their validation state, and for
+//! administrators who see the whole account (as in the CertCentral door) the audit log and the
+//! webhook's deliveries (administrators who see the whole account only, as in the CertCentral door).
 
 use axum::{
     Extension,
@@ -8,6 +9,7 @@ use axum::{
     response::Response,
 };
 use certkeep_core::{
+    Id,
     audit::AuditQuery,
     dcv::{DcvMethod, DomainStatus},
 };
@@ -97,21 +99,26 @@ struct AuditPage {
     pager: Pager,
 }
 
+/// The page number of an account-wide record `what`, or its refusal: a user who is not an
+/// administrator seeing the whole account, or a bad `page`.
+fn account_page(signed: &SignedIn, raw: Option<String>, what: &str) -> Result<u64, Box<Response>> {
+    if !signed.sees_whole_account() {
+        let message = format!("{what} is for administrators who see the whole account.");
+        return Err(Box::new(view::refusal(StatusCode::FORBIDDEN, &message)));
+    }
+    view::page_number(view::query_params(raw).get("page").map(String::as_str))
+        .ok_or_else(|| Box::new(view::bad_page()))
+}
+
 /// `GET /console/audit?page=`: the account's audit log, newest first.
 pub async fn audit(
     State(state): State<AppState>,
     Extension(signed): Extension<SignedIn>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if !signed.sees_whole_account() {
-        return view::refusal(
-            StatusCode::FORBIDDEN,
-            "The audit log is for administrators who see the whole account.",
-        );
-    }
-    let page = match view::page_number(view::query_params(raw).get("page").map(String::as_str)) {
-        Some(p) => p,
-        None => return view::bad_page(),
+    let page = match account_page(&signed, raw, "The audit log") {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let account = signed.session.scope.account_id;
     let query = AuditQuery { since: None, offset: (page - 1) * PER_PAGE, limit: PER_PAGE };
@@ -143,58 +150,99 @@ pub async fn audit(
     )
 }
 
+/// Deliveries per webhook page.
+const DELIVERIES_PER_PAGE: u64 = 25;
+
 #[derive(Serialize)]
-struct ContractRow {
-    id: certkeep_core::Id,
-    product: &'static str,
-    names: String,
-    auto_renew: bool,
+struct WebhookFacts {
+    id: Id,
+    endpoint: String,
+    status: &'static str,
+    verified: bool,
+    events: String,
     created: String,
-    valid_till: String,
-    state: &'static str,
+    pending: u64,
+    delivered: u64,
+    last_delivered: Option<String>,
+    last_error: Option<String>,
 }
 
 #[derive(Serialize)]
-struct ContractsPage {
+struct DeliveryRow {
+    id: Id,
+    event: &'static str,
+    order: Id,
+    state: &'static str,
+    attempts: u32,
+    last_error: String,
+    queued: String,
+    delivered: String,
+    next_attempt: String,
+}
+
+#[derive(Serialize)]
+struct WebhookPage {
     header: Header,
     current: &'static str,
-    contracts: Vec<ContractRow>,
+    webhook: Option<WebhookFacts>,
+    total: u64,
+    deliveries: Vec<DeliveryRow>,
+    #[serde(flatten)]
+    pager: Pager,
 }
 
-/// `GET /console/contracts`: the ACME contracts in the user's containers, with the names
-/// each may order (their EAB credentials are never shown here).
-pub async fn contracts(State(state): State<AppState>, Extension(signed): Extension<SignedIn>) -> Response {
-    let scope = signed.session.scope.clone();
+/// `GET /console/webhook?page=`: the account's webhook, where its deliveries stand, and its
+/// events, newest first. Read only: webhooks are registered through the CertCentral API.
+pub async fn webhook(
+    State(state): State<AppState>,
+    Extension(signed): Extension<SignedIn>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let page = match account_page(&signed, raw, "The webhook") {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let account = signed.session.scope.account_id;
+    let offset = (page - 1) * DELIVERIES_PER_PAGE;
     let found = state
         .store(move |s| {
-            let all = s.contracts(scope.account_id)?;
-            Ok(all.into_iter().filter(|c| scope.allows_container(c.container_id)).collect::<Vec<_>>())
+            Ok((s.webhooks(account)?, s.webhook_deliveries(account, offset, DELIVERIES_PER_PAGE)?))
         })
         .await;
-    let contracts = match found {
-        Ok(c) => c,
+    let (hooks, (total, deliveries)) = match found {
+        Ok(found) => found,
         Err(e) => return view::failure(&e),
     };
-    let now = state.clock.now();
-    let rows = contracts
-        .iter()
-        .map(|c| ContractRow {
-            id: c.id,
-            product: certkeep_core::Product::find(&c.product_name_id).map_or("unknown", |p| p.name),
-            names: c.sans.join(", "),
-            auto_renew: c.auto_renew,
-            created: view::date(c.created_at),
-            valid_till: view::date(c.valid_till),
-            state: match c.date_canceled {
-                Some(_) => "canceled",
-                None if c.valid_till <= now => "expired",
-                None => "active",
-            },
+    let webhook = hooks.into_iter().next().map(|(w, summary)| WebhookFacts {
+        id: w.id,
+        endpoint: w.endpoint,
+        status: w.status.as_str(),
+        verified: w.verified,
+        events: w.events.join(", "),
+        created: view::date(w.date_created),
+        pending: summary.pending,
+        delivered: summary.delivered,
+        last_delivered: summary.last_delivered.map(view::instant),
+        last_error: summary.last_error,
+    });
+    let deliveries = deliveries
+        .into_iter()
+        .map(|d| DeliveryRow {
+            id: d.id,
+            event: d.event.as_str(),
+            order: d.order_id,
+            state: d.state().as_str(),
+            attempts: d.attempts,
+            queued: view::instant(d.created_at),
+            delivered: d.delivered_at.map(view::instant).unwrap_or_default(),
+            next_attempt: d.next_attempt.map(view::instant).unwrap_or_default(),
+            last_error: d.last_error.unwrap_or_default(),
         })
         .collect();
+    let pager = Pager::new(page, total, DELIVERIES_PER_PAGE, |p| format!("/console/webhook?page={p}"));
     view::page(
         StatusCode::OK,
-        "contracts.html",
-        &ContractsPage { header: signed.header(), current: "contracts", contracts: rows },
+        "webhook.html",
+        &WebhookPage { header: signed.header(), current: "webhook", webhook, total, deliveries, pager },
     )
 }

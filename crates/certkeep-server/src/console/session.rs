@@ -66,6 +66,11 @@ impl SignedIn {
         self.session.role.can_write()
     }
 
+    /// Administrators who may act (opening ACME contracts and rotating their credentials).
+    pub fn administers(&self) -> bool {
+        self.may_act() && self.session.access_role == AccessRole::Administrator
+    }
+
     /// Administrators who see the whole account with their full rights (the audit log's readers,
     /// as in the CertCentral door).
     pub fn sees_whole_account(&self) -> bool {

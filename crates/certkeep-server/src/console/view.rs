@@ -24,7 +24,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("order.html", include_str!("templates/order.html")),
         ("domains.html", include_str!("templates/domains.html")),
         ("contracts.html", include_str!("templates/contracts.html")),
+        ("contract_key.html", include_str!("templates/contract_key.html")),
         ("audit.html", include_str!("templates/audit.html")),
+        ("webhook.html", include_str!("templates/webhook.html")),
     ] {
         env.add_template(name, source).expect("console templates parse");
     }

@@ -6,15 +6,13 @@ use std::collections::HashSet;
 use axum::{
     Extension,
     extract::State,
-    http::StatusCode,
+    http::{Extensions, StatusCode},
     response::{IntoResponse, Response},
 };
 use certkeep_core::{
     Id, NewOrganization, OrderStatus, OrderSummary, Product, Registration,
-    partner::{
-        AcmeContract, PartnerPrincipal, encode_hmac_key, new_eab_credential, normalize_sans, seal_hmac_key,
-    },
-    policy::{self, NameRefusal},
+    partner::{AcmeContract, PartnerPrincipal, normalize_sans},
+    policy::NameRefusal,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -23,6 +21,8 @@ use super::require_subaccount;
 use crate::digicert::{Body, Path};
 use crate::{
     AppState,
+    audit::{Caller, client_address},
+    contracts::{self, Acting, Issued, NamesRefusal},
     digicert::{ApiError, flag, json_response, parse},
     wire::ymd_hms,
 };
@@ -120,23 +120,20 @@ fn contract_id(segment: &str) -> Result<Id, ApiError> {
     segment.parse().ok().filter(|id: &Id| *id > 0).ok_or_else(contract_not_found)
 }
 
-/// A contract's SANs checked against its product's rules, as every certificate of the
-/// contract will be (the count first, then each name once): normalised and deduplicated.
+/// A contract's SANs checked against its product's rules ([`contracts::names`]), refused in
+/// the Partner API's codes.
 fn sans(state: &AppState, product: &Product, list: &[String]) -> Result<Vec<String>, ApiError> {
-    let Some((first, rest)) = list.split_first() else {
-        return Err(ApiError::missing("sans"));
-    };
-    let (first, mut rest) =
-        policy::product_names(product, first, rest, state.issuance.test_names).map_err(|refusal| {
+    contracts::names(state, product, list).map_err(|refusal| match refusal {
+        NamesRefusal::None => ApiError::missing("sans"),
+        NamesRefusal::Name(refusal) => {
             let code = match refusal {
                 NameRefusal::WildcardNotAllowed(_) => "invalid_sans|wildcard_not_allowed",
                 NameRefusal::TooMany { .. } => "invalid_sans|too_many",
                 _ => "invalid_sans",
             };
             ApiError::bad_request(code, format!("{refusal}."))
-        })?;
-    rest.insert(0, first);
-    Ok(rest)
+        }
+    })
 }
 
 /// The product of an existing contract.
@@ -144,17 +141,29 @@ fn product_of(contract: &AcmeContract) -> Result<&'static Product, ApiError> {
     Product::find(&contract.product_name_id).ok_or_else(contract_not_found)
 }
 
-/// A new EAB credential: its key id, HMAC key and the key sealed for the store.
-fn new_credential(state: &AppState) -> (String, [u8; 32], Vec<u8>) {
-    let (key_id, key) = new_eab_credential();
-    let sealed = seal_hmac_key(&state.sealing_key, &key_id, &key);
-    (key_id, key, sealed)
+/// Who acts through the Partner API: the key, from the client's address.
+fn acting(principal: &PartnerPrincipal, extensions: &Extensions) -> Acting {
+    Acting {
+        caller: Caller {
+            account_id: Some(principal.account_id),
+            user_id: None,
+            api_key_id: Some(principal.key_id),
+        },
+        source: client_address(extensions),
+    }
+}
+
+impl From<Issued> for EabSet {
+    fn from(i: Issued) -> Self {
+        Self { credential_id: i.credential_id, key_id: i.key_id, hmac_key: i.hmac_key }
+    }
 }
 
 /// `POST /acme`: creates a contract for the subaccount; 201 with its directory URL and EAB set.
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
+    extensions: Extensions,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     require_subaccount(&principal)?;
@@ -165,7 +174,7 @@ pub async fn create(
     })?;
     let sans = sans(&state, product, &b.sans)?;
     let years = b.validity_years.unwrap_or(1);
-    if !(1..=6).contains(&years) {
+    if !contracts::VALIDITY_YEARS.contains(&years) {
         return Err(ApiError::bad_request("invalid_validity", "validity_years must be from 1 to 6."));
     }
     let org = match (product.validation.needs_organization(), b.organization) {
@@ -175,9 +184,8 @@ pub async fn create(
     };
     let account_id = principal.account_id;
     let now = state.clock.now();
-    let (key_id, key, sealed) = new_credential(&state);
-    let stored_kid = key_id.clone();
-    let (contract, credential_id) = state
+    let (acting, sealing_key) = (acting(&principal, &extensions), state.sealing_key.clone());
+    let (contract, issued) = state
         .store(move |s| {
             let Some((container_id, admin_id)) = crate::tenant::root_and_admin(s, account_id)? else {
                 return Ok(None);
@@ -203,30 +211,24 @@ pub async fn create(
                 })?),
                 None => None,
             };
-            let mut contract = AcmeContract {
-                id: 0,
+            let draft = contracts::Draft {
                 account_id,
                 container_id,
                 user_id: admin_id,
-                product_name_id: product.name_id.into(),
+                product,
                 sans,
                 organization_id,
                 auto_renew: b.auto_renew,
-                created_at: now,
-                valid_till: now.replace_year(now.year() + years as i32).unwrap_or(now + Duration::days(365)),
-                date_canceled: None,
+                years,
             };
-            let (contract_id, credential_id) = s.create_contract(&contract, &stored_kid, &sealed, now)?;
-            contract.id = contract_id;
-            Ok(Some((contract, credential_id)))
+            contracts::open(s, &sealing_key, draft, &acting, now).map(Some)
         })
         .await?
         .ok_or_else(|| ApiError::bad_request("account_not_ready", "The subaccount has no administrator."))?;
-    let eab_set = EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) };
     let body = Created {
         contract: ContractView::from(&contract),
         acme_directory_url: crate::acme::directory_url(&state),
-        eab_set,
+        eab_set: issued.into(),
     };
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -528,6 +530,7 @@ struct Regenerated {
 pub async fn regenerate(
     State(state): State<AppState>,
     Extension(principal): Extension<PartnerPrincipal>,
+    extensions: Extensions,
     Path(segment): Path<String>,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
@@ -536,16 +539,13 @@ pub async fn regenerate(
         return Err(ApiError::bad_request("contract_canceled", "The contract is canceled."));
     }
     let b: RegenerateBody = parse(&bytes)?;
-    let (key_id, key, sealed) = new_credential(&state);
-    let (id, kid, now) = (contract.id, key_id.clone(), state.clock.now());
-    let credential_id = state.store(move |s| s.create_eab(id, &kid, &sealed, now)).await?;
-    let eab_set = EabSet { credential_id, key_id, hmac_key: encode_hmac_key(&key) };
-    if b.revoke_existing {
-        let (id, keep) = (contract.id, eab_set.credential_id);
-        state.store(move |s| s.revoke_eab_credentials(id, Some(keep))).await?;
-    }
+    let (acting, sealing_key, now) =
+        (acting(&principal, &extensions), state.sealing_key.clone(), state.clock.now());
+    let issued = state
+        .store(move |s| contracts::regenerate(s, &sealing_key, &contract, !b.revoke_existing, &acting, now))
+        .await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &Regenerated { acme_directory_url: crate::acme::directory_url(&state), eab_set },
+        &Regenerated { acme_directory_url: crate::acme::directory_url(&state), eab_set: issued.into() },
     ))
 }

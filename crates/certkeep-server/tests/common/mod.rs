@@ -4,6 +4,8 @@
 // Fixture builders take every field positionally so each order reads on one screen.
 #![allow(dead_code, clippy::too_many_arguments)]
 
+pub mod receiver;
+
 use std::{sync::Arc, time::Duration as StdDuration};
 
 use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, SubjectOrganization, Validation};
@@ -814,6 +816,15 @@ impl TestServer {
         self.store.insert_orders(&[o]).unwrap()[0]
     }
 
+    /// Records an issued order of the fixture's administrator for `name` in the root
+    /// container, placed with the API key `(name, kind)` (`ncp_access_key`: NCP's paid door).
+    pub fn insert_order_placed_with(&self, name: &str, key: (&str, &str)) -> Id {
+        let (account, root, user) = (self.fx.account, self.fx.root, self.fx.admin_user);
+        let mut o = self.issued_order((account, root, user), name, NOW, 90);
+        o.api_key = Some((key.0.into(), key.1.into()));
+        self.store.insert_orders(&[o]).unwrap()[0]
+    }
+
     /// An issued `ssl_plus` order for `name` by (account, container, user), its certificate
     /// signed by the test CA for `days` from `created`.
     fn issued_order(
@@ -995,6 +1006,29 @@ impl TestServer {
         let page = console.sign_in(username, CONSOLE_PASSWORD).await;
         assert_eq!(page.status, 303, "sign-in as {username}: {}", page.body);
         console
+    }
+}
+
+impl TestServer {
+    /// Registers a new ACME client at the server's `/acme/directory`, bound to the EAB
+    /// credential `kid` with the base64url HMAC key `hmac` (through instant-acme).
+    pub async fn register_with_eab(&self, kid: &str, hmac: &str) -> Result<(), instant_acme::Error> {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+        let key = URL_SAFE_NO_PAD.decode(hmac).expect("an HMAC key in base64url");
+        let http = Client::builder(TokioExecutor::new()).build_http();
+        instant_acme::Account::builder_with_http(Box::new(http))
+            .create(
+                &instant_acme::NewAccount {
+                    contact: &["mailto:ops@acme.test"],
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                format!("{}/acme/directory", self.base),
+                Some(&instant_acme::ExternalAccountKey::new(kid.to_owned(), &key)),
+            )
+            .await
+            .map(drop)
     }
 }
 

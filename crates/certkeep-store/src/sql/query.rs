@@ -2,10 +2,13 @@
 
 use std::ops::Bound;
 
-use certkeep_core::{Door, OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
+use certkeep_core::{OrderFilter, OrderQuery, OrderStatus, Scope, Search, SortField, TimeRange};
 use time::OffsetDateTime;
 
-use super::db::{Dialect, Value};
+use super::{
+    db::{Dialect, Value},
+    rows::DOOR,
+};
 
 /// A WHERE clause with its positional parameters.
 pub struct Condition {
@@ -137,10 +140,10 @@ pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime, dialect
                 let origins: Vec<String> = origins.iter().map(|o| o.as_str().to_owned()).collect();
                 c.push_in("o.origin", &origins)
             }
+            OrderFilter::Door(doors) if doors.is_empty() => c.push("1 = 0", []),
             OrderFilter::Door(doors) => {
-                let alternatives: Vec<&str> = doors.iter().map(|d| door_condition(*d)).collect();
-                let any = if alternatives.is_empty() { "1 = 0".into() } else { alternatives.join(" OR ") };
-                c.push(&format!("({any})"), []);
+                let doors: Vec<String> = doors.iter().map(|d| d.as_str().to_owned()).collect();
+                c.push_in(&format!("({DOOR})"), &doors)
             }
             OrderFilter::SerialNumber(serials) => {
                 let serials: Vec<String> = serials.iter().map(|s| s.to_uppercase()).collect();
@@ -154,19 +157,6 @@ pub fn condition(scope: &Scope, query: &OrderQuery, now: OffsetDateTime, dialect
         }
     }
     c
-}
-
-/// The condition selecting orders that came in through `door` (see [`Door`]).
-fn door_condition(door: Door) -> &'static str {
-    match door {
-        Door::Imported => "o.origin = 'migrated'",
-        Door::CertCentral => "(o.origin <> 'migrated' AND o.acme_contract_id IS NULL)",
-        Door::Acme => {
-            "(o.acme_contract_id IS NOT NULL AND o.acme_contract_id NOT IN \
-             (SELECT contract_id FROM ncp_acme_accounts))"
-        }
-        Door::Ncp => "o.acme_contract_id IN (SELECT contract_id FROM ncp_acme_accounts)",
-    }
 }
 
 /// The WHERE clause over `order_counts` whose `sum(n)` is the number of orders [`condition`]

@@ -1,7 +1,7 @@
 //! Column lists and the mapping from rows (of either engine) to inventory records.
 
 use certkeep_core::{
-    CertificateKind, CertificateRecord, CertificateStatus, CertificateSummary, Contact, Container, Id,
+    CertificateKind, CertificateRecord, CertificateStatus, CertificateSummary, Contact, Container, Door, Id,
     OrderStatus, OrderSummary, Organization, Registration, RequestRecord, RequestStatus, RequestType, User,
     Validity,
 };
@@ -9,16 +9,34 @@ use time::{Date, OffsetDateTime};
 
 use super::db::{DbError, DbResult, Row};
 
+/// The door an order of `orders o` came in through ([`Door`]), as SQL: imported orders are
+/// `migrated`; NCP's are those placed with an NCP access key and those under a contract of
+/// NCP's ACME accounts; other orders under a contract are ACME's; the rest CertCentral's.
+macro_rules! door {
+    () => {
+        "CASE WHEN o.origin = 'migrated' THEN 'imported' \
+         WHEN o.api_key_type = 'ncp_access_key' \
+           OR o.acme_contract_id IN (SELECT contract_id FROM ncp_acme_accounts) THEN 'ncp' \
+         WHEN o.acme_contract_id IS NOT NULL THEN 'acme' ELSE 'certcentral' END"
+    };
+}
+
 /// Columns of [`summary`], over `orders o`, `containers c` and `organizations org`.
-pub const SUMMARY_COLUMNS: &str = "o.id, o.certificate_id, o.common_name, o.dns_names, \
+pub const SUMMARY_COLUMNS: &str = concat!(
+    "o.id, o.certificate_id, o.common_name, o.dns_names, \
     o.signature_hash, o.serial_number, o.thumbprint, o.valid_from, o.valid_till, o.status, \
     o.is_renewed, o.date_created, o.organization_id, org.name, o.validity_kind, o.validity_value, \
     o.disable_renewal_notifications, o.container_id, c.name, c.is_active, o.product_name_id, \
     EXISTS (SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = 'duplicate'), \
-    o.email, o.user_id, o.auto_renew";
+    o.email, o.user_id, o.auto_renew, ",
+    door!()
+);
 
 /// Number of columns in [`SUMMARY_COLUMNS`].
-pub const SUMMARY_WIDTH: usize = 25;
+pub const SUMMARY_WIDTH: usize = 26;
+
+/// The same door expression, for filters.
+pub const DOOR: &str = door!();
 
 /// The joins [`SUMMARY_COLUMNS`] needs besides `orders o`.
 pub const SUMMARY_JOINS: &str =
@@ -132,6 +150,7 @@ pub fn summary_at(row: &Row, at: usize) -> DbResult<OrderSummary> {
         email: row.get(at + 22)?,
         user_id: row.get(at + 23)?,
         auto_renew: row.get(at + 24)?,
+        door: parsed(row, at + 25, Door::parse)?,
     })
 }
 

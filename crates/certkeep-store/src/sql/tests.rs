@@ -496,7 +496,7 @@ fn console_sessions_expire_and_end_at_sign_out_or_a_new_password<E: Engine>(stor
 }
 
 fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine>(store: &SqlStore<E>) {
-    use certkeep_core::{WebhookStore, webhook::NewWebhook};
+    use certkeep_core::{WebhookStore, store::DeliveryState, webhook::NewWebhook};
     let (account, _) = store.create_account("a", NOW).unwrap();
     let audit = AuditEvent {
         account_id: Some(account),
@@ -533,6 +533,13 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
         store.claim_deliveries(1_000, 61_000, 10).unwrap().is_empty(),
         "a pending webhook delivers nothing"
     );
+    let state = |account| {
+        let (total, page) = store.webhook_deliveries(account, 0, 10).unwrap();
+        (total, page.iter().map(|d| (d.state(), d.attempts, d.last_error.clone())).collect::<Vec<_>>())
+    };
+    assert_eq!(state(account), (1, vec![(DeliveryState::Pending, 0, None)]));
+    let (elsewhere, _) = store.create_account("b", NOW).unwrap();
+    assert_eq!(state(elsewhere), (0, vec![]), "another account's outbox is its own");
     let activate = |w: &mut certkeep_core::webhook::Webhook| {
         w.verified = true;
         w.set_active(true).map(|()| audit.clone())
@@ -551,6 +558,10 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
     store
         .record_attempts(&[(first[0].id, Attempt::Failed { error: "503".into(), retry_at_ms: 200_000 })])
         .unwrap();
+    assert_eq!(state(account), (1, vec![(DeliveryState::Failed, 2, Some("503".into()))]));
+    let (_, page) = store.webhook_deliveries(account, 0, 10).unwrap();
+    assert_eq!(page[0].next_attempt, Some(OffsetDateTime::from_unix_timestamp(200).unwrap()));
+    assert_eq!(store.webhook_deliveries(account, 1, 10).unwrap(), (1, vec![]), "paged");
     assert!(store.claim_deliveries(150_000, 210_000, 10).unwrap().is_empty(), "not due before its retry");
     assert_eq!(store.webhook_backlog().unwrap(), 1);
     let (_, summary) = store.webhooks(account).unwrap().remove(0);
@@ -559,6 +570,11 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
     store.record_attempts(&[(third[0].id, Attempt::Delivered(NOW))]).unwrap();
     assert!(store.claim_deliveries(400_000, 460_000, 10).unwrap().is_empty(), "delivered once and for all");
     assert_eq!(store.webhook_backlog().unwrap(), 0);
+    let (_, page) = store.webhook_deliveries(account, 0, 10).unwrap();
+    assert_eq!(
+        (page[0].state(), page[0].delivered_at, page[0].next_attempt),
+        (DeliveryState::Delivered, Some(NOW), None)
+    );
     let (_, summary) = store.webhooks(account).unwrap().remove(0);
     assert_eq!((summary.pending, summary.delivered, summary.last_error), (0, 1, None));
 }

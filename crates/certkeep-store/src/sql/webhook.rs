@@ -7,7 +7,7 @@ use certkeep_core::{
     lifecycle::AuditEvent,
     notice::Channel,
     seal::SealedSecret,
-    store::{Attempt, Delivery, DeliverySummary},
+    store::{Attempt, Delivery, DeliveryRecord, DeliverySummary},
     webhook::{
         self, CertificateState, Challenge, EventKind, NewWebhook, Outcome, RequestOutcome, Trigger, Webhook,
         WebhookRefusal, WebhookSettings, WebhookStatus,
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use super::{
     Engine, Mode, SqlStore, audit,
-    db::{Db, DbError, DbResult, Row, params},
+    db::{self, Db, DbError, DbResult, Row, params},
     notice,
     rows::{opt_time_at, parsed, time_at},
 };
@@ -381,6 +381,43 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
                 }
             }
             Ok(queued)
+        })
+    }
+
+    fn webhook_deliveries(
+        &self,
+        account_id: Id,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<DeliveryRecord>)> {
+        self.run(Mode::Snapshot, |db| {
+            const FROM: &str = "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE w.account_id = ?";
+            let total: i64 = db.row(&format!("SELECT count(*) {FROM}"), params![account_id], |r| r.get(0))?;
+            let page = db.rows(
+                &format!(
+                    "SELECT d.id, d.event, d.order_id, d.certificate_id, d.attempts, d.last_error, d.created_at, \
+                     d.delivered_at, d.next_attempt_ms {FROM} ORDER BY d.id DESC LIMIT ? OFFSET ?"
+                ),
+                params![account_id, db::limit(Some(limit)), db::offset(offset)],
+                |r| {
+                    let delivered_at = opt_time_at(r, 7)?;
+                    let next_ms: i64 = r.get(8)?;
+                    Ok(DeliveryRecord {
+                        id: r.get(0)?,
+                        event: parsed(r, 1, EventKind::parse)?,
+                        order_id: r.get(2)?,
+                        certificate_id: r.get(3)?,
+                        attempts: u32::try_from(r.get::<i64>(4)?).unwrap_or(u32::MAX),
+                        last_error: r.get(5)?,
+                        created_at: time_at(r, 6)?,
+                        delivered_at,
+                        next_attempt: (delivered_at.is_none() && next_ms > 0)
+                            .then(|| OffsetDateTime::from_unix_timestamp_nanos(i128::from(next_ms) * 1_000_000).ok())
+                            .flatten(),
+                    })
+                },
+            )?;
+            Ok((total.max(0) as u64, page))
         })
     }
 
