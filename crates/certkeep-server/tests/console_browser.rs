@@ -261,7 +261,11 @@ async fn an_operator_finds_downloads_and_revokes_an_order_in_a_real_browser() {
     );
     browser.go(&forged).await;
     browser.click("#go").await;
-    assert!(browser.reached("/revoke").await);
+    // Under load Chromium has once dropped the click on the data: page; a second one is as forged.
+    if !browser.reached("/revoke").await && browser.has("#go").await {
+        browser.click("#go").await;
+    }
+    assert!(browser.reached("/revoke").await, "at {}", browser.url().await);
     assert!(browser.source().await.contains("Sign in first."), "{}", browser.source().await);
     assert_eq!(s.json(&format!("/order/certificate/{}", s.fx.renewal)).await["status"], "issued");
 
