@@ -1,7 +1,7 @@
 //! E-mail expiry notices through a real SMTP relay (aiosmtpd from PyPI, writing each message
 //! to a maildir): an order placed over HTTP is noticed once per window at the server's fixed
-//! clock, not again after a restart, and, when the relay is down at first, once after it
-//! comes up.
+//! clock, not again after a restart or by a second instance, and, when the relay is down at
+//! first, once after it comes up.
 
 mod common;
 
@@ -288,4 +288,33 @@ async fn a_notice_queued_while_the_relay_is_down_arrives_once_when_it_comes_up()
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(relay.about(cn).len(), 1, "{:#?}", relay.about(cn));
     assert_eq!(metric(&s, "certkeep_email_backlog").await, "certkeep_email_backlog 0");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_send_each_notice_once() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let s = TestServer::start().await;
+    let port = free_port();
+    let relay = Relay::start(port).await;
+    let cns = ["www.one.test", "www.two.test", "www.three.test"];
+    let mut valid_till = None;
+    for cn in cns {
+        valid_till = Some(place_order(&s, cn).await.1);
+    }
+    // Orders placed a moment apart expire a moment apart: all three are 29 days out.
+    let state = at(&s, &notices_via(port), valid_till.unwrap(), 29.0);
+    let replica = AppState { store: certkeep_store::open(&s.database_url).unwrap(), ..state.clone() };
+    let (a, b) = tokio::join!(sweep(&state), sweep(&replica));
+    assert_eq!(a.unwrap() + b.unwrap(), 3, "each notice queued by one of them");
+    let (a, b) = tokio::join!(send_due(&state), send_due(&replica));
+    assert_eq!(a.unwrap() + b.unwrap(), 3, "each notice leased by one of them");
+    for cn in cns {
+        relay.wait_for(cn, 1).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for cn in cns {
+        assert_eq!(relay.about(cn).len(), 1, "{cn}: {:#?}", relay.about(cn));
+    }
 }
