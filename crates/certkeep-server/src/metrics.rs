@@ -4,7 +4,10 @@
 //! profiles, key algorithms, challenge types. The certificate gauges are computed at scrape time
 //! with one aggregate store query across tenants.
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use certkeep_core::{ExpiryOf, Store, StoreResult};
 use prometheus_client::{
@@ -91,6 +94,7 @@ pub struct Metrics {
     validations: Family<ValidationLabels, Counter>,
     rate_limited: Family<DoorLabels, Counter>,
     store_latency: Family<StoreLabels, Histogram>,
+    commit_batch: Histogram,
     certificates: Family<CertificateLabels, Gauge>,
     webhook_deliveries: Family<WebhookLabels, Counter>,
     webhook_backlog: Gauge,
@@ -110,6 +114,7 @@ impl Default for Metrics {
         let rate_limited = Family::default();
         let store_latency =
             Family::<StoreLabels, Histogram>::new_with_constructor(seconds as fn() -> Histogram);
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 7));
         let certificates = Family::default();
         let webhook_deliveries = Family::default();
         let webhook_backlog = Gauge::default();
@@ -147,6 +152,11 @@ impl Default for Metrics {
             store_latency.clone(),
         );
         registry.register(
+            "store_commit_batch_size",
+            "Write transactions one commit made durable (group commit on SQLite; 1 on PostgreSQL)",
+            commit_batch.clone(),
+        );
+        registry.register(
             "certificates",
             "Orders' current certificates by order status and days to expiry, at scrape time",
             certificates.clone(),
@@ -179,6 +189,7 @@ impl Default for Metrics {
             validations,
             rate_limited,
             store_latency,
+            commit_batch,
             certificates,
             webhook_deliveries,
             webhook_backlog,
@@ -186,6 +197,16 @@ impl Default for Metrics {
             email_backlog,
             scrape: Mutex::new(()),
         }
+    }
+}
+
+impl Metrics {
+    /// Metrics that also hear of every commit of `store`.
+    pub fn watching(store: &dyn Store) -> Arc<Self> {
+        let metrics = Arc::new(Self::default());
+        let batches = metrics.commit_batch.clone();
+        store.observe_commits(Box::new(move |jobs| batches.observe(jobs as f64)));
+        metrics
     }
 }
 

@@ -101,20 +101,20 @@ async fn requests_are_counted_by_door_route_template_and_status() {
     assert!(sum(&after, "certkeep_store_call_duration_seconds_count", &[("call", "query")]) > 0.0);
 }
 
+/// Registers `name` in the fixture's account with its control proven.
+async fn own_domain(s: &TestServer, name: &str) {
+    let (status, body) = s
+        .send(reqwest::Method::POST, &s.fx.admin_key, "/domain", json!({"name": name, "dcv_method": "email"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    s.vouch_domain(s.fx.account, name);
+}
+
 #[tokio::test]
 async fn one_issuance_moves_the_counter_by_exactly_one() {
     let s = TestServer::start().await;
     let fx = s.fx.clone();
-    let (status, body) = s
-        .send(
-            reqwest::Method::POST,
-            &fx.admin_key,
-            "/domain",
-            json!({"name": "metrics.test", "dcv_method": "email"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    s.vouch_domain(fx.account, "metrics.test");
+    own_domain(&s, "metrics.test").await;
     let issued = "certkeep_certificates_issued_total";
     let labels = [("door", "certcentral"), ("key_algorithm", "ecdsa-256")];
     let before = scrape(&s).await;
@@ -155,4 +155,42 @@ async fn the_operator_listener_serves_the_metrics_without_a_token_and_nothing_el
         let resp = reqwest::get(format!("{}{path}", s.metrics_base)).await.unwrap();
         assert_eq!(resp.status(), 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn every_committed_write_is_counted_in_a_commit_batch() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let fx = s.fx.clone();
+    own_domain(&s, "batch.test").await;
+    let (count, total) = ("certkeep_store_commit_batch_size_count", "certkeep_store_commit_batch_size_sum");
+    let before = scrape(&s).await;
+    let orders: Vec<_> = (0..8)
+        .map(|i| {
+            let (s, fx) = (s.clone(), fx.clone());
+            tokio::spawn(async move {
+                let cn = format!("host{i}.batch.test");
+                let (_, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, &cn, &[]).unwrap();
+                let order = json!({
+                    "certificate": {"common_name": cn, "csr": csr, "signature_hash": "sha256", "server_platform": {"id": 45}},
+                    "organization": {"id": fx.org_epigyne},
+                    "order_validity": {"years": 1},
+                    "skip_approval": true,
+                });
+                s.send(reqwest::Method::POST, &fx.admin_key, "/order/certificate/ssl_plus", order).await
+            })
+        })
+        .collect();
+    for order in orders {
+        let (status, body) = order.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let after = scrape(&s).await;
+    let commits = sum(&after, count, &[]) - sum(&before, count, &[]);
+    let transactions = sum(&after, total, &[]) - sum(&before, total, &[]);
+    assert!(commits >= 1.0, "{commits} commits");
+    // Each order is a write transaction of its own; a commit may hold several.
+    assert!(
+        transactions >= 8.0 && transactions >= commits,
+        "{transactions} transactions in {commits} commits"
+    );
 }

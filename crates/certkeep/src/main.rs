@@ -442,6 +442,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     });
     let authority = Arc::new(Authority::new(ca, urls));
     let https = tls_certificate(&settings.tls, &layout, &public_url, &authority)?;
+    let metrics = certkeep_server::metrics::Metrics::watching(&*store);
     let state = AppState {
         store,
         clock,
@@ -455,7 +456,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         acme: settings.acme,
         refusal_budget: Default::default(),
         key_cache: Default::default(),
-        metrics: Default::default(),
+        metrics,
         metrics_token: settings.metrics_token.clone(),
         webhooks: Arc::new(Webhooks::new(settings.webhooks, authority.ca().root_pem())?),
         email: settings.email.map(|e| Arc::new(EmailNotices::new(e))),

@@ -20,9 +20,9 @@ pub use inventory::{
 };
 pub use ncp::NcpStore;
 pub use notice::{EmailNotice, NoticeStore};
-pub use operations::OperationsStore;
+pub use operations::{CommitObserver, OperationsStore};
 pub use partner::PartnerStore;
-pub use webhook::{Delivery, DeliverySummary, WebhookStore};
+pub use webhook::{Attempt, Delivery, DeliverySummary, WebhookStore};
 
 use crate::lifecycle::{LifecycleError, Transaction};
 

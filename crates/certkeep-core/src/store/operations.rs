@@ -5,10 +5,17 @@ use time::OffsetDateTime;
 use super::StoreResult;
 use crate::Id;
 
+/// Told the number of write transactions each commit made durable.
+pub type CommitObserver = Box<dyn Fn(usize) + Send + Sync>;
+
 /// Persistence the operators and every door share.
 pub trait OperationsStore: Send + Sync {
     /// Checks that the database answers.
     fn ping(&self) -> StoreResult<()>;
+    /// Tells `observer` of every commit from now on: on SQLite one commit holds the batch of
+    /// write transactions that queued for it (group commit), on PostgreSQL one. The first
+    /// observer set stays.
+    fn observe_commits(&self, observer: CommitObserver);
     /// Counts a request by `caller` against sliding-window limits kept in the database, so that
     /// every process on it shares them; `limits` are (requests, window in seconds). False, and
     /// nothing counted, when a limit is exceeded.

@@ -10,6 +10,15 @@ use crate::{
     webhook::{EventKind, NewWebhook, Webhook, WebhookRefusal},
 };
 
+/// How one attempt at a leased event ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The endpoint accepted it: it is delivered for good.
+    Delivered(OffsetDateTime),
+    /// It failed with `error`; the event is due again at `retry_at_ms` (wall clock).
+    Failed { error: String, retry_at_ms: i64 },
+}
+
 /// One queued event, leased for delivery, with where and how to deliver it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -72,10 +81,9 @@ pub trait WebhookStore: Send + Sync {
     /// ran out, until `lease_until`, in one atomic statement: two processes never hold the
     /// same event at once. Times are the wall clock's, in milliseconds since the epoch.
     fn claim_deliveries(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
-    /// Marks a leased event delivered.
-    fn delivery_succeeded(&self, id: Id, at: OffsetDateTime) -> StoreResult<()>;
-    /// Records a failed attempt; the event is due again at `retry_at_ms`.
-    fn delivery_failed(&self, id: Id, error: &str, retry_at_ms: i64) -> StoreResult<()>;
+    /// Records how the attempts at leased events ended, all in one transaction (one write
+    /// per leased batch, not per event).
+    fn record_attempts(&self, attempts: &[(Id, Attempt)]) -> StoreResult<()>;
     /// Queues `certificate_expiring` for each issued certificate (of an order that did not
     /// disable renewal notices) of every account whose active webhook subscribed to it and
     /// whose window ([`crate::notice::window`] of the webhook's windows) at `now` was not

@@ -10,7 +10,11 @@ mod payload;
 
 use std::time::Duration;
 
-use certkeep_core::{StoreError, seal::SealedSecret, store::Delivery};
+use certkeep_core::{
+    Id, StoreError,
+    seal::SealedSecret,
+    store::{Attempt, Delivery},
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -136,7 +140,8 @@ pub async fn deliver_forever(state: AppState) {
     }
 }
 
-/// Leases the due events and makes one attempt at each, concurrently; returns how many.
+/// Leases the due events, makes one attempt at each, concurrently, and records how they
+/// ended in one store call; returns how many.
 pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
     let settings = state.webhooks.settings;
     let (now, lease_until) = (wall_ms(), outbox::ms_after(settings.lease));
@@ -146,12 +151,19 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
     for delivery in due {
         attempts.spawn(attempt(state.clone(), delivery));
     }
-    while attempts.join_next().await.is_some() {}
+    let mut ended = Vec::with_capacity(count);
+    while let Some(outcome) = attempts.join_next().await {
+        ended.extend(outcome.ok());
+    }
+    if let Err(e) = state.store(move |s| s.record_attempts(&ended)).await {
+        // The leases run out and the events are attempted again.
+        tracing::warn!(error = %e, "cannot record webhook attempts");
+    }
     Ok(count)
 }
 
-/// One attempt at one leased event, recorded in the outbox.
-async fn attempt(state: AppState, d: Delivery) {
+/// One attempt at one leased event.
+async fn attempt(state: AppState, d: Delivery) -> (Id, Attempt) {
     let secret = SealedSecret::WebhookSecret { account_id: d.account_id, sealed: &d.sealed_secret };
     let opened =
         state.sealing_key.open(secret.sealed(), &secret.context()).and_then(|s| String::from_utf8(s).ok());
@@ -162,21 +174,16 @@ async fn attempt(state: AppState, d: Delivery) {
             Err(e) => Err(e.to_string()),
         },
     };
-    let (id, delivered) = (d.id, result.is_ok());
-    state.metrics.webhook_delivery(d.event.as_str(), delivered);
-    let recorded = match result {
-        Ok(()) => state.store(move |s| s.delivery_succeeded(id, OffsetDateTime::now_utc())).await,
+    state.metrics.webhook_delivery(d.event.as_str(), result.is_ok());
+    let ended = match result {
+        Ok(()) => Attempt::Delivered(OffsetDateTime::now_utc()),
         Err(error) => {
             let wait = state.webhooks.settings.backoff(d.attempts);
-            tracing::warn!(event = id, attempts = d.attempts, %error, retry_in = ?wait, "webhook delivery failed");
-            let retry_at = outbox::ms_after(wait);
-            state.store(move |s| s.delivery_failed(id, &error, retry_at)).await
+            tracing::warn!(event = d.id, attempts = d.attempts, %error, retry_in = ?wait, "webhook delivery failed");
+            Attempt::Failed { error, retry_at_ms: outbox::ms_after(wait) }
         }
     };
-    if let Err(e) = recorded {
-        // The lease runs out and the event is attempted again.
-        tracing::warn!(event = id, error = %e, "cannot record a webhook attempt");
-    }
+    (d.id, ended)
 }
 
 #[cfg(test)]

@@ -616,6 +616,7 @@ impl TestServer {
         CertificateAuthority::refresh_intermediate(&ca_dir, None, urls.root(), now).unwrap();
         let authority = Arc::new(Authority::new(CertificateAuthority::load(&ca_dir).unwrap(), urls));
         let ca_id = authority.id().to_owned();
+        let metrics = certkeep_server::metrics::Metrics::watching(&*store);
         let state = AppState {
             store: store.clone(),
             clock: Arc::new(FixedClock(now)),
@@ -632,7 +633,7 @@ impl TestServer {
             acme,
             refusal_budget: Arc::new(refusal_budget),
             key_cache: Default::default(),
-            metrics: Default::default(),
+            metrics,
             metrics_token: Some(METRICS_TOKEN.to_owned()),
             webhooks: Arc::new(Webhooks::new(webhooks, ca.root_pem()).unwrap()),
             email: None,

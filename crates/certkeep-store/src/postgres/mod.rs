@@ -32,7 +32,7 @@ use tokio_postgres::{
 
 use crate::sql::{
     Engine, Mode, SqlStore,
-    db::{Db, DbError, DbResult, Dialect, Row, ToSql, Value},
+    db::{Column, Db, DbError, DbResult, Dialect, EngineRow, Row, ToSql, Value},
 };
 
 /// A pool of connections to one PostgreSQL database.
@@ -43,6 +43,8 @@ pub struct Postgres {
     /// concurrent issuers: a few exhausted their retries, p99 ~400 ms). Other replicas still
     /// conflict and retry; relaxed ACME bookkeeping, which rarely conflicts, runs alongside.
     writer: std::sync::Mutex<()>,
+    /// Told of each committed write transaction.
+    observer: std::sync::OnceLock<certkeep_core::store::CommitObserver>,
     /// Runs the connection tasks; `None` once dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -79,7 +81,12 @@ impl SqlStore<Postgres> {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(30))
             .build_unchecked(manager);
-        let engine = Postgres { pool, writer: std::sync::Mutex::new(()), runtime: Some(runtime) };
+        let engine = Postgres {
+            pool,
+            writer: std::sync::Mutex::new(()),
+            observer: Default::default(),
+            runtime: Some(runtime),
+        };
         let conn = engine.pool.get().map_err(pool_error)?;
         schema::migrate(&conn.client).map_err(DbError::from)?;
         drop(conn);
@@ -209,7 +216,15 @@ impl ManageConnection for Manager {
     }
 }
 
-impl std::error::Error for DbError {}
+impl From<tokio_postgres::Error> for DbError {
+    /// The server's SQLSTATE and message, not just "db error".
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Engine(match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        })
+    }
+}
 
 fn retryable(e: &tokio_postgres::Error) -> bool {
     matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
@@ -241,7 +256,12 @@ impl Engine for Postgres {
             });
             if result.is_ok() {
                 match block_on(conn.client.batch_execute("COMMIT")) {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => {
+                        if let (Mode::Write | Mode::Relaxed, Some(observe)) = (mode, self.observer.get()) {
+                            observe(1);
+                        }
+                        return Ok(());
+                    }
                     Err(e) => {
                         retry = retryable(&e);
                         result = Err(e.into());
@@ -259,6 +279,10 @@ impl Engine for Postgres {
             std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter));
             attempt += 1;
         }
+    }
+
+    fn observe_commits(&self, observer: certkeep_core::store::CommitObserver) {
+        let _ = self.observer.set(observer);
     }
 }
 
@@ -316,7 +340,7 @@ impl Db for PgDb<'_> {
         let mut rows = pin!(self.check(rows)?);
         while let Some(row) = block_on(rows.next()) {
             let row = self.check(row)?;
-            if !f(&Row::Postgres(&row))? {
+            if !f(&Row(&row))? {
                 break;
             }
         }
@@ -407,8 +431,14 @@ impl PgToSql for PgParam {
     to_sql_checked!();
 }
 
+impl EngineRow for tokio_postgres::Row {
+    fn column(&self, index: usize) -> DbResult<Column<'_>> {
+        value(self, index).map(Column::Owned)
+    }
+}
+
 /// Column `index` of a row as the SQLite value the SQLite store would have read there.
-pub(crate) fn value(row: &tokio_postgres::Row, index: usize) -> DbResult<Value> {
+fn value(row: &tokio_postgres::Row, index: usize) -> DbResult<Value> {
     let ty = row.columns().get(index).ok_or_else(|| DbError::Data(format!("no column {index}")))?.type_();
     let value = if *ty == Type::INT8 {
         row.try_get::<_, Option<i64>>(index)?.map(Value::Integer)

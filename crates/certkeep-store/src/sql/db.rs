@@ -7,8 +7,10 @@
 use std::fmt;
 
 use certkeep_core::{Id, StoreError};
-use rusqlite::types::{FromSql, ValueRef};
-pub use rusqlite::{ToSql, params, types::Value};
+pub use rusqlite::{
+    ToSql, params,
+    types::{FromSql, Value, ValueRef},
+};
 
 /// Which SQL dialect a connection speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +24,8 @@ pub enum Dialect {
 /// A failure of either engine, or a value that does not fit its Rust type.
 #[derive(Debug)]
 pub enum DbError {
-    /// From SQLite.
-    Sqlite(rusqlite::Error),
-    /// From PostgreSQL.
-    Postgres(tokio_postgres::Error),
+    /// From the engine, in its words (each engine's `From` conversion writes them).
+    Engine(String),
     /// A stored value that cannot be read back.
     Data(String),
     /// The caller's closure gave up; its own error is kept by the caller.
@@ -35,29 +35,13 @@ pub enum DbError {
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DbError::Sqlite(e) => e.fmt(f),
-            // The server's message and detail, not just "db error".
-            DbError::Postgres(e) => match e.as_db_error() {
-                Some(db) => write!(f, "{}: {}", db.code().code(), db.message()),
-                None => e.fmt(f),
-            },
-            DbError::Data(m) => f.write_str(m),
+            DbError::Engine(m) | DbError::Data(m) => f.write_str(m),
             DbError::Aborted => f.write_str("aborted"),
         }
     }
 }
 
-impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        DbError::Sqlite(e)
-    }
-}
-
-impl From<tokio_postgres::Error> for DbError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        DbError::Postgres(e)
-    }
-}
+impl std::error::Error for DbError {}
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
@@ -68,25 +52,32 @@ impl From<DbError> for StoreError {
 /// Result of a statement.
 pub type DbResult<T> = Result<T, DbError>;
 
-/// One result row of either engine.
-pub enum Row<'a> {
-    /// A SQLite row.
-    Sqlite(&'a rusqlite::Row<'a>),
-    /// A PostgreSQL row.
-    Postgres(&'a tokio_postgres::Row),
+/// A column as an engine hands it over: borrowed from its row, or converted to SQLite's types.
+pub enum Column<'a> {
+    /// Read in place (SQLite).
+    Borrowed(ValueRef<'a>),
+    /// Converted (PostgreSQL).
+    Owned(Value),
 }
+
+/// One result row, as each engine's row type implements it.
+pub trait EngineRow {
+    /// Column `index` (from 0).
+    fn column(&self, index: usize) -> DbResult<Column<'_>>;
+}
+
+/// One result row of either engine.
+pub struct Row<'a>(pub &'a dyn EngineRow);
 
 impl Row<'_> {
     /// Reads column `index` (from 0) as `T`.
     pub fn get<T: FromSql>(&self, index: usize) -> DbResult<T> {
-        match self {
-            Row::Sqlite(row) => Ok(row.get(index)?),
-            Row::Postgres(row) => {
-                let value = crate::postgres::value(row, index)?;
-                T::column_result(ValueRef::from(&value))
-                    .map_err(|e| DbError::Data(format!("column {index}: {e}")))
-            }
-        }
+        let column = self.0.column(index)?;
+        let value = match &column {
+            Column::Borrowed(v) => *v,
+            Column::Owned(v) => ValueRef::from(v),
+        };
+        T::column_result(value).map_err(|e| DbError::Data(format!("column {index}: {e}")))
     }
 }
 

@@ -48,6 +48,9 @@ pub trait Engine: Send + Sync + 'static {
     /// Runs `work` on a connection. In [`Mode::Write`] an engine may run it again after a
     /// serialization failure, so `work` must not keep effects of a failed attempt.
     fn run(&self, mode: Mode, work: &mut dyn FnMut(&mut dyn Db) -> DbResult<()>) -> DbResult<()>;
+    /// Tells `observer` of every commit of write transactions from now on, with how many it
+    /// held; the first observer set stays.
+    fn observe_commits(&self, observer: certkeep_core::store::CommitObserver);
 }
 
 /// The inventory in a SQL database: one implementation of [`Store`] for every engine.

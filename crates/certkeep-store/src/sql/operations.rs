@@ -1,6 +1,6 @@
 //! Running the service: health, rate counts shared by replicas, sealed secrets, the audit log.
 
-use certkeep_core::{Id, OperationsStore, StoreResult};
+use certkeep_core::{Id, OperationsStore, StoreResult, store::CommitObserver};
 use time::OffsetDateTime;
 
 use super::db::params;
@@ -9,6 +9,10 @@ use super::{Engine, Mode, SqlStore, audit, ncp, partner, rate, webhook};
 impl<E: Engine> OperationsStore for SqlStore<E> {
     fn ping(&self) -> StoreResult<()> {
         self.run(Mode::Read, |db| db.row("SELECT 1", params![], |_| Ok(())))
+    }
+
+    fn observe_commits(&self, observer: CommitObserver) {
+        self.engine.observe_commits(observer);
     }
 
     fn count_request(&self, caller: &str, limits: &[(u32, u64)], now: OffsetDateTime) -> StoreResult<bool> {

@@ -7,6 +7,7 @@ use certkeep_core::{
     ncp::NcpAcmeAccount,
     partner::AcmeContract,
     refusal::Refusal,
+    store::Attempt,
 };
 use time::{OffsetDateTime, macros::datetime};
 
@@ -548,13 +549,15 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
         [(first[0].id, 2)],
         "the lease ran out"
     );
-    store.delivery_failed(first[0].id, "503", 200_000).unwrap();
+    store
+        .record_attempts(&[(first[0].id, Attempt::Failed { error: "503".into(), retry_at_ms: 200_000 })])
+        .unwrap();
     assert!(store.claim_deliveries(150_000, 210_000, 10).unwrap().is_empty(), "not due before its retry");
     assert_eq!(store.webhook_backlog().unwrap(), 1);
     let (_, summary) = store.webhooks(account).unwrap().remove(0);
     assert_eq!((summary.pending, summary.last_error.as_deref()), (1, Some("503")));
     let third = store.claim_deliveries(200_000, 260_000, 10).unwrap();
-    store.delivery_succeeded(third[0].id, NOW).unwrap();
+    store.record_attempts(&[(third[0].id, Attempt::Delivered(NOW))]).unwrap();
     assert!(store.claim_deliveries(400_000, 460_000, 10).unwrap().is_empty(), "delivered once and for all");
     assert_eq!(store.webhook_backlog().unwrap(), 0);
     let (_, summary) = store.webhooks(account).unwrap().remove(0);

@@ -7,7 +7,7 @@ use certkeep_core::{
     lifecycle::AuditEvent,
     notice::Channel,
     seal::SealedSecret,
-    store::{Delivery, DeliverySummary},
+    store::{Attempt, Delivery, DeliverySummary},
     webhook::{
         self, CertificateState, Challenge, EventKind, NewWebhook, Outcome, RequestOutcome, Trigger, Webhook,
         WebhookRefusal, WebhookSettings, WebhookStatus,
@@ -332,25 +332,23 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
         })
     }
 
-    fn delivery_succeeded(&self, id: Id, at: OffsetDateTime) -> StoreResult<()> {
+    fn record_attempts(&self, attempts: &[(Id, Attempt)]) -> StoreResult<()> {
         self.run(Mode::Write, |db| {
-            db.execute(
-                "UPDATE webhook_deliveries SET delivered_at = ?, lease_until_ms = NULL, last_error = NULL \
-                 WHERE id = ? AND delivered_at IS NULL",
-                params![at.unix_timestamp(), id],
-            )
-            .map(drop)
-        })
-    }
-
-    fn delivery_failed(&self, id: Id, error: &str, retry_at_ms: i64) -> StoreResult<()> {
-        self.run(Mode::Write, |db| {
-            db.execute(
-                "UPDATE webhook_deliveries SET next_attempt_ms = ?, lease_until_ms = NULL, last_error = ? \
-                 WHERE id = ? AND delivered_at IS NULL",
-                params![retry_at_ms, error, id],
-            )
-            .map(drop)
+            for (id, attempt) in attempts {
+                match attempt {
+                    Attempt::Delivered(at) => db.execute(
+                        "UPDATE webhook_deliveries SET delivered_at = ?, lease_until_ms = NULL, last_error = NULL \
+                         WHERE id = ? AND delivered_at IS NULL",
+                        params![at.unix_timestamp(), id],
+                    ),
+                    Attempt::Failed { error, retry_at_ms } => db.execute(
+                        "UPDATE webhook_deliveries SET next_attempt_ms = ?, lease_until_ms = NULL, last_error = ? \
+                         WHERE id = ? AND delivered_at IS NULL",
+                        params![retry_at_ms, error, id],
+                    ),
+                }?;
+            }
+            Ok(())
         })
     }
 

@@ -15,6 +15,7 @@ use std::{
     },
 };
 
+use certkeep_core::store::CommitObserver;
 use rusqlite::Connection;
 
 use super::SqliteDb;
@@ -30,6 +31,8 @@ pub struct GroupCommit {
     committed: Condvar,
     /// Writers waiting for `state`: while there are some, the transaction stays open for them.
     arriving: AtomicUsize,
+    /// Told the size of each committed batch.
+    observer: OnceLock<CommitObserver>,
 }
 
 struct State {
@@ -56,7 +59,13 @@ impl GroupCommit {
             state: Mutex::new(State { conn, durable: true, batch: None }),
             committed: Condvar::new(),
             arriving: 0.into(),
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Tells `observer` the size of every batch committed from now on (the first one set stays).
+    pub fn observe(&self, observer: CommitObserver) {
+        let _ = self.observer.set(observer);
     }
 
     /// Runs `work` in the shared transaction and returns once it is committed. `durable: false`
@@ -128,6 +137,9 @@ impl GroupCommit {
         let committed = run(&state.conn, "COMMIT");
         if committed.is_err() && !state.conn.is_autocommit() {
             let _ = run(&state.conn, "ROLLBACK");
+        }
+        if let (Ok(()), Some(observe), Some(batch)) = (&committed, self.observer.get(), &state.batch) {
+            observe(batch.jobs);
         }
         self.finish(state, committed.map_err(|e| e.to_string()));
     }

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 
 use crate::sql::{
     Engine, Mode, SqlStore,
-    db::{Db, DbError, DbResult, Dialect, Row, ToSql},
+    db::{Column, Db, DbError, DbResult, Dialect, EngineRow, Row, ToSql},
 };
 
 /// Connections to one SQLite database file.
@@ -58,6 +58,18 @@ fn configure(c: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Engine(e.to_string())
+    }
+}
+
+impl EngineRow for rusqlite::Row<'_> {
+    fn column(&self, index: usize) -> DbResult<Column<'_>> {
+        Ok(Column::Borrowed(self.get_ref(index)?))
+    }
+}
+
 /// A SQLite connection (or transaction) seen through [`Db`].
 struct SqliteDb<'a>(&'a Connection);
 
@@ -79,7 +91,7 @@ impl Db for SqliteDb<'_> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let mut rows = stmt.query(params)?;
         while let Some(row) = rows.next()? {
-            if !f(&Row::Sqlite(row))? {
+            if !f(&Row(row))? {
                 break;
             }
         }
@@ -100,6 +112,10 @@ impl Engine for Sqlite {
                 Ok(tx.commit()?)
             }
         }
+    }
+
+    fn observe_commits(&self, observer: certkeep_core::store::CommitObserver) {
+        self.writer.observe(observer);
     }
 }
 
