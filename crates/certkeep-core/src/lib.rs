@@ -33,8 +33,8 @@ pub use product::{PRODUCTS, Product, ProductType, ValidationType};
 pub use query::*;
 pub use store::{
     ConsoleLogin, ConsoleSession, ConsoleStore, ExpiryCount, ExpiryOf, InventoryStore, NcpStore,
-    NewConsoleSession, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore, RequestQuery,
-    Store, StoreError, StoreResult, WebhookStore,
+    NewConsoleSession, NoticeStore, OperationsStore, OrderCertificates, OrderPage, OrderRef, PartnerStore,
+    RequestQuery, Store, StoreError, StoreResult, WebhookStore,
 };
 pub use tenancy::*;
 

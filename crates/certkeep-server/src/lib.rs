@@ -11,11 +11,13 @@ pub mod console;
 mod contracts;
 pub mod dcv;
 pub mod digicert;
+pub mod email_notice;
 pub mod expiry_notice;
 mod key_cache;
 pub mod metrics;
 pub mod ncp;
 mod ops;
+mod outbox;
 pub mod partner;
 mod pki;
 pub mod rate_limit;
@@ -78,6 +80,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// The webhook delivery client and its settings.
     pub webhooks: Arc<webhook::Webhooks>,
+    /// The SMTP relay e-mail notices go through; `None` sends (and queues) none.
+    pub email: Option<Arc<email_notice::EmailNotices>>,
 }
 
 impl AppState {

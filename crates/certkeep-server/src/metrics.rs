@@ -70,6 +70,11 @@ struct WebhookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CertificateLabels {
     status: &'static str,
     expiry: &'static str,
@@ -93,6 +98,8 @@ pub struct Metrics {
     certificates: Family<CertificateLabels, Gauge>,
     webhook_deliveries: Family<WebhookLabels, Counter>,
     webhook_backlog: Gauge,
+    email_notices: Family<OutcomeLabels, Counter>,
+    email_backlog: Gauge,
     /// One scrape at a time: the certificate gauges are replaced as a whole.
     scrape: Mutex<()>,
 }
@@ -111,6 +118,8 @@ impl Default for Metrics {
         let certificates = Family::default();
         let webhook_deliveries = Family::default();
         let webhook_backlog = Gauge::default();
+        let email_notices = Family::default();
+        let email_backlog = Gauge::default();
         let mut registry = Registry::with_prefix("certkeep");
         registry.register(
             "http_requests",
@@ -162,6 +171,16 @@ impl Default for Metrics {
             "Webhook events queued and not yet delivered, across accounts and processes, at scrape time",
             webhook_backlog.clone(),
         );
+        registry.register(
+            "email_notices",
+            "E-mail expiry notice attempts by this process, by outcome (sent, failed)",
+            email_notices.clone(),
+        );
+        registry.register(
+            "email_backlog",
+            "E-mail expiry notices queued and not yet sent, across accounts and processes, at scrape time",
+            email_backlog.clone(),
+        );
         Self {
             registry,
             requests,
@@ -174,6 +193,8 @@ impl Default for Metrics {
             certificates,
             webhook_deliveries,
             webhook_backlog,
+            email_notices,
+            email_backlog,
             scrape: Mutex::new(()),
         }
     }
@@ -241,12 +262,19 @@ impl Metrics {
         self.webhook_deliveries.get_or_create(&WebhookLabels { event, outcome }).inc();
     }
 
+    /// Counts one attempt to hand an e-mail notice to the relay.
+    pub fn email_notice(&self, sent: bool) {
+        let outcome = if sent { "sent" } else { "failed" };
+        self.email_notices.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
     /// The exposition at `now`, with the certificate and backlog gauges read from `store`
     /// (blocking).
     pub fn render(&self, store: &dyn Store, now: OffsetDateTime) -> StoreResult<String> {
         let _one = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let counts = certificate_counts(store, now)?;
         self.webhook_backlog.set(i64::try_from(store.webhook_backlog()?).unwrap_or(i64::MAX));
+        self.email_backlog.set(i64::try_from(store.email_backlog()?).unwrap_or(i64::MAX));
         self.certificates.clear();
         for ((status, expiry), n) in counts {
             self.certificates.get_or_create(&CertificateLabels { status, expiry }).set(n);

@@ -17,6 +17,7 @@ use certkeep_core::{
 use certkeep_server::{
     Limits, RateLimit,
     acme::AcmeSettings,
+    email_notice::{self, EmailSettings},
     expiry_notice::NoticeSettings,
     webhook::{DeliverySettings, EndpointPolicy},
 };
@@ -154,6 +155,18 @@ pub struct ServeFlags {
     /// (default 3600).
     #[arg(long, env = "CERTKEEP_EXPIRY_NOTICE_INTERVAL_SECONDS")]
     pub expiry_notice_interval_seconds: Option<u64>,
+    /// SMTP relay (HOST:PORT, plain SMTP without authentication, such as a local MTA) that
+    /// e-mail expiry notices go through (default: none, and no e-mail notices).
+    #[arg(long, env = "CERTKEEP_SMTP_RELAY")]
+    pub smtp_relay: Option<String>,
+    /// From address of the e-mail notices, e.g. `certkeep <certkeep@example.com>` (needed
+    /// with --smtp-relay).
+    #[arg(long, env = "CERTKEEP_NOTICE_FROM")]
+    pub notice_from: Option<String>,
+    /// Days to expiry at which e-mail notices go out, comma-separated (default DigiCert's
+    /// 90,60,30,7,0,-7). Webhooks keep their account's webhook_notification_frequency.
+    #[arg(long, env = "CERTKEEP_EXPIRY_NOTICE_DAYS", value_delimiter = ',', allow_hyphen_values = true)]
+    pub expiry_notice_days: Vec<String>,
 }
 
 /// The `[...]` tables and keys of the configuration file.
@@ -272,6 +285,12 @@ pub struct WebhooksSection {
 pub struct NoticesSection {
     /// Seconds between two looks for certificates that reached a notice window.
     pub interval_seconds: Option<u64>,
+    /// `host:port` of the SMTP relay e-mail notices go through.
+    pub smtp_relay: Option<String>,
+    /// The e-mail notices' From address.
+    pub from: Option<String>,
+    /// Days to expiry at which e-mail notices go out, e.g. `[90, 60, 30, 7, 0, -7]`.
+    pub email_days: Option<Vec<i64>>,
 }
 
 /// How new names are checked.
@@ -362,6 +381,8 @@ pub struct ServeSettings {
     pub limits: Limits,
     pub webhooks: DeliverySettings,
     pub notices: NoticeSettings,
+    /// E-mail notices, with an SMTP relay.
+    pub email: Option<EmailSettings>,
 }
 
 /// How `serve` speaks to clients.
@@ -515,6 +536,7 @@ impl ServeSettings {
                     NoticeSettings::default().interval,
                 ),
             },
+            email: email(f, file)?,
             limits: Limits {
                 header_read_timeout: seconds(
                     f.header_read_timeout,
@@ -567,6 +589,78 @@ fn tls(f: &ServeFlags, file: &FileConfig) -> Result<Tls, String> {
         }),
         _ => Err("a TLS certificate needs its key and a key its certificate (tls_cert and tls_key)".into()),
     }
+}
+
+/// E-mail notices when a relay is named: it needs a sender; the windows default to DigiCert's.
+fn email(f: &ServeFlags, file: &FileConfig) -> Result<Option<EmailSettings>, String> {
+    let relay = parse_first(
+        Names { key: "[notices] smtp_relay", flag: "--smtp-relay", env: "CERTKEEP_SMTP_RELAY" },
+        f.smtp_relay.as_deref(),
+        file.notices.smtp_relay.as_deref(),
+        file,
+        host_port,
+    )?;
+    let from = parse_first(
+        Names { key: "[notices] from", flag: "--notice-from", env: "CERTKEEP_NOTICE_FROM" },
+        f.notice_from.as_deref(),
+        file.notices.from.as_deref(),
+        file,
+        email_notice::mailbox,
+    )?;
+    let file_days: Option<Vec<String>> =
+        file.notices.email_days.as_ref().map(|days| days.iter().map(i64::to_string).collect());
+    let windows = parse_first(
+        Names {
+            key: "[notices] email_days",
+            flag: "--expiry-notice-days",
+            env: "CERTKEEP_EXPIRY_NOTICE_DAYS",
+        },
+        (!f.expiry_notice_days.is_empty()).then_some(&f.expiry_notice_days[..]),
+        file_days.as_deref(),
+        file,
+        notice_days,
+    )?;
+    let Some((host, port)) = relay else { return Ok(None) };
+    let from = from.ok_or(
+        "an SMTP relay (smtp_relay) needs the notices' From address: give --notice-from (or \
+         CERTKEEP_NOTICE_FROM, or from in [notices])",
+    )?;
+    let mut settings = EmailSettings::new(host, port, from);
+    if let Some(windows) = windows {
+        settings.windows = windows;
+    }
+    Ok(Some(settings))
+}
+
+/// Parses `host:port` (an IPv6 address in brackets: `[::1]:25`).
+fn host_port(s: &str) -> Result<(String, u16), String> {
+    let bad = || format!("{s:?} is not HOST:PORT");
+    let (host, port) = s.trim().rsplit_once(':').ok_or_else(bad)?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port: u16 = port.parse().ok().filter(|&p| p != 0).ok_or_else(bad)?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// Parses notice windows: whole days to expiry from -365 to 3650, at least one.
+fn notice_days<S: AsRef<str>>(items: &[S]) -> Result<Vec<i64>, String> {
+    let mut days = Vec::new();
+    for item in items.iter().map(|s| s.as_ref().trim()).filter(|s| !s.is_empty()) {
+        let d: i64 = item
+            .parse()
+            .ok()
+            .filter(|d| (-365..=3650).contains(d))
+            .ok_or_else(|| format!("{item:?} is not a number of days from -365 to 3650"))?;
+        if !days.contains(&d) {
+            days.push(d);
+        }
+    }
+    if days.is_empty() {
+        return Err("give at least one number of days".into());
+    }
+    Ok(days)
 }
 
 /// A setting's names in each source, for error messages.
@@ -722,6 +816,51 @@ mod tests {
         assert_eq!(allowed.first_retry, Duration::from_secs(2));
         let flag = merge(&["--webhook-allow-private-endpoints", "false"], file, false).unwrap();
         assert!(!flag.webhooks.endpoints.allow_private, "the flag beats the file");
+    }
+
+    #[test]
+    fn e_mail_notices_need_a_relay_and_a_sender() {
+        assert_eq!(merge(&[], "[notices]\nfrom = \"n@certkeep.test\"\n", false).unwrap().email, None);
+        let file = "[notices]\nsmtp_relay = \"mail.internal:2525\"\nfrom = \"certkeep <n@certkeep.test>\"\n";
+        let e = merge(&[], file, false).unwrap().email.unwrap();
+        assert_eq!((e.relay_host.as_str(), e.relay_port), ("mail.internal", 2525));
+        assert_eq!(e.from.to_string(), "certkeep <n@certkeep.test>");
+        assert_eq!(e.windows, [90, 60, 30, 7, 0, -7], "DigiCert's windows by default");
+        let flags = ["--smtp-relay", "[::1]:25", "--expiry-notice-days", "30,7,-7,7"];
+        let e = merge(&flags, &format!("{file}email_days = [60]\n"), false).unwrap().email.unwrap();
+        assert_eq!((e.relay_host.as_str(), e.relay_port, e.windows), ("::1", 25, vec![30, 7, -7]));
+        let e = merge(&["--expiry-notice-days", "-7"], &format!("{file}email_days = [60]\n"), false);
+        assert_eq!(e.unwrap().email.unwrap().windows, [-7]);
+        let e = merge(&[], &format!("{file}email_days = [60, 14]\n"), false).unwrap().email.unwrap();
+        assert_eq!(e.windows, [60, 14]);
+    }
+
+    #[test]
+    fn a_bad_e_mail_setting_names_its_key_and_source() {
+        let lonely = merge(&["--smtp-relay", "127.0.0.1:25"], "", false).err().unwrap();
+        assert!(lonely.contains("needs the notices' From address: give --notice-from"), "{lonely}");
+        let relay =
+            merge(&["--smtp-relay", "localhost", "--notice-from", "n@c.test"], "", false).err().unwrap();
+        assert!(
+            relay.starts_with("--smtp-relay (or CERTKEEP_SMTP_RELAY): \"localhost\" is not HOST:PORT"),
+            "{relay}"
+        );
+        let from =
+            merge(&[], "[notices]\nsmtp_relay = \"127.0.0.1:25\"\nfrom = \"nobody\"\n", false).err().unwrap();
+        assert!(
+            from.starts_with("[notices] from in /etc/certkeep.toml: \"nobody\" is not an e-mail address"),
+            "{from}"
+        );
+        let days = merge(&[], "[notices]\nemail_days = [30, 4000]\n", false).err().unwrap();
+        assert!(days.starts_with("[notices] email_days in /etc/certkeep.toml: \"4000\" is not"), "{days}");
+        let days = merge(&["--expiry-notice-days", "30,soon"], "", false).err().unwrap();
+        assert!(
+            days.starts_with("--expiry-notice-days (or CERTKEEP_EXPIRY_NOTICE_DAYS): \"soon\""),
+            "{days}"
+        );
+        for bad in ["", ":25", "host:0", "host:port", "a b:25"] {
+            assert!(host_port(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,10 @@ use std::{path::PathBuf, sync::Arc};
 
 use certkeep_core::lifecycle::DomainPolicy;
 use certkeep_core::{ApiKeyRole, Clock, FixedClock, SystemClock};
-use certkeep_server::{AppState, Authority, PkiUrls, RateLimiter, ServerCertificate, webhook::Webhooks};
+use certkeep_server::{
+    AppState, Authority, PkiUrls, RateLimiter, ServerCertificate, email_notice::EmailNotices,
+    webhook::Webhooks,
+};
 use clap::{Args, Parser, Subcommand};
 use config::{CaSettings, CommonFlags, CommonSettings, LogFormat, ServeFlags, ServeSettings, Tls};
 use serde::{Deserialize, Serialize};
@@ -456,6 +459,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         metrics,
         metrics_token: settings.metrics_token.clone(),
         webhooks: Arc::new(Webhooks::new(settings.webhooks, authority.ca().root_pem())?),
+        email: settings.email.map(|e| Arc::new(EmailNotices::new(e))),
     };
     let state_url = public_url;
     let limits = settings.limits;
@@ -494,6 +498,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         }
         tokio::spawn(certkeep_server::acme::resume_cut_off_validations(state.clone()));
         tokio::spawn(certkeep_server::webhook::deliver_forever(state.clone()));
+        tokio::spawn(certkeep_server::email_notice::send_forever(state.clone()));
         tokio::spawn(certkeep_server::expiry_notice::notice_forever(
             state.clone(),
             settings.notices.interval,

@@ -1,12 +1,13 @@
 //! The persistence boundary. Front doors and services talk to a `dyn Store`, the sum of one
 //! trait per context ([`InventoryStore`], [`PartnerStore`], [`NcpStore`], [`OperationsStore`],
-//! [`ConsoleStore`], [`WebhookStore`] and the ACME store behind [`Store::acme`]); SQLite and
-//! PostgreSQL implement each once.
+//! [`ConsoleStore`], [`WebhookStore`], [`NoticeStore`] and the ACME store behind
+//! [`Store::acme`]); SQLite and PostgreSQL implement each once.
 //! Methods block; async callers run them on a blocking thread.
 
 mod console;
 mod inventory;
 mod ncp;
+mod notice;
 mod operations;
 mod partner;
 mod webhook;
@@ -18,6 +19,7 @@ pub use inventory::{
     ExpiryCount, ExpiryOf, InventoryStore, OrderCertificates, OrderPage, OrderRef, RequestQuery,
 };
 pub use ncp::NcpStore;
+pub use notice::{EmailNotice, NoticeStore};
 pub use operations::{CommitObserver, OperationsStore};
 pub use partner::PartnerStore;
 pub use webhook::{Attempt, Delivery, DeliveryRecord, DeliveryState, DeliverySummary, WebhookStore};
@@ -40,9 +42,9 @@ impl std::error::Error for StoreError {}
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything certkeep persists, one context trait per front door, one for operations, one
-/// for the console and one for webhooks.
+/// for the console, one for webhooks and one for e-mail notices.
 pub trait Store:
-    InventoryStore + PartnerStore + NcpStore + OperationsStore + ConsoleStore + WebhookStore
+    InventoryStore + PartnerStore + NcpStore + OperationsStore + ConsoleStore + WebhookStore + NoticeStore
 {
     /// The ACME front door's objects (see [`crate::acme`]).
     fn acme(&self) -> &dyn crate::acme::AcmeStore;

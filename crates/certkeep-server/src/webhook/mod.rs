@@ -18,7 +18,10 @@ use certkeep_core::{
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::AppState;
+use crate::{
+    AppState,
+    outbox::{self, error_chain, wall_ms},
+};
 pub use endpoint::{EndpointPolicy, Refused};
 pub use payload::{challenge_event, test_event};
 
@@ -58,8 +61,7 @@ impl Default for DeliverySettings {
 impl DeliverySettings {
     /// The wait before the attempt after `attempts` failed ones.
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let doublings = attempts.saturating_sub(1).min(20);
-        self.first_retry.saturating_mul(1 << doublings).min(self.max_retry)
+        outbox::backoff(self.first_retry, self.max_retry, attempts)
     }
 }
 
@@ -126,24 +128,6 @@ impl Webhooks {
     }
 }
 
-/// An error with its causes (reqwest's own message says only "error sending request").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
-/// The wall clock in milliseconds: leases and retries follow real time, whatever the
-/// server's (possibly frozen) clock says.
-fn wall_ms() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
 /// Delivers due events until the process ends.
 pub async fn deliver_forever(state: AppState) {
     loop {
@@ -160,8 +144,7 @@ pub async fn deliver_forever(state: AppState) {
 /// ended in one store call; returns how many.
 pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
     let settings = state.webhooks.settings;
-    let now = wall_ms();
-    let lease_until = now.saturating_add(i64::try_from(settings.lease.as_millis()).unwrap_or(i64::MAX));
+    let (now, lease_until) = (wall_ms(), outbox::ms_after(settings.lease));
     let due = state.store(move |s| s.claim_deliveries(now, lease_until, settings.batch)).await?;
     let count = due.len();
     let mut attempts = tokio::task::JoinSet::new();
@@ -197,8 +180,7 @@ async fn attempt(state: AppState, d: Delivery) -> (Id, Attempt) {
         Err(error) => {
             let wait = state.webhooks.settings.backoff(d.attempts);
             tracing::warn!(event = d.id, attempts = d.attempts, %error, retry_in = ?wait, "webhook delivery failed");
-            let retry_at_ms = wall_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
-            Attempt::Failed { error, retry_at_ms }
+            Attempt::Failed { error, retry_at_ms: outbox::ms_after(wait) }
         }
     };
     (d.id, ended)
@@ -209,14 +191,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retries_back_off_exponentially_up_to_the_longest_wait() {
+    fn retries_back_off_from_the_first_retry_up_to_the_longest_wait() {
         let s = DeliverySettings {
             first_retry: Duration::from_secs(30),
             max_retry: Duration::from_secs(3600),
             ..Default::default()
         };
-        let waits: Vec<u64> = (1..=9).map(|n| s.backoff(n).as_secs()).collect();
-        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-        assert_eq!(s.backoff(u32::MAX).as_secs(), 3600);
+        assert_eq!((s.backoff(1), s.backoff(3)), (Duration::from_secs(30), Duration::from_secs(120)));
+        assert_eq!(s.backoff(u32::MAX), s.max_retry);
     }
 }

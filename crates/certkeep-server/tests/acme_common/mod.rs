@@ -180,6 +180,7 @@ impl AcmeServer {
             metrics: Default::default(),
             metrics_token: None,
             webhooks,
+            email: None,
         };
         tokio::spawn(certkeep_server::serve(
             listener,

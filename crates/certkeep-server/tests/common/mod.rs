@@ -638,6 +638,7 @@ impl TestServer {
             metrics,
             metrics_token: Some(METRICS_TOKEN.to_owned()),
             webhooks: Arc::new(Webhooks::new(webhooks, ca.root_pem()).unwrap()),
+            email: None,
         };
         let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30));
         let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -544,6 +544,18 @@ CREATE TABLE expiry_notices (
 );
 ALTER TABLE webhook_deliveries ADD COLUMN notice_days BIGINT;
 "#,
+    // E-mail notices: the notice record's `email` rows are the outbox, leased for sending
+    // (lease_until_ms, wall-clock milliseconds) and kept until sent.
+    r#"
+ALTER TABLE expiry_notices ADD COLUMN recipient TEXT;
+ALTER TABLE expiry_notices ADD COLUMN next_attempt_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE expiry_notices ADD COLUMN lease_until_ms BIGINT;
+ALTER TABLE expiry_notices ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE expiry_notices ADD COLUMN last_error TEXT;
+ALTER TABLE expiry_notices ADD COLUMN sent_at BIGINT;
+CREATE INDEX expiry_notices_email_due ON expiry_notices(next_attempt_ms)
+    WHERE channel = 'email' AND sent_at IS NULL;
+"#,
 ];
 
 /// Any fixed number: the advisory lock under which processes starting together migrate once.

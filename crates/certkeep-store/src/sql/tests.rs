@@ -52,7 +52,8 @@ on_both_engines!(
     an_ncp_acme_account_is_created_whole_or_not_at_all,
     every_sealed_value_is_resealed_in_one_transaction_or_none_is,
     console_sessions_expire_and_end_at_sign_out_or_a_new_password,
-    a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered
+    a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered,
+    an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time
 );
 
 /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
@@ -577,4 +578,145 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
     );
     let (_, summary) = store.webhooks(account).unwrap().remove(0);
     assert_eq!((summary.pending, summary.delivered, summary.last_error), (0, 1, None));
+}
+
+/// An issued order of `user_id` for `cn` whose one certificate expires at `valid_till`,
+/// with contact `email`.
+fn issued_order(
+    account_id: Id,
+    container_id: Id,
+    user_id: Id,
+    cn: &str,
+    email: &str,
+    valid_till: OffsetDateTime,
+) -> certkeep_core::NewOrder {
+    use certkeep_core::{
+        CertificateKind, CertificateStatus, IssuedFacts, NewCertificate, OrderStatus, Origin, Validity,
+    };
+    certkeep_core::NewOrder {
+        account_id,
+        container_id,
+        organization_id: None,
+        user_id,
+        product_name_id: "ssl_plus".into(),
+        status: OrderStatus::Issued,
+        common_name: cn.into(),
+        dns_names: vec![cn.into()],
+        email: email.into(),
+        signature_hash: "sha256".into(),
+        validity: Validity::Years(1),
+        date_created: NOW,
+        renewed_order_id: None,
+        disable_renewal_notifications: false,
+        auto_renew: false,
+        auto_reissue: false,
+        disable_ct: false,
+        disable_issuance_email: false,
+        payment_method: "balance".into(),
+        origin: Origin::CertCentral,
+        api_key: None,
+        alternative_order_id: None,
+        organization_units: vec![],
+        purchased_dns_names: 1,
+        custom_fields: vec![],
+        public_id: format!("pub-{cn}"),
+        acme_contract_id: None,
+        certificates: vec![NewCertificate {
+            kind: CertificateKind::Primary,
+            status: CertificateStatus::Issued,
+            common_name: cn.into(),
+            dns_names: vec![cn.into()],
+            csr: String::new(),
+            server_platform_id: -1,
+            signature_hash: "sha256".into(),
+            key_size: 256,
+            date_created: NOW,
+            issued: Some(IssuedFacts {
+                serial_number: format!("serial-{cn}"),
+                thumbprint: format!("thumb-{cn}"),
+                valid_from: NOW,
+                valid_till,
+                date_issued: NOW,
+                der: vec![0x30],
+            }),
+            archived: false,
+            user_id,
+            client_auth: false,
+        }],
+        requests: vec![],
+    }
+}
+
+fn an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::NoticeStore;
+    let (account, root) = store.create_account("a", NOW).unwrap();
+    let user = |name: &str, email: &str| NewUser {
+        account_id: account,
+        container_id: root,
+        username: name.into(),
+        contact: Contact { email: email.into(), ..Contact::default() },
+        access_role: AccessRole::Administrator,
+    };
+    let placer = store.create_user(&user("placer", "placer@a.test"), NOW).unwrap();
+    let nobody = store.create_user(&user("nobody", ""), NOW).unwrap();
+    let till = NOW + time::Duration::days(40);
+    let orders = store
+        .insert_orders(&[
+            issued_order(account, root, placer, "contact.a.test", "contact@a.test", till),
+            issued_order(account, root, placer, "placer.a.test", "", till + time::Duration::hours(1)),
+            issued_order(account, root, nobody, "nobody.a.test", "", till),
+        ])
+        .unwrap();
+    let windows = [30, 7];
+    assert_eq!(store.queue_email_notices(&windows, NOW).unwrap(), 0, "no certificate in a window yet");
+    let in_thirty = NOW + time::Duration::days(10);
+    assert_eq!(
+        store.queue_email_notices(&windows, in_thirty).unwrap(),
+        2,
+        "one without any address is skipped"
+    );
+    assert_eq!(store.queue_email_notices(&windows, in_thirty).unwrap(), 0, "queued once");
+    assert_eq!(store.email_backlog().unwrap(), 2);
+
+    let first = store.claim_email_notices(1_000, 121_000, 10).unwrap();
+    let got: Vec<(Id, &str, &str, i64, u32)> = first
+        .iter()
+        .map(|n| (n.order_id, n.recipient.as_str(), n.common_name.as_str(), n.window_days, n.attempts))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (orders[0], "contact@a.test", "contact.a.test", 30, 1),
+            (orders[1], "placer@a.test", "placer.a.test", 30, 1)
+        ],
+        "the order's contact, else the user who placed it"
+    );
+    assert_eq!(
+        (first[0].dns_names.as_slice(), first[0].valid_till),
+        (&["contact.a.test".to_owned()][..], till)
+    );
+    assert_eq!(first[0].product_name_id, "ssl_plus");
+    assert!(store.claim_email_notices(2_000, 122_000, 10).unwrap().is_empty(), "leased until 121 s");
+    let (a, b) = (&first[0], &first[1]);
+    store.email_notice_sent(a.certificate_id, a.window_days, NOW).unwrap();
+    let taken_over = store.claim_email_notices(121_000, 241_000, 10).unwrap();
+    assert_eq!(
+        taken_over.iter().map(|n| (n.certificate_id, n.attempts)).collect::<Vec<_>>(),
+        [(b.certificate_id, 2)],
+        "an unsent notice is taken over when its lease runs out; a sent one is done"
+    );
+    store.email_notice_failed(b.certificate_id, b.window_days, "relay down", 300_000).unwrap();
+    assert!(store.claim_email_notices(250_000, 370_000, 10).unwrap().is_empty(), "not due before its retry");
+    assert_eq!(store.email_backlog().unwrap(), 1);
+    let retried = store.claim_email_notices(300_000, 420_000, 10).unwrap();
+    assert_eq!(retried.iter().map(|n| n.attempts).collect::<Vec<_>>(), [3]);
+    store.email_notice_sent(b.certificate_id, b.window_days, NOW).unwrap();
+    assert!(store.claim_email_notices(900_000, 960_000, 10).unwrap().is_empty());
+    assert_eq!(store.email_backlog().unwrap(), 0);
+
+    // The next window queues the next notice; the webhook channel's record is its own.
+    let in_seven = NOW + time::Duration::days(34);
+    assert_eq!(store.queue_email_notices(&windows, in_seven).unwrap(), 2);
+    assert_eq!(store.claim_email_notices(1_000_000, 1_120_000, 1).unwrap().len(), 1, "at most the limit");
+    assert_eq!(store.email_backlog().unwrap(), 2);
 }

@@ -599,6 +599,18 @@ CREATE TABLE expiry_notices (
 );
 ALTER TABLE webhook_deliveries ADD COLUMN notice_days INTEGER;
 "#,
+    // E-mail notices: the notice record's `email` rows are the outbox, leased for sending
+    // (lease_until_ms, wall-clock milliseconds) and kept until sent.
+    r#"
+ALTER TABLE expiry_notices ADD COLUMN recipient TEXT;
+ALTER TABLE expiry_notices ADD COLUMN next_attempt_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE expiry_notices ADD COLUMN lease_until_ms INTEGER;
+ALTER TABLE expiry_notices ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE expiry_notices ADD COLUMN last_error TEXT;
+ALTER TABLE expiry_notices ADD COLUMN sent_at INTEGER;
+CREATE INDEX expiry_notices_email_due ON expiry_notices(next_attempt_ms)
+    WHERE channel = 'email' AND sent_at IS NULL;
+"#,
 ];
 
 /// Brings the database to the newest schema version. Each step runs in an exclusive
