@@ -388,7 +388,7 @@ fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E
             NOW,
         )
         .unwrap();
-    assert!(source.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+    assert!(use_nonce(source, "n1"));
 
     let dir = tempfile::tempdir().unwrap();
     let target = crate::SqliteStore::open(&dir.path().join("copy.db")).unwrap();
@@ -398,12 +398,18 @@ fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E
     assert_eq!(target.subaccounts(parent).unwrap().len(), 1);
     assert!(target.authenticate(&[1, 2]).unwrap().is_some());
     // A nonce used before the copy stays used.
-    assert!(!target.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+    assert!(!use_nonce(&target, "n1"));
     // New rows get new ids.
     let (next, _) = target.create_account("Next", NOW).unwrap();
     assert!(next > parent);
     let again = copy::copy(source.engine(), target.engine()).unwrap_err();
     assert!(again.to_string().contains("not empty"), "{again}");
+}
+
+/// Uses a nonce valid for an hour from [`NOW`], in a transaction of its own.
+fn use_nonce(store: &dyn certkeep_core::acme::AcmeStore, nonce: &str) -> bool {
+    let expires = NOW + time::Duration::hours(1);
+    certkeep_core::acme::transaction(store, |tx| tx.use_nonce(nonce, expires, NOW)).unwrap()
 }
 
 fn a_panicking_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
