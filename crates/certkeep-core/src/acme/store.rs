@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::objects::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus};
-use crate::{Id, StoreError, StoreResult, partner::AcmeContract};
+use crate::{CertificateRecord, Id, Scope, StoreError, StoreResult, partner::AcmeContract};
 
 /// The ACME objects' store. Methods block, like [`crate::Store`]'s.
 pub trait AcmeStore: Send + Sync {
@@ -69,6 +69,13 @@ pub trait AcmeTx {
     fn account(&mut self, id: Id) -> StoreResult<Option<AcmeAccount>>;
     /// The ACME contract an account is bound to.
     fn contract(&mut self, id: Id) -> StoreResult<Option<AcmeContract>>;
+    /// An inventory certificate within `scope` (an ACME order's, under its contract's scope),
+    /// with its DER once issued.
+    fn certificate(
+        &mut self,
+        scope: &Scope,
+        id: Id,
+    ) -> StoreResult<Option<(CertificateRecord, Option<Vec<u8>>)>>;
     /// Creates an order (its `id` and `authz_ids` are ignored); returns it as stored.
     /// Authorizations with id 0 are created with their challenges (ids ignored); the others are
     /// existing ones the order reuses.

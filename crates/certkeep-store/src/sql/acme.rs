@@ -2,8 +2,9 @@
 //! connection's transaction, and the [`AcmeStore`] calls that stand alone.
 
 use certkeep_core::{
-    Id, StoreError, StoreResult,
+    CertificateRecord, Id, Scope, StoreError, StoreResult,
     acme::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus, AcmeStore, AcmeTx},
+    lifecycle::CertificateRef,
     partner::AcmeContract,
 };
 use time::OffsetDateTime;
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use super::{
     Engine, Mode, SqlStore,
     db::{Db, DbError, DbResult, Row, ToSql, params},
+    inventory::reads,
     partner, rows,
 };
 
@@ -247,6 +249,14 @@ impl AcmeTx for SqlAcmeTx<'_> {
 
     fn contract(&mut self, id: Id) -> StoreResult<Option<AcmeContract>> {
         Ok(partner::contract_by_id(self.0, None, id)?)
+    }
+
+    fn certificate(
+        &mut self,
+        scope: &Scope,
+        id: Id,
+    ) -> StoreResult<Option<(CertificateRecord, Option<Vec<u8>>)>> {
+        Ok(reads::find_certificate(self.0, scope, &CertificateRef::Id(id))?)
     }
 
     fn create_order(&mut self, order: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<AcmeOrder> {
