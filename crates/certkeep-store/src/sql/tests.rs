@@ -51,7 +51,8 @@ on_both_engines!(
     an_ncp_acme_account_is_created_whole_or_not_at_all,
     every_sealed_value_is_resealed_in_one_transaction_or_none_is,
     console_sessions_expire_and_end_at_sign_out_or_a_new_password,
-    a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered
+    a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered,
+    acme_steps_run_an_issuance_each_in_one_transaction
 );
 
 /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
@@ -564,4 +565,72 @@ fn a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered<E: Engine
     assert_eq!(store.webhook_backlog().unwrap(), 0);
     let (_, summary) = store.webhooks(account).unwrap().remove(0);
     assert_eq!((summary.pending, summary.delivered, summary.last_error), (0, 1, None));
+}
+
+/// The ACME protocol steps over this store, each in one transaction as a request runs it: a
+/// nonce works once, an order's authorizations carry the challenges their names allow, each
+/// validation moves its challenge, authorization and order together, a valid authorization is
+/// reused, and a pending one expires when read.
+fn acme_steps_run_an_issuance_each_in_one_transaction<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::acme::{AcmeAccount, AcmeStatus, AcmeStore, rules, steps, transaction};
+    let (_, contract) = account_with_contract(store);
+    let (contract_id, eab_id) = store.create_contract(&contract, "kid", b"sealed", NOW).unwrap();
+    let account = AcmeAccount {
+        id: 0,
+        thumbprint: "tp".into(),
+        jwk: "{}".into(),
+        contract_id,
+        eab_id,
+        status: AcmeStatus::Valid,
+        contacts: vec![],
+        created_at: NOW,
+    };
+    let account_id = store.create_acme_account(&account).unwrap();
+    let expires = NOW + time::Duration::hours(1);
+    let open =
+        || transaction(store, |tx| steps::open(tx, Some(("n", expires)), Some(account_id), NOW)).unwrap();
+    let first = open();
+    assert!(first.nonce_fresh);
+    assert_eq!(first.account.map(|a| a.contract_id), Some(contract_id));
+    assert!(!open().nonce_fresh, "a nonce works once");
+
+    let names = ["example.com".to_owned(), "*.example.com".to_owned()];
+    let order = transaction(store, |tx| steps::new_order(tx, account_id, &names, NOW)).unwrap();
+    assert_eq!((order.status, order.authz_ids.len()), (AcmeStatus::Pending, 2));
+    assert_eq!(order.expires, NOW + rules::LIFETIME);
+    let authzs: Vec<_> = order.authz_ids.iter().map(|id| store.acme_authz(*id).unwrap().unwrap()).collect();
+    for a in &authzs {
+        let kinds: Vec<&str> = a.challenges.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, rules::challenge_types(a.wildcard), "{}", a.identifier);
+    }
+    for (i, authz) in authzs.iter().enumerate() {
+        let mut c = authz.challenges[0].clone();
+        c.status = rules::validated(true);
+        c.validated = Some(NOW);
+        let after = transaction(store, |tx| steps::record_validation(tx, &c, authz, NOW)).unwrap().unwrap();
+        let expected = if i == 0 { AcmeStatus::Pending } else { AcmeStatus::Ready };
+        assert_eq!(after.status, expected);
+        assert_eq!(store.acme_order(order.id).unwrap().unwrap().status, expected);
+        assert_eq!(store.acme_authz(authz.id).unwrap().unwrap().status, AcmeStatus::Valid);
+        assert_eq!(store.acme_challenge(c.id).unwrap().unwrap().validated, Some(NOW));
+    }
+
+    // The valid authorization is reused: the next order for the name is ready at once.
+    let again = ["example.com".to_owned()];
+    let reused = transaction(store, |tx| steps::new_order(tx, account_id, &again, NOW)).unwrap();
+    assert_eq!((reused.status, &reused.authz_ids[..]), (AcmeStatus::Ready, &order.authz_ids[..1]));
+    // A pending authorization read after its expiry is saved expired, and its order invalid.
+    let other = ["www.example.com".to_owned()];
+    let pending = transaction(store, |tx| steps::new_order(tx, account_id, &other, NOW)).unwrap();
+    let later = NOW + rules::LIFETIME;
+    let authz_id = pending.authz_ids[0];
+    let read = transaction(store, |tx| steps::authz(tx, account_id, authz_id, later)).unwrap().unwrap();
+    assert_eq!(read.status, AcmeStatus::Expired);
+    assert_eq!(store.acme_authz(authz_id).unwrap().unwrap().status, AcmeStatus::Expired);
+    let expired = transaction(store, |tx| steps::order(tx, account_id, pending.id, later)).unwrap().unwrap();
+    assert_eq!(expired.status, AcmeStatus::Invalid);
+    // Another account's read changes nothing.
+    let stranger =
+        transaction(store, |tx| steps::order(tx, account_id + 1, order.id, later)).unwrap().unwrap();
+    assert_eq!(stranger.status, AcmeStatus::Ready);
 }
