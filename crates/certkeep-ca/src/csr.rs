@@ -13,6 +13,8 @@ use crate::keys::{KeyAlgorithm, PublicKeyInfo};
 
 /// Largest CSR text accepted by [`parse_csr`].
 const MAX_CSR_INPUT: usize = 64 * 1024;
+/// Largest DER CSR accepted by [`parse_csr_der`]: what the largest text decodes to.
+const MAX_CSR_DER: usize = MAX_CSR_INPUT / 4 * 3;
 /// Legacy PEM label some tools (e.g. Windows, old Java keytool) still emit.
 const LEGACY_CSR_LABEL: &str = "NEW CERTIFICATE REQUEST";
 
@@ -41,7 +43,15 @@ pub fn parse_csr(input: &str) -> Result<Csr, CsrError> {
         return Err(CsrError::Unparseable);
     }
     let der = decode_csr_text(input).ok_or(CsrError::Unparseable)?;
-    let (rest, request) = X509CertificationRequest::from_der(&der).map_err(|_| CsrError::Unparseable)?;
+    parse_csr_der(&der)
+}
+
+/// Parses and verifies a DER CSR, as [`parse_csr`] does its text (ACME sends DER).
+pub fn parse_csr_der(der: &[u8]) -> Result<Csr, CsrError> {
+    if der.len() > MAX_CSR_DER {
+        return Err(CsrError::Unparseable);
+    }
+    let (rest, request) = X509CertificationRequest::from_der(der).map_err(|_| CsrError::Unparseable)?;
     if !rest.is_empty() {
         return Err(CsrError::Unparseable);
     }
@@ -63,7 +73,7 @@ pub fn parse_csr(input: &str) -> Result<Csr, CsrError> {
         .filter_map(general_name_text)
         .collect();
 
-    Ok(Csr { public_key, common_name, dns_names, pem: encoding::encode_pem(CSR_LABEL, &der) })
+    Ok(Csr { public_key, common_name, dns_names, pem: encoding::encode_pem(CSR_LABEL, der) })
 }
 
 /// Extracts the DER bytes from PEM or bare base64 text.

@@ -182,6 +182,17 @@ impl PublicKeyInfo {
         &self.spki_der
     }
 
+    /// The key of a DER `SubjectPublicKeyInfo` taken from a CSR this process has verified
+    /// ([`crate::parse_csr`], see [`Self::spki_der`]), checked again against the accepted key
+    /// types and sizes: how a verified CSR's key reaches the CA without the CSR being parsed
+    /// and its signature verified a second time.
+    pub fn from_verified_spki_der(der: &[u8]) -> Result<Self, CsrError> {
+        match SubjectPublicKeyInfo::from_der(der) {
+            Ok(([], spki)) => Self::from_spki(&spki),
+            _ => Err(CsrError::Unparseable),
+        }
+    }
+
     /// Checks a parsed SPKI against the accepted key types and sizes.
     ///
     /// This does not validate that EC points lie on the curve; verifying a signature made

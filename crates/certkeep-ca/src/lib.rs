@@ -20,7 +20,7 @@ mod revocation;
 mod signer;
 
 pub use authority::{CertificateAuthority, IssuedCertificate};
-pub use csr::{Csr, CsrKey, generate_csr, parse_csr};
+pub use csr::{Csr, CsrKey, generate_csr, parse_csr, parse_csr_der};
 pub use error::{CaError, CsrError};
 pub use imported::{
     ImportError, ParsedCertificate, certificate_blocks, check_private_key, parse_certificate_pem,

@@ -173,7 +173,11 @@ impl Issuer for Authority {
 impl Authority {
     /// Signs the certificate `spec` describes.
     fn sign(&self, spec: &IssueSpec<'_>) -> Result<(IssuedFacts, Signed), String> {
-        let csr = certkeep_ca::parse_csr(spec.csr_pem).map_err(|e| e.to_string())?;
+        let public_key = match spec.verified_key {
+            Some(spki) => certkeep_ca::PublicKeyInfo::from_verified_spki_der(spki),
+            None => certkeep_ca::parse_csr(spec.csr_pem).map(|csr| csr.public_key),
+        }
+        .map_err(|e| e.to_string())?;
         let validation = ca_validation(spec.validation, spec.public);
         let signed = Signed {
             profile: match validation {
@@ -182,13 +186,13 @@ impl Authority {
                 Validation::Ov => "ov",
                 Validation::Ev => "ev",
             },
-            key_algorithm: format!("{}-{}", csr.public_key.key_type(), csr.public_key.key_size()),
+            key_algorithm: format!("{}-{}", public_key.key_type(), public_key.key_size()),
         };
         let organization = spec.organization.map(|o| subject_organization(o, spec.organization_units));
         let cert = self
             .ca
             .issue(&LeafRequest {
-                public_key: &csr.public_key,
+                public_key: &public_key,
                 common_name: spec.common_name,
                 dns_names: spec.dns_names,
                 organization: organization.as_ref(),

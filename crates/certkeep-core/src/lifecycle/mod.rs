@@ -117,6 +117,9 @@ impl LifecycleError {
 pub struct IssueSpec<'a> {
     /// The CSR (PEM), whose key the certificate certifies.
     pub csr_pem: &'a str,
+    /// That key's DER SubjectPublicKeyInfo when the front door has just parsed and verified the
+    /// CSR ([`OrderRequest::verified_key`]): the CA certifies it without parsing the CSR again.
+    pub verified_key: Option<&'a [u8]>,
     /// Common name.
     pub common_name: &'a str,
     /// Additional names.
@@ -136,6 +139,11 @@ pub struct IssueSpec<'a> {
     /// notAfter.
     pub not_after: OffsetDateTime,
 }
+
+/// A verified CSR as the lifecycle hands it to the CA: its PEM, and its key's DER
+/// SubjectPublicKeyInfo when the front door has it ([`IssueSpec::verified_key`]).
+#[derive(Debug, Clone, Copy)]
+struct CsrRef<'a>(&'a str, Option<&'a [u8]>);
 
 /// A certificate authority as the lifecycle sees it.
 pub trait Issuer: Send + Sync {
@@ -233,13 +241,13 @@ impl Lifecycle<'_> {
     /// [`Self::certificate_end`]).
     fn sign(
         &self,
-        cert: (&str, &str, &[String]),
+        cert: (CsrRef<'_>, &str, &[String]),
         org: Option<&Organization>,
         units: &[String],
         (product, client_auth): (&Product, bool),
         cover_until: OffsetDateTime,
     ) -> Result<IssuedFacts, LifecycleError> {
-        let (csr_pem, common_name, dns_names) = cert;
+        let (CsrRef(csr_pem, verified_key), common_name, dns_names) = cert;
         if cover_until <= self.now {
             return Err(Refusal::OrderExpired.into());
         }
@@ -247,6 +255,7 @@ impl Lifecycle<'_> {
         self.issuer
             .issue(&IssueSpec {
                 csr_pem,
+                verified_key,
                 common_name,
                 dns_names,
                 organization: org,
@@ -279,7 +288,7 @@ impl Lifecycle<'_> {
             _ => None,
         };
         let facts = self.sign(
-            (&cert.csr, &cert.common_name, &cert.dns_names),
+            (CsrRef(&cert.csr, None), &cert.common_name, &cert.dns_names),
             org.as_ref(),
             &[],
             (product, cert.client_auth),

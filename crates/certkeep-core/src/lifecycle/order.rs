@@ -2,7 +2,7 @@
 
 use time::Duration;
 
-use super::{Actor, Lifecycle, LifecycleError, audit, validity_end};
+use super::{Actor, CsrRef, Lifecycle, LifecycleError, audit, validity_end};
 use crate::{
     CertificateKind, CertificateStatus, Id, NewCertificate, NewOrder, NewRequest, OrderStatus, Origin,
     Product, RequestStatus, RequestType, Scope, ValidationType, Validity,
@@ -24,6 +24,9 @@ pub struct OrderRequest {
     pub dns_names: Vec<String>,
     /// The verified CSR (PEM) and its key size.
     pub csr: (String, u32),
+    /// The DER SubjectPublicKeyInfo of that CSR's key, when the front door has it from its own
+    /// verification of the CSR (so that it is parsed once); `None`: the CA parses the PEM.
+    pub verified_key: Option<Vec<u8>>,
     /// Server platform id.
     pub server_platform_id: i64,
     /// Order validity.
@@ -78,6 +81,7 @@ impl OrderRequest {
             common_name,
             dns_names,
             csr,
+            verified_key: None,
             server_platform_id: -1,
             validity: Validity::Years(1),
             comments: None,
@@ -178,7 +182,7 @@ impl Lifecycle<'_> {
             self.check_domains(tx, scope, &cn, &dns)?;
             let issued = if immediate {
                 Some(self.sign(
-                    (&req.csr.0, &cn, &dns),
+                    (CsrRef(&req.csr.0, req.verified_key.as_deref()), &cn, &dns),
                     org.as_ref(),
                     &req.organization_units,
                     (product, req.client_auth),

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::request::Path;
 use super::{
-    jws::{Flattened, Jwk, verify_hs256},
+    jws::{Flattened, Jwk, unsupported_algorithm, verify_hs256},
     problem::Problem,
     request::{Post, Signer, account_id, verify},
     url,
@@ -33,7 +33,7 @@ fn respond(state: &AppState, account: &AcmeAccount, status: StatusCode) -> Respo
         "status": account.status.as_str(),
         "contact": account.contacts,
         "orders": url(state, &format!("/account/{}/orders", account.id)),
-        "createdAt": super::order::rfc3339(account.created_at),
+        "createdAt": super::objects::rfc3339(account.created_at),
     });
     (status, [(header::LOCATION, account_url(state, account.id))], Json(body)).into_response()
 }
@@ -121,7 +121,7 @@ async fn check_eab(state: &AppState, eab: &Value, url: &str, outer_jwk: &Value) 
     let jws = Flattened::from_value(eab, "externalAccountBinding")?;
     let header = jws.header()?;
     if header.alg != "HS256" {
-        return Err(Problem::bad_signature_algorithm(format!(
+        return Err(unsupported_algorithm(format!(
             "External account binding must use HS256, not {:?}.",
             header.alg
         )));

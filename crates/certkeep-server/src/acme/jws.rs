@@ -3,6 +3,7 @@
 //! aws-lc-rs, and the HS256 MAC of External Account Binding.
 
 use aws_lc_rs::{hmac, signature};
+use axum::http::StatusCode;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,6 +12,13 @@ use super::problem::Problem;
 
 /// Signature algorithms accepted on ACME requests.
 pub const ALGORITHMS: [&str; 4] = ["ES256", "ES384", "RS256", "EdDSA"];
+
+/// `badSignatureAlgorithm` (400), listing the algorithms accepted.
+pub fn unsupported_algorithm(detail: impl Into<String>) -> Problem {
+    let mut p = Problem::new("badSignatureAlgorithm", StatusCode::BAD_REQUEST, detail);
+    p.extra = Some(Box::new(("algorithms", json!(ALGORITHMS))));
+    p
+}
 
 /// base64url without padding.
 pub fn b64(bytes: &[u8]) -> String {
@@ -190,7 +198,7 @@ impl Jwk {
     /// Checks that `alg` is allowed and fits the key, then verifies `sig` over `msg`.
     pub fn verify(&self, alg: &str, msg: &[u8], sig: &[u8]) -> Result<(), Problem> {
         if !ALGORITHMS.contains(&alg) {
-            return Err(Problem::bad_signature_algorithm(format!("Algorithm {alg:?} is not accepted.")));
+            return Err(unsupported_algorithm(format!("Algorithm {alg:?} is not accepted.")));
         }
         let ok = match (alg, self) {
             ("ES256", Jwk::Ec { crv: "P-256", x, y }) => {
@@ -210,9 +218,7 @@ impl Jwk {
                 signature::UnparsedPublicKey::new(&signature::ED25519, x).verify(msg, sig).is_ok()
             }
             _ => {
-                return Err(Problem::bad_signature_algorithm(format!(
-                    "Algorithm {alg:?} does not fit the key."
-                )));
+                return Err(unsupported_algorithm(format!("Algorithm {alg:?} does not fit the key.")));
             }
         };
         if ok { Ok(()) } else { Err(Problem::malformed("JWS verification error: bad signature.")) }

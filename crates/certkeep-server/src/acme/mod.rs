@@ -7,14 +7,20 @@
 //! for CRL, OCSP and CA issuers (`serve --public-url`, default `http://<listen address>`): the
 //! directory is `{base}/acme/directory`.
 //!
-//! Modules: [`problem`] (errors), [`jws`] (keys and signatures), `nonce`, `request` (the
-//! checks every POST passes), `account`, `order`, `challenge` with `validation` (what really proves
-//! control of a name, through the shared [`crate::va`]), `tls_alpn` (tls-alpn-01, RFC 8737), `revoke` and `renewal` (ARI, RFC 9773).
+//! The protocol (objects' states, expiry, what finalize and a challenge response may do) is
+//! [`certkeep_core::acme`]'s; this module is the wire and the validation. Modules: [`problem`]
+//! (errors), [`jws`] (keys and signatures), `nonce`, `request` (the checks every POST passes,
+//! with what it reads in one store call), `objects` (the objects as JSON), `account`, `order`,
+//! `authz`, `challenge` with `validation` (what really proves control of a name, through the
+//! shared [`crate::va`]), `tls_alpn` (tls-alpn-01, RFC 8737), `revoke` and `renewal` (ARI, RFC
+//! 9773).
 
 mod account;
+mod authz;
 mod challenge;
 pub mod jws;
 mod nonce;
+mod objects;
 mod order;
 pub mod problem;
 mod renewal;
@@ -92,7 +98,7 @@ pub(crate) fn table() -> Vec<Entry<AppState>> {
         at(M::POST, "/order/{id}", order::order),
         at(M::POST, "/order/{id}/finalize", order::finalize),
         at(M::POST, "/certificate/{id}", order::certificate),
-        at(M::POST, "/authz/{id}", order::authorization),
+        at(M::POST, "/authz/{id}", authz::authorization),
         at(M::POST, "/challenge/{id}", challenge::challenge),
         at(M::POST, "/revoke-cert", revoke::revoke_cert),
         at(M::GET, "/renewal-info/{id}", renewal::renewal_info),

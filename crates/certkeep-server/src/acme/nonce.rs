@@ -1,7 +1,7 @@
 //! Replay nonces (RFC 8555 §7.2): the expiry time sealed (AES-256-GCM) under the server's
 //! sealing key, so issuing one writes nothing and every replica sharing the key accepts it;
-//! each use is recorded in the database (one insert), so a nonce works once across replicas,
-//! for an hour.
+//! each use is recorded in the database (one insert, in the transaction of the request that
+//! carried it), so a nonce works once across replicas, for an hour.
 
 use axum::{extract::State, http::StatusCode};
 use time::{Duration, OffsetDateTime};
@@ -26,23 +26,23 @@ pub fn issue(state: &AppState) -> String {
     b64(&state.sealing_key.seal(&expires.to_be_bytes(), CONTEXT))
 }
 
-/// Consumes a nonce a request carried; `badNonce` unless this server issued it, it is
-/// unexpired and it was not used before.
-pub async fn consume(state: &AppState, nonce: Option<String>) -> Result<(), Problem> {
+/// The nonce a request carried with its expiry, once it is known to be one this server issued
+/// and has not expired: what the request's transaction then uses
+/// ([`certkeep_core::acme::steps::open`]). `badNonce` otherwise.
+pub fn opened(state: &AppState, nonce: Option<String>) -> Result<(String, OffsetDateTime), Problem> {
     let nonce = nonce.filter(|n| !n.is_empty()).ok_or_else(|| Problem::bad_nonce("The JWS has no nonce."))?;
-    let unknown = || Problem::bad_nonce("The nonce is unknown, expired or already used.");
     let sealed = unb64(&nonce, "nonce").map_err(|_| unknown())?;
     let opened = state.sealing_key.open(&sealed, CONTEXT).ok_or_else(unknown)?;
     let expires = <[u8; 8]>::try_from(opened.as_slice())
         .ok()
         .and_then(|b| OffsetDateTime::from_unix_timestamp(i64::from_be_bytes(b)).ok())
         .ok_or_else(unknown)?;
-    let now = state.clock.now();
-    if expires > now && state.store(move |s| s.acme().use_nonce(&nonce, expires, now)).await? {
-        Ok(())
-    } else {
-        Err(unknown())
-    }
+    if expires > state.clock.now() { Ok((nonce, expires)) } else { Err(unknown()) }
+}
+
+/// `badNonce` for a nonce this server did not issue, that expired or that was used before.
+pub fn unknown() -> Problem {
+    Problem::bad_nonce("The nonce is unknown, expired or already used.")
 }
 
 /// `HEAD /acme/new-nonce`: 200 (the nonce is added by the router's layer).

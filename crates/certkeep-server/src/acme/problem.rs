@@ -46,13 +46,6 @@ impl Problem {
         Self::new("badNonce", StatusCode::BAD_REQUEST, detail)
     }
 
-    /// `badSignatureAlgorithm` (400), listing the algorithms accepted.
-    pub fn bad_signature_algorithm(detail: impl Into<String>) -> Self {
-        let mut p = Self::new("badSignatureAlgorithm", StatusCode::BAD_REQUEST, detail);
-        p.extra = Some(Box::new(("algorithms", json!(super::jws::ALGORITHMS))));
-        p
-    }
-
     /// `badPublicKey` (400).
     pub fn bad_public_key(detail: impl Into<String>) -> Self {
         Self::new("badPublicKey", StatusCode::BAD_REQUEST, detail)

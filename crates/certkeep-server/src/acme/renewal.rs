@@ -12,7 +12,7 @@ use time::Duration;
 use x509_parser::extensions::ParsedExtension;
 
 use super::request::Path;
-use super::{jws::unb64, order::rfc3339, problem::Problem};
+use super::{jws::unb64, objects::rfc3339, problem::Problem};
 use crate::AppState;
 
 /// The subject key identifier of the issuing CA (what a CertID's AKI must be).

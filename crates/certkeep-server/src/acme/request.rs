@@ -1,6 +1,7 @@
 //! The checks every ACME POST passes (RFC 8555 §6.2-6.3): content type, flattened JWS,
 //! algorithm, exactly one of `jwk` and `kid` as the resource expects, the signature, `url`
-//! equal to the request URL, and a fresh nonce.
+//! equal to the request URL, and a fresh nonce; the nonce's use, the account and the objects
+//! the request is about read in one store call.
 
 use axum::{
     body::Bytes,
@@ -8,13 +9,14 @@ use axum::{
     http::{StatusCode, header},
 };
 use certkeep_core::{
-    Id,
-    acme::{AcmeAccount, AcmeStatus},
+    Id, StoreResult,
+    acme::{AcmeAccount, AcmeStatus, AcmeTx, steps, transaction},
 };
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 
 use super::{
-    jws::{Flattened, Header, Jwk},
+    jws::{Flattened, Header, Jwk, unsupported_algorithm},
     nonce,
     problem::Problem,
     url,
@@ -113,14 +115,30 @@ pub fn account_id(state: &AppState, kid: &str) -> Option<Id> {
     kid.strip_prefix(&url(state, "/account/"))?.parse().ok()
 }
 
-/// Verifies a POST.
+/// Verifies a POST that reads nothing beyond its signer.
 pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Signed, Problem> {
+    verify_with(state, post, signer, |_, _| Ok(())).await.map(|(signed, ())| signed)
+}
+
+/// Verifies a POST and reads what it is about, in one store call: the nonce's use, the signing
+/// account and `read`'s objects come from one transaction (`read` is given the account when
+/// the request names one that exists and is valid, and runs for key-signed requests with
+/// none). The checks then answer in their order: the account, the signature, the `url`, the
+/// nonce; so a request refused for its signature has still used its nonce, as at Boulder.
+/// `read` must only bring the objects' own states up to date (what any reader would do),
+/// never act on the request: it runs before the signature is checked.
+pub async fn verify_with<T: Send + 'static>(
+    state: &AppState,
+    post: Post,
+    signer: Signer,
+    mut read: impl FnMut(&mut dyn AcmeTx, Option<&AcmeAccount>) -> StoreResult<T> + Send + 'static,
+) -> Result<(Signed, T), Problem> {
     let jws = Flattened::parse(&post.body)?;
     let header = jws.header()?;
     if header.alg == "none" || header.alg.starts_with("HS") {
-        return Err(Problem::bad_signature_algorithm(format!("Algorithm {:?} is not accepted.", header.alg)));
+        return Err(unsupported_algorithm(format!("Algorithm {:?} is not accepted.", header.alg)));
     }
-    let (jwk, account) = match (&header.jwk, &header.kid, signer) {
+    let account_id = match (&header.jwk, &header.kid, signer) {
         (Some(_), Some(_), _) => {
             return Err(Problem::malformed("The JWS header must carry jwk or kid, not both."));
         }
@@ -131,14 +149,33 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
         (None, Some(_), Signer::Key) => {
             return Err(Problem::malformed("This resource must be signed with a jwk, not a kid."));
         }
-        (Some(v), None, _) => (Jwk::parse(v)?, None),
-        (None, Some(kid), _) => {
-            let id = account_id(state, kid).ok_or_else(|| {
-                Problem::account_does_not_exist(format!("{kid:?} is not an account URL of this server."))
-            })?;
-            let account = state
-                .store(move |s| s.acme().acme_account(id))
-                .await?
+        (Some(_), None, _) => None,
+        (None, Some(kid), _) => Some(account_id(state, kid).ok_or_else(|| {
+            Problem::account_does_not_exist(format!("{kid:?} is not an account URL of this server."))
+        })?),
+    };
+    let nonce = nonce::opened(state, header.nonce.clone());
+    let used = nonce.as_ref().ok().cloned();
+    let now = state.clock.now();
+    let (opened, found) = state
+        .store(move |s| {
+            transaction(s.acme(), |tx| {
+                let opened = steps::open(tx, used.as_ref().map(|(n, e)| (n.as_str(), *e)), account_id, now)?;
+                let signer = opened.account.as_ref().filter(|a| a.status == AcmeStatus::Valid);
+                let found = match (account_id, signer) {
+                    (Some(_), None) => None,
+                    (_, signer) => Some(read(tx, signer)?),
+                };
+                Ok((opened, found))
+            })
+        })
+        .await?;
+    let (jwk, account) = match (&header.jwk, &header.kid) {
+        (Some(v), _) => (Jwk::parse(v)?, None),
+        (None, kid) => {
+            let kid = kid.as_deref().unwrap_or_default();
+            let account = opened
+                .account
                 .ok_or_else(|| Problem::account_does_not_exist(format!("No account {kid}.")))?;
             if account.status != AcmeStatus::Valid {
                 return Err(Problem::unauthorized(format!("The account is {}.", account.status)));
@@ -156,9 +193,29 @@ pub async fn verify(state: &AppState, post: Post, signer: Signer) -> Result<Sign
             post.url
         )));
     }
-    nonce::consume(state, header.nonce.clone()).await?;
+    nonce?;
+    if !opened.nonce_fresh {
+        return Err(nonce::unknown());
+    }
+    let found = found.ok_or_else(|| Problem::internal("The request's objects were not read."))?;
     let payload = jws.payload()?;
-    Ok(Signed { url: post.url, header, payload, jwk, account, source: post.source })
+    Ok((Signed { url: post.url, header, payload, jwk, account, source: post.source }, found))
+}
+
+/// [`verify_with`] for a resource signed by an account: `read` gets that account and the time
+/// of the request, and finds nothing when the request names no valid account (the answer is
+/// then the account's refusal).
+pub async fn verify_for_account<T: Default + Send + 'static>(
+    state: &AppState,
+    post: Post,
+    mut read: impl FnMut(&mut dyn AcmeTx, &AcmeAccount, OffsetDateTime) -> StoreResult<T> + Send + 'static,
+) -> Result<(Signed, T), Problem> {
+    let now = state.clock.now();
+    verify_with(state, post, Signer::Account, move |tx, account| match account {
+        Some(a) => read(tx, a, now),
+        None => Ok(T::default()),
+    })
+    .await
 }
 
 crate::wire::dialect_path!(

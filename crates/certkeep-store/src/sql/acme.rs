@@ -1,15 +1,19 @@
-//! ACME objects: nonces, accounts, orders, authorizations, challenges.
+//! ACME objects: nonces, accounts, orders, authorizations, challenges; [`AcmeTx`] over one
+//! connection's transaction, and the [`AcmeStore`] calls that stand alone.
 
 use certkeep_core::{
-    Id, StoreResult,
-    acme::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus, AcmeStore},
+    CertificateRecord, Id, Scope, StoreError, StoreResult,
+    acme::{AcmeAccount, AcmeAuthz, AcmeChallenge, AcmeOrder, AcmeStatus, AcmeStore, AcmeTx},
+    lifecycle::CertificateRef,
+    partner::AcmeContract,
 };
 use time::OffsetDateTime;
 
 use super::{
     Engine, Mode, SqlStore,
     db::{Db, DbError, DbResult, Row, ToSql, params},
-    rows,
+    inventory::reads,
+    partner, rows,
 };
 
 /// A challenge whose validation has been running since before the parameter (or since before
@@ -127,18 +131,222 @@ fn authz(db: &mut dyn Db, id: Id) -> DbResult<Option<AcmeAuthz>> {
     Ok(Some(a))
 }
 
+fn account_by(db: &mut dyn Db, filter: &str, value: &dyn ToSql) -> DbResult<Option<AcmeAccount>> {
+    db.row_opt(&format!("{ACCOUNT_SELECT} WHERE {filter} = ?"), &[value], account)
+}
+
+fn use_nonce(db: &mut dyn Db, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> DbResult<bool> {
+    // One insert under the primary key: of two concurrent uses (on any replica), exactly one
+    // inserts the row.
+    db.execute("DELETE FROM acme_nonces WHERE expires <= ?", params![now.unix_timestamp()])?;
+    db.execute(
+        "INSERT INTO acme_nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        params![nonce, expires.unix_timestamp()],
+    )
+    .map(|n| n == 1)
+}
+
+fn create_order(db: &mut dyn Db, o: &AcmeOrder, authzs: &[AcmeAuthz]) -> DbResult<Id> {
+    let order_id = db.insert_one(
+        "INSERT INTO acme_orders (account_id, status, expires, identifiers, created_at) VALUES (?, ?, ?, ?, ?)",
+        params![
+            o.account_id,
+            o.status.as_str(),
+            o.expires.unix_timestamp(),
+            o.identifiers.join("\n"),
+            o.created_at.unix_timestamp()
+        ],
+    )?;
+    for a in authzs {
+        let authz_id = if a.id != 0 {
+            a.id
+        } else {
+            let authz_id = db.insert_one(
+                "INSERT INTO acme_authzs (order_id, account_id, identifier, wildcard, status, expires) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![
+                    order_id,
+                    a.account_id,
+                    a.identifier,
+                    a.wildcard,
+                    a.status.as_str(),
+                    a.expires.unix_timestamp()
+                ],
+            )?;
+            for c in &a.challenges {
+                db.execute(
+                    "INSERT INTO acme_challenges (authz_id, kind, token, status) VALUES (?, ?, ?, ?)",
+                    params![authz_id, c.kind, c.token, c.status.as_str()],
+                )?;
+            }
+            authz_id
+        };
+        db.execute(
+            "INSERT INTO acme_order_authzs (order_id, authz_id) VALUES (?, ?)",
+            params![order_id, authz_id],
+        )?;
+    }
+    Ok(order_id)
+}
+
+fn set_order_status(
+    db: &mut dyn Db,
+    id: Id,
+    from: AcmeStatus,
+    to: AcmeStatus,
+    error: Option<&str>,
+) -> DbResult<bool> {
+    db.execute(
+        "UPDATE acme_orders SET status = ?, error = COALESCE(?, error) WHERE id = ? AND status = ?",
+        params![to.as_str(), error, id, from.as_str()],
+    )
+    .map(|n| n == 1)
+}
+
+fn set_authz_status(db: &mut dyn Db, id: Id, status: AcmeStatus) -> DbResult<()> {
+    db.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id]).map(drop)
+}
+
+fn update_challenge(db: &mut dyn Db, c: &AcmeChallenge) -> DbResult<()> {
+    db.execute(
+        "UPDATE acme_challenges SET status = ?, validated = ?, error = ? WHERE id = ?",
+        params![c.status.as_str(), c.validated.map(|t| t.unix_timestamp()), c.error, c.id],
+    )
+    .map(drop)
+}
+
+fn start_challenge(
+    db: &mut dyn Db,
+    id: Id,
+    now: OffsetDateTime,
+    stale_before: OffsetDateTime,
+) -> DbResult<bool> {
+    db.execute(
+        &format!(
+            "UPDATE acme_challenges SET status = 'processing', processing_since = ? \
+             WHERE id = ? AND (status = 'pending' OR ({STALE}))"
+        ),
+        params![now.unix_timestamp(), id, stale_before.unix_timestamp()],
+    )
+    .map(|n| n == 1)
+}
+
+fn challenge_by_id(db: &mut dyn Db, id: Id) -> DbResult<Option<AcmeChallenge>> {
+    db.row_opt(&format!("{CHALLENGE_SELECT} WHERE id = ?"), params![id], challenge)
+}
+
+/// The ACME objects inside one transaction of the engine.
+struct SqlAcmeTx<'a>(&'a mut dyn Db);
+
+impl AcmeTx for SqlAcmeTx<'_> {
+    fn use_nonce(&mut self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(use_nonce(self.0, nonce, expires, now)?)
+    }
+
+    fn account(&mut self, id: Id) -> StoreResult<Option<AcmeAccount>> {
+        Ok(account_by(self.0, "id", &id)?)
+    }
+
+    fn contract(&mut self, id: Id) -> StoreResult<Option<AcmeContract>> {
+        Ok(partner::contract_by_id(self.0, None, id)?)
+    }
+
+    fn certificate(
+        &mut self,
+        scope: &Scope,
+        id: Id,
+    ) -> StoreResult<Option<(CertificateRecord, Option<Vec<u8>>)>> {
+        Ok(reads::find_certificate(self.0, scope, &CertificateRef::Id(id))?)
+    }
+
+    fn create_order(&mut self, order: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<AcmeOrder> {
+        let id = create_order(self.0, order, authzs)?;
+        find_order(self.0, "id", &id)?.ok_or_else(|| StoreError(format!("ACME order {id} vanished")))
+    }
+
+    fn order(&mut self, id: Id) -> StoreResult<Option<AcmeOrder>> {
+        Ok(find_order(self.0, "id", &id)?)
+    }
+
+    fn order_authz_statuses(&mut self, order_id: Id) -> StoreResult<Vec<(Id, AcmeStatus)>> {
+        Ok(self.0.rows(
+            "SELECT a.id, a.status FROM acme_order_authzs o JOIN acme_authzs a ON a.id = o.authz_id \
+             WHERE o.order_id = ?",
+            params![order_id],
+            |r| Ok((r.get(0)?, status(r, 1)?)),
+        )?)
+    }
+
+    fn transition_order(&mut self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
+        Ok(set_order_status(self.0, id, from, to, None)?)
+    }
+
+    fn invalidate_order(&mut self, id: Id, error: &str) -> StoreResult<bool> {
+        Ok(set_order_status(self.0, id, AcmeStatus::Ready, AcmeStatus::Invalid, Some(error))?)
+    }
+
+    fn authz(&mut self, id: Id) -> StoreResult<Option<AcmeAuthz>> {
+        Ok(authz(self.0, id)?)
+    }
+
+    fn reusable_authz(
+        &mut self,
+        account_id: Id,
+        identifier: &str,
+        wildcard: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AcmeAuthz>> {
+        let found: Option<Id> = self.0.row_opt(
+            "SELECT id FROM acme_authzs WHERE account_id = ? AND identifier = ? AND wildcard = ? \
+             AND status = 'valid' AND expires > ? ORDER BY expires DESC LIMIT 1",
+            params![account_id, identifier, wildcard, now.unix_timestamp()],
+            |r| r.get(0),
+        )?;
+        match found {
+            Some(id) => Ok(authz(self.0, id)?),
+            None => Ok(None),
+        }
+    }
+
+    fn set_authz_status(&mut self, id: Id, status: AcmeStatus) -> StoreResult<()> {
+        Ok(set_authz_status(self.0, id, status)?)
+    }
+
+    fn challenge(&mut self, id: Id) -> StoreResult<Option<AcmeChallenge>> {
+        Ok(challenge_by_id(self.0, id)?)
+    }
+
+    fn update_challenge(&mut self, challenge: &AcmeChallenge) -> StoreResult<()> {
+        Ok(update_challenge(self.0, challenge)?)
+    }
+
+    fn start_challenge(
+        &mut self,
+        id: Id,
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        Ok(start_challenge(self.0, id, now, stale_before)?)
+    }
+}
+
 impl<E: Engine> AcmeStore for SqlStore<E> {
-    fn use_nonce(&self, nonce: &str, expires: OffsetDateTime, now: OffsetDateTime) -> StoreResult<bool> {
-        // One insert under the primary key: of two concurrent uses (on any replica), exactly
-        // one inserts the row.
-        self.run(Mode::Relaxed, |db| {
-            db.execute("DELETE FROM acme_nonces WHERE expires <= ?", params![now.unix_timestamp()])?;
-            db.execute(
-                "INSERT INTO acme_nonces (nonce, expires) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                params![nonce, expires.unix_timestamp()],
-            )
-            .map(|n| n == 1)
-        })
+    fn acme_transaction(&self, work: &mut dyn FnMut(&mut dyn AcmeTx) -> StoreResult<()>) -> StoreResult<()> {
+        // The work's own error leaves the engine as `Aborted` (so that it rolls back) and is
+        // handed back from here.
+        let mut failure = None;
+        let result = self.engine.run(Mode::Relaxed, &mut |db| {
+            failure = None;
+            work(&mut SqlAcmeTx(db)).map_err(|e| {
+                failure = Some(e);
+                DbError::Aborted
+            })
+        });
+        match (result, failure) {
+            (Ok(()), _) => Ok(()),
+            (Err(DbError::Aborted), Some(e)) => Err(e),
+            (Err(e), _) => Err(e.into()),
+        }
     }
 
     fn create_acme_account(&self, a: &AcmeAccount) -> StoreResult<Id> {
@@ -160,13 +368,11 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
     }
 
     fn acme_account(&self, id: Id) -> StoreResult<Option<AcmeAccount>> {
-        self.run(Mode::Read, |db| db.row_opt(&format!("{ACCOUNT_SELECT} WHERE id = ?"), params![id], account))
+        self.run(Mode::Read, |db| account_by(db, "id", &id))
     }
 
     fn acme_account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AcmeAccount>> {
-        self.run(Mode::Read, |db| {
-            db.row_opt(&format!("{ACCOUNT_SELECT} WHERE thumbprint = ?"), params![thumbprint], account)
-        })
+        self.run(Mode::Read, |db| account_by(db, "thumbprint", &thumbprint))
     }
 
     fn update_acme_account(&self, a: &AcmeAccount) -> StoreResult<()> {
@@ -176,51 +382,6 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
                 params![a.thumbprint, a.jwk, a.status.as_str(), a.contacts.join("\n"), a.id],
             )
             .map(drop)
-        })
-    }
-
-    fn create_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz]) -> StoreResult<Id> {
-        self.run(Mode::Relaxed, |db| {
-            let order_id = db.insert_one(
-                "INSERT INTO acme_orders (account_id, status, expires, identifiers, created_at) VALUES (?, ?, ?, ?, ?)",
-                params![
-                    o.account_id,
-                    o.status.as_str(),
-                    o.expires.unix_timestamp(),
-                    o.identifiers.join("\n"),
-                    o.created_at.unix_timestamp()
-                ],
-            )?;
-            for a in authzs {
-                let authz_id = if a.id != 0 {
-                    a.id
-                } else {
-                    let authz_id = db.insert_one(
-                        "INSERT INTO acme_authzs (order_id, account_id, identifier, wildcard, status, expires) \
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                        params![
-                            order_id,
-                            a.account_id,
-                            a.identifier,
-                            a.wildcard,
-                            a.status.as_str(),
-                            a.expires.unix_timestamp()
-                        ],
-                    )?;
-                    for c in &a.challenges {
-                        db.execute(
-                            "INSERT INTO acme_challenges (authz_id, kind, token, status) VALUES (?, ?, ?, ?)",
-                            params![authz_id, c.kind, c.token, c.status.as_str()],
-                        )?;
-                    }
-                    authz_id
-                };
-                db.execute(
-                    "INSERT INTO acme_order_authzs (order_id, authz_id) VALUES (?, ?)",
-                    params![order_id, authz_id],
-                )?;
-            }
-            Ok(order_id)
         })
     }
 
@@ -243,51 +404,20 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
         })
     }
 
-    fn invalidate_acme_order(&self, id: Id, error: &str) -> StoreResult<bool> {
-        self.run(Mode::Relaxed, |db| {
-            db.execute(
-                "UPDATE acme_orders SET status = 'invalid', error = ? WHERE id = ? AND status = 'ready'",
-                params![error, id],
-            )
-            .map(|n| n == 1)
-        })
-    }
-
-    fn transition_acme_order(&self, id: Id, from: AcmeStatus, to: AcmeStatus) -> StoreResult<bool> {
-        self.run(Mode::Relaxed, |db| {
-            db.execute(
-                "UPDATE acme_orders SET status = ? WHERE id = ? AND status = ?",
-                params![to.as_str(), id, from.as_str()],
-            )
-            .map(|n| n == 1)
-        })
-    }
-
     fn acme_authz(&self, id: Id) -> StoreResult<Option<AcmeAuthz>> {
         self.run(Mode::Snapshot, |db| authz(db, id))
     }
 
     fn set_acme_authz_status(&self, id: Id, status: AcmeStatus) -> StoreResult<()> {
-        self.run(Mode::Relaxed, |db| {
-            db.execute("UPDATE acme_authzs SET status = ? WHERE id = ?", params![status.as_str(), id])
-                .map(drop)
-        })
+        self.run(Mode::Relaxed, |db| set_authz_status(db, id, status))
     }
 
     fn acme_challenge(&self, id: Id) -> StoreResult<Option<AcmeChallenge>> {
-        self.run(Mode::Read, |db| {
-            db.row_opt(&format!("{CHALLENGE_SELECT} WHERE id = ?"), params![id], challenge)
-        })
+        self.run(Mode::Read, |db| challenge_by_id(db, id))
     }
 
     fn update_acme_challenge(&self, c: &AcmeChallenge) -> StoreResult<()> {
-        self.run(Mode::Relaxed, |db| {
-            db.execute(
-                "UPDATE acme_challenges SET status = ?, validated = ?, error = ? WHERE id = ?",
-                params![c.status.as_str(), c.validated.map(|t| t.unix_timestamp()), c.error, c.id],
-            )
-            .map(drop)
-        })
+        self.run(Mode::Relaxed, |db| update_challenge(db, c))
     }
 
     fn start_acme_challenge(
@@ -296,16 +426,7 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
         now: OffsetDateTime,
         stale_before: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.run(Mode::Relaxed, |db| {
-            db.execute(
-                &format!(
-                    "UPDATE acme_challenges SET status = 'processing', processing_since = ? \
-                     WHERE id = ? AND (status = 'pending' OR ({STALE}))"
-                ),
-                params![now.unix_timestamp(), id, stale_before.unix_timestamp()],
-            )
-            .map(|n| n == 1)
-        })
+        self.run(Mode::Relaxed, |db| start_challenge(db, id, now, stale_before))
     }
 
     fn stale_acme_challenges(&self, stale_before: OffsetDateTime, limit: usize) -> StoreResult<Vec<Id>> {
@@ -316,27 +437,6 @@ impl<E: Engine> AcmeStore for SqlStore<E> {
                 params![stale_before.unix_timestamp(), limit],
                 |r| r.get(0),
             )
-        })
-    }
-
-    fn reusable_acme_authz(
-        &self,
-        account_id: Id,
-        identifier: &str,
-        wildcard: bool,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<AcmeAuthz>> {
-        self.run(Mode::Snapshot, |db| {
-            let found: Option<Id> = db.row_opt(
-                "SELECT id FROM acme_authzs WHERE account_id = ? AND identifier = ? AND wildcard = ? \
-                 AND status = 'valid' AND expires > ? ORDER BY expires DESC LIMIT 1",
-                params![account_id, identifier, wildcard, now.unix_timestamp()],
-                |r| r.get(0),
-            )?;
-            match found {
-                Some(id) => authz(db, id),
-                None => Ok(None),
-            }
         })
     }
 }

@@ -53,7 +53,8 @@ on_both_engines!(
     every_sealed_value_is_resealed_in_one_transaction_or_none_is,
     console_sessions_expire_and_end_at_sign_out_or_a_new_password,
     a_webhook_event_is_leased_to_one_claimant_at_a_time_until_delivered,
-    an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time
+    an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time,
+    acme_steps_run_an_issuance_each_in_one_transaction
 );
 
 /// An account with an administrator, and a contract for it (not yet stored: `id` 0).
@@ -390,7 +391,7 @@ fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E
             NOW,
         )
         .unwrap();
-    assert!(source.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+    assert!(use_nonce(source, "n1"));
 
     let dir = tempfile::tempdir().unwrap();
     let target = crate::SqliteStore::open(&dir.path().join("copy.db")).unwrap();
@@ -400,12 +401,18 @@ fn copy_moves_every_row_and_refuses_a_full_target<E: Engine>(source: &SqlStore<E
     assert_eq!(target.subaccounts(parent).unwrap().len(), 1);
     assert!(target.authenticate(&[1, 2]).unwrap().is_some());
     // A nonce used before the copy stays used.
-    assert!(!target.acme().use_nonce("n1", NOW + time::Duration::hours(1), NOW).unwrap());
+    assert!(!use_nonce(&target, "n1"));
     // New rows get new ids.
     let (next, _) = target.create_account("Next", NOW).unwrap();
     assert!(next > parent);
     let again = copy::copy(source.engine(), target.engine()).unwrap_err();
     assert!(again.to_string().contains("not empty"), "{again}");
+}
+
+/// Uses a nonce valid for an hour from [`NOW`], in a transaction of its own.
+fn use_nonce(store: &dyn certkeep_core::acme::AcmeStore, nonce: &str) -> bool {
+    let expires = NOW + time::Duration::hours(1);
+    certkeep_core::acme::transaction(store, |tx| tx.use_nonce(nonce, expires, NOW)).unwrap()
 }
 
 fn a_panicking_transaction_leaves_nothing_behind<E: Engine>(store: &SqlStore<E>) {
@@ -719,4 +726,72 @@ fn an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time<E: Engine
     assert_eq!(store.queue_email_notices(&windows, in_seven).unwrap(), 2);
     assert_eq!(store.claim_email_notices(1_000_000, 1_120_000, 1).unwrap().len(), 1, "at most the limit");
     assert_eq!(store.email_backlog().unwrap(), 2);
+}
+
+/// The ACME protocol steps over this store, each in one transaction as a request runs it: a
+/// nonce works once, an order's authorizations carry the challenges their names allow, each
+/// validation moves its challenge, authorization and order together, a valid authorization is
+/// reused, and a pending one expires when read.
+fn acme_steps_run_an_issuance_each_in_one_transaction<E: Engine>(store: &SqlStore<E>) {
+    use certkeep_core::acme::{AcmeAccount, AcmeStatus, AcmeStore, rules, steps, transaction};
+    let (_, contract) = account_with_contract(store);
+    let (contract_id, eab_id) = store.create_contract(&contract, "kid", b"sealed", NOW).unwrap();
+    let account = AcmeAccount {
+        id: 0,
+        thumbprint: "tp".into(),
+        jwk: "{}".into(),
+        contract_id,
+        eab_id,
+        status: AcmeStatus::Valid,
+        contacts: vec![],
+        created_at: NOW,
+    };
+    let account_id = store.create_acme_account(&account).unwrap();
+    let expires = NOW + time::Duration::hours(1);
+    let open =
+        || transaction(store, |tx| steps::open(tx, Some(("n", expires)), Some(account_id), NOW)).unwrap();
+    let first = open();
+    assert!(first.nonce_fresh);
+    assert_eq!(first.account.map(|a| a.contract_id), Some(contract_id));
+    assert!(!open().nonce_fresh, "a nonce works once");
+
+    let names = ["example.com".to_owned(), "*.example.com".to_owned()];
+    let order = transaction(store, |tx| steps::new_order(tx, account_id, &names, NOW)).unwrap();
+    assert_eq!((order.status, order.authz_ids.len()), (AcmeStatus::Pending, 2));
+    assert_eq!(order.expires, NOW + rules::LIFETIME);
+    let authzs: Vec<_> = order.authz_ids.iter().map(|id| store.acme_authz(*id).unwrap().unwrap()).collect();
+    for a in &authzs {
+        let kinds: Vec<&str> = a.challenges.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, rules::challenge_types(a.wildcard), "{}", a.identifier);
+    }
+    for (i, authz) in authzs.iter().enumerate() {
+        let mut c = authz.challenges[0].clone();
+        c.status = rules::validated(true);
+        c.validated = Some(NOW);
+        let after = transaction(store, |tx| steps::record_validation(tx, &c, authz, NOW)).unwrap().unwrap();
+        let expected = if i == 0 { AcmeStatus::Pending } else { AcmeStatus::Ready };
+        assert_eq!(after.status, expected);
+        assert_eq!(store.acme_order(order.id).unwrap().unwrap().status, expected);
+        assert_eq!(store.acme_authz(authz.id).unwrap().unwrap().status, AcmeStatus::Valid);
+        assert_eq!(store.acme_challenge(c.id).unwrap().unwrap().validated, Some(NOW));
+    }
+
+    // The valid authorization is reused: the next order for the name is ready at once.
+    let again = ["example.com".to_owned()];
+    let reused = transaction(store, |tx| steps::new_order(tx, account_id, &again, NOW)).unwrap();
+    assert_eq!((reused.status, &reused.authz_ids[..]), (AcmeStatus::Ready, &order.authz_ids[..1]));
+    // A pending authorization read after its expiry is saved expired, and its order invalid.
+    let other = ["www.example.com".to_owned()];
+    let pending = transaction(store, |tx| steps::new_order(tx, account_id, &other, NOW)).unwrap();
+    let later = NOW + rules::LIFETIME;
+    let authz_id = pending.authz_ids[0];
+    let read = transaction(store, |tx| steps::authz(tx, account_id, authz_id, later)).unwrap().unwrap();
+    assert_eq!(read.status, AcmeStatus::Expired);
+    assert_eq!(store.acme_authz(authz_id).unwrap().unwrap().status, AcmeStatus::Expired);
+    let expired = transaction(store, |tx| steps::order(tx, account_id, pending.id, later)).unwrap().unwrap();
+    assert_eq!(expired.status, AcmeStatus::Invalid);
+    // Another account's read changes nothing.
+    let stranger =
+        transaction(store, |tx| steps::order(tx, account_id + 1, order.id, later)).unwrap().unwrap();
+    assert_eq!(stranger.status, AcmeStatus::Ready);
 }
