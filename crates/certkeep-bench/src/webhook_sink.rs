@@ -14,9 +14,8 @@ use std::{
 };
 
 use axum::{Router, body::Bytes, extract::State, http::StatusCode, routing::post};
-use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, Validation};
+use certkeep_ca::CertificateAuthority;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use crate::load;
 
@@ -51,26 +50,7 @@ async fn receive(State(r): State<Arc<Received>>, body: Bytes) -> StatusCode {
 /// A TLS certificate for 127.0.0.1 from the CA in `ca_dir`, with its chain, and its key (PEM).
 fn certificate(ca_dir: &Path) -> Result<(String, String), String> {
     let ca = CertificateAuthority::load(ca_dir).map_err(|e| e.to_string())?;
-    let (key, csr) =
-        certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, "127.0.0.1", &[]).map_err(|e| e.to_string())?;
-    let csr = certkeep_ca::parse_csr(&csr).map_err(|e| e.to_string())?;
-    let now = OffsetDateTime::now_utc();
-    let leaf = ca
-        .issue(&LeafRequest {
-            public_key: &csr.public_key,
-            common_name: "127.0.0.1",
-            dns_names: &[],
-            organization: None,
-            validation: Validation::Dv,
-            client_auth: false,
-            not_before: now - time::Duration::hours(1),
-            not_after: now + time::Duration::days(1),
-            crl_url: None,
-            ocsp_url: None,
-            ca_issuers_url: None,
-        })
-        .map_err(|e| e.to_string())?;
-    Ok((format!("{}{}", leaf.pem(), ca.intermediate_pem()), key))
+    ca.issue_local_tls("127.0.0.1").map_err(|e| e.to_string())
 }
 
 impl Sink {

@@ -381,6 +381,30 @@ impl CertificateAuthority {
         self.key_algorithm
     }
 
+    /// A DV certificate for `host` (its common name and only SAN; an IP address becomes an IP
+    /// SAN) to a fresh P-256 key, valid from an hour ago for a day, naming no CRL, OCSP or CA
+    /// issuers URL: its chain (leaf, then the intermediate) and key, in PEM. What a local HTTPS
+    /// endpoint that trusts this CA's clients serves (webhook receivers of tests and the bench).
+    pub fn issue_local_tls(&self, host: &str) -> Result<(String, String), CaError> {
+        let (key, csr) = crate::generate_csr(KeyAlgorithm::EcdsaP256, host, &[])?;
+        let csr = crate::parse_csr(&csr).map_err(|e| CaError::invalid(e.to_string()))?;
+        let now = OffsetDateTime::now_utc();
+        let leaf = self.issue(&LeafRequest {
+            public_key: &csr.public_key,
+            common_name: host,
+            dns_names: &[],
+            organization: None,
+            validation: profile::Validation::Dv,
+            client_auth: false,
+            not_before: now - time::Duration::hours(1),
+            not_after: now + time::Duration::days(1),
+            crl_url: None,
+            ocsp_url: None,
+            ca_issuers_url: None,
+        })?;
+        Ok((format!("{}{}", leaf.pem(), self.intermediate_pem()), key))
+    }
+
     /// Issues a leaf certificate signed by the intermediate. Safe to call concurrently.
     pub fn issue(&self, req: &LeafRequest<'_>) -> Result<IssuedCertificate, CaError> {
         let not_before = profile::certificate_time(req.not_before)?;

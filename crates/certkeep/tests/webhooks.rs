@@ -12,10 +12,9 @@ use std::{
 };
 
 use axum::{Router, body::Bytes, extract::State, http::StatusCode, routing::post};
-use certkeep_ca::{CertificateAuthority, KeyAlgorithm, LeafRequest, Validation};
+use certkeep_ca::CertificateAuthority;
 use common::{Replica, serve, try_certcentral_order};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 const SECRET: &str = "a-webhook-secret-long-enough-for-digicert";
 
@@ -36,25 +35,7 @@ impl Receiver {
     /// Serves on 127.0.0.1 with a certificate of the data directory's CA; returns its URL.
     async fn start(&self, ca_dir: &std::path::Path) -> String {
         let ca = CertificateAuthority::load(ca_dir).unwrap();
-        let (key, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, "127.0.0.1", &[]).unwrap();
-        let csr = certkeep_ca::parse_csr(&csr).unwrap();
-        let now = OffsetDateTime::now_utc();
-        let leaf = ca
-            .issue(&LeafRequest {
-                public_key: &csr.public_key,
-                common_name: "127.0.0.1",
-                dns_names: &[],
-                organization: None,
-                validation: Validation::Dv,
-                client_auth: false,
-                not_before: now - time::Duration::hours(1),
-                not_after: now + time::Duration::days(1),
-                crl_url: None,
-                ocsp_url: None,
-                ca_issuers_url: None,
-            })
-            .unwrap();
-        let chain = format!("{}{}", leaf.pem(), ca.intermediate_pem());
+        let (chain, key) = ca.issue_local_tls("127.0.0.1").unwrap();
         let certificate = Arc::new(certkeep_server::ServerCertificate::from_pem(&chain, &key).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("https://{}/hook", listener.local_addr().unwrap());

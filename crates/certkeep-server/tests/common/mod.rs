@@ -737,24 +737,7 @@ pub fn test_webhooks() -> DeliverySettings {
 
 /// A certificate chain and key (PEM) for 127.0.0.1 issued by `ca`.
 pub fn server_certificate(ca: &CertificateAuthority) -> (String, String) {
-    let (key, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, "127.0.0.1", &[]).unwrap();
-    let csr = certkeep_ca::parse_csr(&csr).unwrap();
-    let leaf = ca
-        .issue(&LeafRequest {
-            public_key: &csr.public_key,
-            common_name: "127.0.0.1",
-            dns_names: &[],
-            organization: None,
-            validation: Validation::Dv,
-            client_auth: false,
-            not_before: OffsetDateTime::now_utc() - Duration::hours(1),
-            not_after: OffsetDateTime::now_utc() + Duration::days(1),
-            crl_url: None,
-            ocsp_url: None,
-            ca_issuers_url: None,
-        })
-        .unwrap();
-    (format!("{}{}", leaf.pem(), ca.intermediate_pem()), key)
+    ca.issue_local_tls("127.0.0.1").unwrap()
 }
 
 /// Asserts a CertCentral error: status, exact body and exact content type.
