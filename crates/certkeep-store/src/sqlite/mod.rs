@@ -49,14 +49,20 @@ impl SqlStore<Sqlite> {
     }
 }
 
-/// Every connection's settings.
+/// Every connection's settings. The statement cache holds every statement the store runs
+/// (rusqlite's default of 16 made the ACME path re-parse SQL: 15 % of its CPU in
+/// `sqlite3_prepare`).
 fn configure(c: &Connection) -> rusqlite::Result<()> {
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     c.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA busy_timeout = 10000; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; \
          PRAGMA mmap_size = 0;",
     )
 }
+
+/// Prepared statements kept per connection: more than the distinct statements of the store.
+const STATEMENT_CACHE: usize = 512;
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
