@@ -119,8 +119,8 @@ pub fn subject_organization(o: &Organization, units: &[String]) -> SubjectOrgani
 
 /// What [`NotingIssuer`] keeps of one signed certificate: the labels it is counted under.
 pub(crate) struct Signed {
-    /// `dv`, `ov`, `ev` or `private`.
-    pub profile: &'static str,
+    /// The product's identifier (`ssl_basic`, `private_ssl_plus`): one of a fixed set.
+    pub product: &'static str,
     /// The certified key's type and size (`ecdsa-256`, `rsa-2048`).
     pub key_algorithm: String,
 }
@@ -180,12 +180,7 @@ impl Authority {
         .map_err(|e| e.to_string())?;
         let validation = ca_validation(spec.validation, spec.public);
         let signed = Signed {
-            profile: match validation {
-                Validation::Private => "private",
-                Validation::Dv => "dv",
-                Validation::Ov => "ov",
-                Validation::Ev => "ev",
-            },
+            product: spec.product,
             key_algorithm: format!("{}-{}", public_key.key_type(), public_key.key_size()),
         };
         let organization = spec.organization.map(|o| subject_organization(o, spec.organization_units));

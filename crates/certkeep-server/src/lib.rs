@@ -134,7 +134,7 @@ impl AppState {
             state.metrics.store_call("transaction", started.elapsed());
             if answer.is_ok() {
                 for signed in issuer.signed() {
-                    state.metrics.issued(door, signed.profile, &signed.key_algorithm);
+                    state.metrics.issued(door, signed.product, &signed.key_algorithm);
                 }
             }
             answer

@@ -1,7 +1,7 @@
 //! What the server counts about itself, exposed as Prometheus text (`GET /metrics`).
 //!
-//! Labels are bounded: front doors, route templates (never raw paths), statuses, products'
-//! profiles, key algorithms, challenge types. The certificate gauges are computed at scrape time
+//! Labels are bounded: front doors, route templates (never raw paths), statuses, product
+//! identifiers, key algorithms, challenge types. The certificate gauges are computed at scrape time
 //! with one aggregate store query across tenants.
 
 use std::{
@@ -43,7 +43,7 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IssuanceLabels {
     door: &'static str,
-    profile: &'static str,
+    product: &'static str,
     key_algorithm: String,
 }
 
@@ -133,7 +133,7 @@ impl Default for Metrics {
         );
         registry.register(
             "certificates_issued",
-            "Certificates signed in a committed transaction, by front door, profile and key algorithm",
+            "Certificates signed in a committed transaction, by front door, product and key algorithm",
             issued.clone(),
         );
         registry.register(
@@ -233,10 +233,11 @@ impl Metrics {
         self.requests.get_or_create(&RequestLabels { door, method, route, status }).inc();
     }
 
-    /// Counts one certificate issued in a committed transaction.
-    pub fn issued(&self, door: &'static str, profile: &'static str, key_algorithm: &str) {
+    /// Counts one certificate issued in a committed transaction under `product` (a
+    /// [`certkeep_core::Product`]'s `name_id`, one of a fixed set).
+    pub fn issued(&self, door: &'static str, product: &'static str, key_algorithm: &str) {
         self.issued
-            .get_or_create(&IssuanceLabels { door, profile, key_algorithm: key_algorithm.to_owned() })
+            .get_or_create(&IssuanceLabels { door, product, key_algorithm: key_algorithm.to_owned() })
             .inc();
     }
 

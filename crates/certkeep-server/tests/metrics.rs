@@ -116,10 +116,15 @@ async fn one_issuance_moves_the_counter_by_exactly_one() {
     let fx = s.fx.clone();
     own_domain(&s, "metrics.test").await;
     let issued = "certkeep_certificates_issued_total";
-    let labels = [("door", "certcentral"), ("key_algorithm", "ecdsa-256")];
+    let series = |product| [("door", "certcentral"), ("product", product), ("key_algorithm", "ecdsa-256")];
     let before = scrape(&s).await;
     let mut placed = 0.0;
-    for (cn, skip) in [("a.metrics.test", true), ("b.metrics.test", false), ("c.metrics.test", true)] {
+    let mut placed_of = HashMap::from([("ssl_plus", 0.0), ("ssl_basic", 0.0)]);
+    for (cn, product, skip) in [
+        ("a.metrics.test", "ssl_plus", true),
+        ("b.metrics.test", "ssl_plus", false),
+        ("c.metrics.test", "ssl_basic", true),
+    ] {
         let (_, csr) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, cn, &[]).unwrap();
         let order = json!({
             "certificate": {"common_name": cn, "csr": csr, "signature_hash": "sha256", "server_platform": {"id": 45}},
@@ -127,13 +132,25 @@ async fn one_issuance_moves_the_counter_by_exactly_one() {
             "order_validity": {"years": 1},
             "skip_approval": skip,
         });
-        let (status, body) =
-            s.send(reqwest::Method::POST, &fx.admin_key, "/order/certificate/ssl_plus", order).await;
+        let (status, body) = s
+            .send(reqwest::Method::POST, &fx.admin_key, &format!("/order/certificate/{product}"), order)
+            .await;
         assert_eq!(status, 201, "{body}");
-        placed += if skip { 1.0 } else { 0.0 };
+        if skip {
+            placed += 1.0;
+            *placed_of.get_mut(product).unwrap() += 1.0;
+        }
         let after = scrape(&s).await;
-        // An order waiting for approval issues nothing.
-        assert_eq!(sum(&after, issued, &labels) - sum(&before, issued, &labels), placed, "{cn}");
+        // An order waiting for approval issues nothing; an issuance moves its own product's
+        // series by exactly one and no other product's.
+        for (product, placed) in &placed_of {
+            let labels = series(product);
+            assert_eq!(
+                sum(&after, issued, &labels) - sum(&before, issued, &labels),
+                *placed,
+                "{cn} {product}"
+            );
+        }
         assert_eq!(sum(&after, issued, &[]) - sum(&before, issued, &[]), placed, "{cn}");
     }
     // The certificate gauges come from the store: the issued orders expire in the 61-90 or >90

@@ -115,6 +115,10 @@ impl LifecycleError {
 /// What the CA needs to sign one certificate.
 #[derive(Debug, Clone, Copy)]
 pub struct IssueSpec<'a> {
+    /// The product the certificate is issued under (its [`Product::name_id`], such as
+    /// `ssl_basic`; an ACME contract's product for ACME orders): one of a fixed set, so a
+    /// signer may count by it.
+    pub product: &'static str,
     /// The CSR (PEM), whose key the certificate certifies.
     pub csr_pem: &'a str,
     /// That key's DER SubjectPublicKeyInfo when the front door has just parsed and verified the
@@ -254,6 +258,7 @@ impl Lifecycle<'_> {
         self.check_client_auth(product, client_auth)?;
         self.issuer
             .issue(&IssueSpec {
+                product: product.name_id,
                 csr_pem,
                 verified_key,
                 common_name,
