@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 pub use authority::{Authority, PkiUrls, ca_validation, subject_organization};
 pub use key_cache::KeyCache;
 pub use ops::Limits;
+pub use outbox::Pace;
 pub use rate_limit::{RateLimit, RateLimiter};
 pub use routes::{FrontDoor, Route};
 pub use tls::ServerCertificate;

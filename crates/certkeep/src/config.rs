@@ -15,7 +15,7 @@ use certkeep_core::{
     policy::{self, IssuanceSettings, TestNames},
 };
 use certkeep_server::{
-    Limits, RateLimit,
+    Limits, Pace, RateLimit,
     acme::AcmeSettings,
     email_notice::{self, EmailSettings},
     expiry_notice::NoticeSettings,
@@ -167,6 +167,10 @@ pub struct ServeFlags {
     /// 90,60,30,7,0,-7). Webhooks keep their account's webhook_notification_frequency.
     #[arg(long, env = "CERTKEEP_EXPIRY_NOTICE_DAYS", value_delimiter = ',', allow_hyphen_values = true)]
     pub expiry_notice_days: Vec<String>,
+    /// Seconds before an e-mail notice the relay did not take is tried again; each further
+    /// failure doubles the wait, up to an hour (default 30).
+    #[arg(long, env = "CERTKEEP_EMAIL_FIRST_RETRY_SECONDS")]
+    pub email_first_retry_seconds: Option<u64>,
 }
 
 /// The `[...]` tables and keys of the configuration file.
@@ -291,6 +295,8 @@ pub struct NoticesSection {
     pub from: Option<String>,
     /// Days to expiry at which e-mail notices go out, e.g. `[90, 60, 30, 7, 0, -7]`.
     pub email_days: Option<Vec<i64>>,
+    /// Seconds before a notice the relay did not take is tried again (doubling up to an hour).
+    pub first_retry_seconds: Option<u64>,
 }
 
 /// How new names are checked.
@@ -460,9 +466,6 @@ impl ServeSettings {
         let f = flags;
         let listen = f.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
         let defaults = Limits::default();
-        let seconds = |flag: Option<u64>, file: Option<u64>, default| {
-            flag.or(file).map_or(default, Duration::from_secs)
-        };
         Ok(Self {
             common: CommonSettings::merge(&f.common, file)?,
             listen,
@@ -522,12 +525,14 @@ impl ServeSettings {
                         .or(file.webhooks.allow_private_endpoints)
                         .unwrap_or(false),
                 },
-                first_retry: seconds(
-                    f.webhook_first_retry_seconds,
-                    file.webhooks.first_retry_seconds,
-                    DeliverySettings::default().first_retry,
-                ),
-                ..DeliverySettings::default()
+                pace: Pace {
+                    first_retry: seconds(
+                        f.webhook_first_retry_seconds,
+                        file.webhooks.first_retry_seconds,
+                        Pace::default().first_retry,
+                    ),
+                    ..Pace::default()
+                },
             },
             notices: NoticeSettings {
                 interval: seconds(
@@ -629,7 +634,14 @@ fn email(f: &ServeFlags, file: &FileConfig) -> Result<Option<EmailSettings>, Str
     if let Some(windows) = windows {
         settings.windows = windows;
     }
+    settings.pace.first_retry =
+        seconds(f.email_first_retry_seconds, file.notices.first_retry_seconds, settings.pace.first_retry);
     Ok(Some(settings))
+}
+
+/// Seconds from the flag, else the file, else `default`.
+fn seconds(flag: Option<u64>, file: Option<u64>, default: Duration) -> Duration {
+    flag.or(file).map_or(default, Duration::from_secs)
 }
 
 /// Parses `host:port` (an IPv6 address in brackets: `[::1]:25`).
@@ -807,13 +819,13 @@ mod tests {
     fn webhooks_reach_inner_addresses_only_when_allowed() {
         let production = merge(&[], "", false).unwrap().webhooks;
         assert_eq!(production.endpoints, EndpointPolicy::default());
-        assert_eq!(production.first_retry, Duration::from_secs(30));
+        assert_eq!(production.pace.first_retry, Duration::from_secs(30));
         let demo = merge(&[], "", true).unwrap().webhooks.endpoints;
         assert_eq!(demo, EndpointPolicy { allow_loopback: true, allow_private: false });
         let file = "[webhooks]\nallow_private_endpoints = true\nfirst_retry_seconds = 2\n";
         let allowed = merge(&[], file, false).unwrap().webhooks;
         assert!(allowed.endpoints.allow_private);
-        assert_eq!(allowed.first_retry, Duration::from_secs(2));
+        assert_eq!(allowed.pace.first_retry, Duration::from_secs(2));
         let flag = merge(&["--webhook-allow-private-endpoints", "false"], file, false).unwrap();
         assert!(!flag.webhooks.endpoints.allow_private, "the flag beats the file");
     }
@@ -833,6 +845,14 @@ mod tests {
         assert_eq!(e.unwrap().email.unwrap().windows, [-7]);
         let e = merge(&[], &format!("{file}email_days = [60, 14]\n"), false).unwrap().email.unwrap();
         assert_eq!(e.windows, [60, 14]);
+        assert_eq!(e.pace.first_retry, Duration::from_secs(30), "retried from 30 s by default");
+        let e =
+            merge(&["--email-first-retry-seconds", "1"], &format!("{file}first_retry_seconds = 5\n"), false);
+        assert_eq!(
+            e.unwrap().email.unwrap().pace.first_retry,
+            Duration::from_secs(1),
+            "the flag beats the file"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::StoreResult;
+use super::{Attempt, StoreResult};
 use crate::Id;
 
 /// One e-mail notice, leased for sending, with what its message says.
@@ -48,16 +48,9 @@ pub trait NoticeStore: Send + Sync {
         lease_until_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<EmailNotice>>;
-    /// Marks a leased notice sent.
-    fn email_notice_sent(&self, certificate_id: Id, window_days: i64, at: OffsetDateTime) -> StoreResult<()>;
-    /// Records a failed attempt; the notice is due again at `retry_at_ms`.
-    fn email_notice_failed(
-        &self,
-        certificate_id: Id,
-        window_days: i64,
-        error: &str,
-        retry_at_ms: i64,
-    ) -> StoreResult<()>;
+    /// Records how the attempts at leased notices, each named by its certificate and window
+    /// (days), ended, in one transaction.
+    fn record_email_attempts(&self, attempts: &[((Id, i64), Attempt)]) -> StoreResult<()>;
     /// Queued e-mail notices not sent yet, across accounts.
     fn email_backlog(&self) -> StoreResult<u64>;
 }

@@ -10,12 +10,12 @@ use crate::{
     webhook::{EventKind, NewWebhook, Webhook, WebhookRefusal},
 };
 
-/// How one attempt at a leased event ended.
+/// How one attempt at a leased outbox item (a webhook event, an e-mail notice) ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    /// The endpoint accepted it: it is delivered for good.
+    /// The endpoint (or relay) accepted it: it is done for good.
     Delivered(OffsetDateTime),
-    /// It failed with `error`; the event is due again at `retry_at_ms` (wall clock).
+    /// It failed with `error`; it is due again at `retry_at_ms` (wall clock).
     Failed { error: String, retry_at_ms: i64 },
 }
 

@@ -10,7 +10,11 @@ mod message;
 
 use std::{sync::Arc, time::Duration};
 
-use certkeep_core::{StoreError, notice::DIGICERT_WINDOWS, store::EmailNotice};
+use certkeep_core::{
+    Id, StoreError,
+    notice::DIGICERT_WINDOWS,
+    store::{Attempt, EmailNotice},
+};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use time::OffsetDateTime;
 
@@ -18,7 +22,7 @@ pub use lettre::message::Mailbox;
 
 use crate::{
     AppState,
-    outbox::{self, error_chain, wall_ms},
+    outbox::{self, Pace, error_chain, wall_ms},
 };
 
 /// Where e-mail notices go out, from whom, at which windows, and how they are retried.
@@ -32,41 +36,17 @@ pub struct EmailSettings {
     pub from: Mailbox,
     /// Days to expiry at which a certificate is noticed (see [`certkeep_core::notice::window`]).
     pub windows: Vec<i64>,
-    /// The wait after a first failed attempt; each further failure doubles it.
-    pub first_retry: Duration,
-    /// The longest wait between attempts.
-    pub max_retry: Duration,
-    /// How often the outbox is looked at when it had nothing due.
-    pub poll: Duration,
-    /// How long a process holds the notices it leased before another may take them.
-    pub lease: Duration,
-    /// How long one conversation with the relay may take.
-    pub timeout: Duration,
-    /// How many notices one round leases.
-    pub batch: u32,
+    /// How the outbox is drained (an attempt is one conversation with the relay).
+    pub pace: Pace,
 }
 
 impl EmailSettings {
     /// Notices at DigiCert's windows through `relay_host:relay_port` from `from`, retried from
-    /// 30 seconds up to an hour.
+    /// 30 seconds up to an hour, leased for two minutes, each conversation at most 30 seconds.
     pub fn new(relay_host: String, relay_port: u16, from: Mailbox) -> Self {
-        Self {
-            relay_host,
-            relay_port,
-            from,
-            windows: DIGICERT_WINDOWS.to_vec(),
-            first_retry: Duration::from_secs(30),
-            max_retry: Duration::from_secs(3600),
-            poll: Duration::from_secs(1),
-            lease: Duration::from_secs(120),
-            timeout: Duration::from_secs(30),
-            batch: 16,
-        }
-    }
-
-    /// The wait before the attempt after `attempts` failed ones.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        outbox::backoff(self.first_retry, self.max_retry, attempts)
+        let pace =
+            Pace { lease: Duration::from_secs(120), timeout: Duration::from_secs(30), ..Pace::default() };
+        Self { relay_host, relay_port, from, windows: DIGICERT_WINDOWS.to_vec(), pace }
     }
 }
 
@@ -92,7 +72,7 @@ impl EmailNotices {
     pub fn new(settings: EmailSettings) -> Self {
         let relay = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.relay_host.clone())
             .port(settings.relay_port)
-            .timeout(Some(settings.timeout))
+            .timeout(Some(settings.pace.timeout))
             .build();
         Self { relay, settings }
     }
@@ -113,51 +93,46 @@ impl EmailNotices {
 /// Sends due notices until the process ends; returns at once without a relay.
 pub async fn send_forever(state: AppState) {
     let Some(email) = state.email.clone() else { return };
-    loop {
-        match send_due(&state).await {
-            Ok(n) if n == email.settings.batch as usize => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot lease e-mail notices"),
-        }
-        tokio::time::sleep(email.settings.poll).await;
-    }
+    outbox::drain_forever(email.settings.pace, "e-mail", || send_due(&state)).await;
 }
 
-/// Leases the due notices and makes one attempt at each, concurrently; returns how many.
+/// Leases the due notices, makes one attempt at each, concurrently, and records how they
+/// ended in one store call; returns how many.
 pub async fn send_due(state: &AppState) -> Result<usize, StoreError> {
     let Some(email) = state.email.clone() else { return Ok(0) };
-    let settings = &email.settings;
-    let (now, lease_until, batch) = (wall_ms(), outbox::ms_after(settings.lease), settings.batch);
-    let due = state.store(move |s| s.claim_email_notices(now, lease_until, batch)).await?;
+    let pace = email.settings.pace;
+    let (now, lease_until) = (wall_ms(), outbox::ms_after(pace.lease));
+    let due = state.store(move |s| s.claim_email_notices(now, lease_until, pace.batch)).await?;
     let count = due.len();
     let mut attempts = tokio::task::JoinSet::new();
     for notice in due {
         attempts.spawn(attempt(state.clone(), email.clone(), notice));
     }
-    while attempts.join_next().await.is_some() {}
+    let mut ended = Vec::with_capacity(count);
+    while let Some(outcome) = attempts.join_next().await {
+        ended.extend(outcome.ok());
+    }
+    if let Err(e) = state.store(move |s| s.record_email_attempts(&ended)).await {
+        // The leases run out and the notices are attempted again.
+        tracing::warn!(error = %e, "cannot record e-mail notice attempts");
+    }
     Ok(count)
 }
 
-/// One attempt at one leased notice, recorded in the outbox.
-async fn attempt(state: AppState, email: Arc<EmailNotices>, n: EmailNotice) {
+/// One attempt at one leased notice.
+async fn attempt(state: AppState, email: Arc<EmailNotices>, n: EmailNotice) -> ((Id, i64), Attempt) {
     let result = email.send(&n, &state.public_url, state.clock.now()).await;
     state.metrics.email_notice(result.is_ok());
     let (certificate, window) = (n.certificate_id, n.window_days);
-    let recorded = match result {
-        Ok(()) => {
-            state.store(move |s| s.email_notice_sent(certificate, window, OffsetDateTime::now_utc())).await
-        }
+    let ended = match result {
+        Ok(()) => Attempt::Delivered(OffsetDateTime::now_utc()),
         Err(error) => {
-            let wait = email.settings.backoff(n.attempts);
+            let wait = email.settings.pace.backoff(n.attempts);
             tracing::warn!(certificate, window, attempts = n.attempts, %error, retry_in = ?wait, "e-mail notice failed");
-            let retry_at = outbox::ms_after(wait);
-            state.store(move |s| s.email_notice_failed(certificate, window, &error, retry_at)).await
+            Attempt::Failed { error, retry_at_ms: outbox::ms_after(wait) }
         }
     };
-    if let Err(e) = recorded {
-        // The lease runs out and the notice is attempted again.
-        tracing::warn!(certificate, window, error = %e, "cannot record an e-mail notice attempt");
-    }
+    ((certificate, window), ended)
 }
 
 #[cfg(test)]
@@ -168,9 +143,9 @@ mod tests {
     fn retries_double_from_the_first_wait_up_to_an_hour() {
         let s = EmailSettings::new("127.0.0.1".into(), 25, mailbox("n@certkeep.test").unwrap());
         assert_eq!(s.windows, [90, 60, 30, 7, 0, -7]);
-        let waits: Vec<u64> = (1..=4).map(|n| s.backoff(n).as_secs()).collect();
+        let waits: Vec<u64> = (1..=4).map(|n| s.pace.backoff(n).as_secs()).collect();
         assert_eq!(waits, [30, 60, 120, 240]);
-        assert_eq!(s.backoff(20), Duration::from_secs(3600));
+        assert_eq!(s.pace.backoff(20), Duration::from_secs(3600));
     }
 
     #[test]

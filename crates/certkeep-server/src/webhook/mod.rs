@@ -8,8 +8,6 @@
 pub mod endpoint;
 mod payload;
 
-use std::time::Duration;
-
 use certkeep_core::{
     Id, StoreError,
     seal::SealedSecret,
@@ -20,49 +18,18 @@ use time::OffsetDateTime;
 
 use crate::{
     AppState,
-    outbox::{self, error_chain, wall_ms},
+    outbox::{self, Pace, error_chain, wall_ms},
 };
 pub use endpoint::{EndpointPolicy, Refused};
 pub use payload::{challenge_event, test_event};
 
 /// How deliveries are made and retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliverySettings {
     /// Which endpoints webhooks may reach besides public ones.
     pub endpoints: EndpointPolicy,
-    /// The wait after a first failed attempt; each further failure doubles it.
-    pub first_retry: Duration,
-    /// The longest wait between attempts.
-    pub max_retry: Duration,
-    /// How often the outbox is looked at when it had nothing due.
-    pub poll: Duration,
-    /// How long a process holds the events it leased before another may take them.
-    pub lease: Duration,
-    /// How long one attempt may take.
-    pub timeout: Duration,
-    /// How many events one round leases.
-    pub batch: u32,
-}
-
-impl Default for DeliverySettings {
-    fn default() -> Self {
-        Self {
-            endpoints: EndpointPolicy::default(),
-            first_retry: Duration::from_secs(30),
-            max_retry: Duration::from_secs(3600),
-            poll: Duration::from_secs(1),
-            lease: Duration::from_secs(60),
-            timeout: Duration::from_secs(10),
-            batch: 16,
-        }
-    }
-}
-
-impl DeliverySettings {
-    /// The wait before the attempt after `attempts` failed ones.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        outbox::backoff(self.first_retry, self.max_retry, attempts)
-    }
+    /// How the outbox is drained (an attempt is one POST).
+    pub pace: Pace,
 }
 
 /// The delivery client and its settings.
@@ -89,7 +56,7 @@ impl Webhooks {
             .dns_resolver(endpoint::resolver(settings.endpoints))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(settings.timeout)
+            .timeout(settings.pace.timeout)
             .user_agent(concat!("certkeep-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the webhook client: {e}"))?;
@@ -130,22 +97,15 @@ impl Webhooks {
 
 /// Delivers due events until the process ends.
 pub async fn deliver_forever(state: AppState) {
-    loop {
-        match deliver_due(&state).await {
-            Ok(n) if n == state.webhooks.settings.batch as usize => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot lease webhook events"),
-        }
-        tokio::time::sleep(state.webhooks.settings.poll).await;
-    }
+    outbox::drain_forever(state.webhooks.settings.pace, "webhook", || deliver_due(&state)).await;
 }
 
 /// Leases the due events, makes one attempt at each, concurrently, and records how they
 /// ended in one store call; returns how many.
 pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
-    let settings = state.webhooks.settings;
-    let (now, lease_until) = (wall_ms(), outbox::ms_after(settings.lease));
-    let due = state.store(move |s| s.claim_deliveries(now, lease_until, settings.batch)).await?;
+    let pace = state.webhooks.settings.pace;
+    let (now, lease_until) = (wall_ms(), outbox::ms_after(pace.lease));
+    let due = state.store(move |s| s.claim_deliveries(now, lease_until, pace.batch)).await?;
     let count = due.len();
     let mut attempts = tokio::task::JoinSet::new();
     for delivery in due {
@@ -178,26 +138,10 @@ async fn attempt(state: AppState, d: Delivery) -> (Id, Attempt) {
     let ended = match result {
         Ok(()) => Attempt::Delivered(OffsetDateTime::now_utc()),
         Err(error) => {
-            let wait = state.webhooks.settings.backoff(d.attempts);
+            let wait = state.webhooks.settings.pace.backoff(d.attempts);
             tracing::warn!(event = d.id, attempts = d.attempts, %error, retry_in = ?wait, "webhook delivery failed");
             Attempt::Failed { error, retry_at_ms: outbox::ms_after(wait) }
         }
     };
     (d.id, ended)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_from_the_first_retry_up_to_the_longest_wait() {
-        let s = DeliverySettings {
-            first_retry: Duration::from_secs(30),
-            max_retry: Duration::from_secs(3600),
-            ..Default::default()
-        };
-        assert_eq!((s.backoff(1), s.backoff(3)), (Duration::from_secs(30), Duration::from_secs(120)));
-        assert_eq!(s.backoff(u32::MAX), s.max_retry);
-    }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::too_many_arguments)]
 
 pub mod receiver;
+pub mod smtp_relay;
 
 use std::{sync::Arc, time::Duration as StdDuration};
 
@@ -19,7 +20,7 @@ use certkeep_core::{
     seal::SealingKey,
 };
 use certkeep_server::{
-    AppState, Authority, Limits, PkiUrls, RateLimit, RateLimiter,
+    AppState, Authority, Limits, Pace, PkiUrls, RateLimit, RateLimiter,
     audit::RefusalBudget,
     webhook::{DeliverySettings, EndpointPolicy, Webhooks},
 };
@@ -726,6 +727,13 @@ impl TestServer {
 pub fn test_webhooks() -> DeliverySettings {
     DeliverySettings {
         endpoints: EndpointPolicy { allow_loopback: true, allow_private: false },
+        pace: test_pace(),
+    }
+}
+
+/// Test outboxes' pace: retries from 100 ms, a 50 ms poll, ten-second leases.
+pub fn test_pace() -> Pace {
+    Pace {
         first_retry: StdDuration::from_millis(100),
         max_retry: StdDuration::from_millis(400),
         poll: StdDuration::from_millis(50),

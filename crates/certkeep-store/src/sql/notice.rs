@@ -6,7 +6,7 @@
 use certkeep_core::{
     Id, NoticeStore, StoreResult,
     notice::{self, Channel},
-    store::EmailNotice,
+    store::{Attempt, EmailNotice},
 };
 use time::OffsetDateTime;
 
@@ -159,31 +159,23 @@ impl<E: Engine> NoticeStore for SqlStore<E> {
         })
     }
 
-    fn email_notice_sent(&self, certificate_id: Id, window_days: i64, at: OffsetDateTime) -> StoreResult<()> {
+    fn record_email_attempts(&self, attempts: &[((Id, i64), Attempt)]) -> StoreResult<()> {
         self.run(Mode::Write, |db| {
-            db.execute(
-                "UPDATE expiry_notices SET sent_at = ?, lease_until_ms = NULL, last_error = NULL \
-                 WHERE certificate_id = ? AND window_days = ? AND channel = 'email' AND sent_at IS NULL",
-                params![at.unix_timestamp(), certificate_id, window_days],
-            )
-            .map(drop)
-        })
-    }
-
-    fn email_notice_failed(
-        &self,
-        certificate_id: Id,
-        window_days: i64,
-        error: &str,
-        retry_at_ms: i64,
-    ) -> StoreResult<()> {
-        self.run(Mode::Write, |db| {
-            db.execute(
-                "UPDATE expiry_notices SET next_attempt_ms = ?, lease_until_ms = NULL, last_error = ? \
-                 WHERE certificate_id = ? AND window_days = ? AND channel = 'email' AND sent_at IS NULL",
-                params![retry_at_ms, error, certificate_id, window_days],
-            )
-            .map(drop)
+            for ((certificate_id, window_days), attempt) in attempts {
+                match attempt {
+                    Attempt::Delivered(at) => db.execute(
+                        "UPDATE expiry_notices SET sent_at = ?, lease_until_ms = NULL, last_error = NULL \
+                         WHERE certificate_id = ? AND window_days = ? AND channel = 'email' AND sent_at IS NULL",
+                        params![at.unix_timestamp(), certificate_id, window_days],
+                    ),
+                    Attempt::Failed { error, retry_at_ms } => db.execute(
+                        "UPDATE expiry_notices SET next_attempt_ms = ?, lease_until_ms = NULL, last_error = ? \
+                         WHERE certificate_id = ? AND window_days = ? AND channel = 'email' AND sent_at IS NULL",
+                        params![retry_at_ms, error, certificate_id, window_days],
+                    ),
+                }?;
+            }
+            Ok(())
         })
     }
 

@@ -705,19 +705,20 @@ fn an_email_notice_is_queued_once_and_leased_to_one_claimant_at_a_time<E: Engine
     assert_eq!(first[0].product_name_id, "ssl_plus");
     assert!(store.claim_email_notices(2_000, 122_000, 10).unwrap().is_empty(), "leased until 121 s");
     let (a, b) = (&first[0], &first[1]);
-    store.email_notice_sent(a.certificate_id, a.window_days, NOW).unwrap();
+    store.record_email_attempts(&[((a.certificate_id, a.window_days), Attempt::Delivered(NOW))]).unwrap();
     let taken_over = store.claim_email_notices(121_000, 241_000, 10).unwrap();
     assert_eq!(
         taken_over.iter().map(|n| (n.certificate_id, n.attempts)).collect::<Vec<_>>(),
         [(b.certificate_id, 2)],
         "an unsent notice is taken over when its lease runs out; a sent one is done"
     );
-    store.email_notice_failed(b.certificate_id, b.window_days, "relay down", 300_000).unwrap();
+    let failed = Attempt::Failed { error: "relay down".into(), retry_at_ms: 300_000 };
+    store.record_email_attempts(&[((b.certificate_id, b.window_days), failed)]).unwrap();
     assert!(store.claim_email_notices(250_000, 370_000, 10).unwrap().is_empty(), "not due before its retry");
     assert_eq!(store.email_backlog().unwrap(), 1);
     let retried = store.claim_email_notices(300_000, 420_000, 10).unwrap();
     assert_eq!(retried.iter().map(|n| n.attempts).collect::<Vec<_>>(), [3]);
-    store.email_notice_sent(b.certificate_id, b.window_days, NOW).unwrap();
+    store.record_email_attempts(&[((b.certificate_id, b.window_days), Attempt::Delivered(NOW))]).unwrap();
     assert!(store.claim_email_notices(900_000, 960_000, 10).unwrap().is_empty());
     assert_eq!(store.email_backlog().unwrap(), 0);
 
