@@ -12,7 +12,7 @@ use certkeep_core::{
     dcv::DcvMethod,
     lifecycle::{
         Actor, CertificateRef, CertificateRequest, DomainPolicy, Lifecycle, LifecycleError, OrderRequest,
-        RevokeTarget, vouch_domain,
+        RevokeTarget, VerifiedCsr, vouch_domain,
     },
     policy::{IssuanceSettings, TestNames},
     refusal::{Object, Refusal},
@@ -116,10 +116,10 @@ fn tenant(store: &dyn Store, name: &str) -> (Id, Id, Id) {
 }
 
 /// A CSR for `name` and its key size, as a front door hands it on.
-fn csr(name: &str) -> (String, u32) {
+fn csr(name: &str) -> VerifiedCsr {
     let (_, pem) = certkeep_ca::generate_csr(KeyAlgorithm::EcdsaP256, name, &[]).unwrap();
-    let size = certkeep_ca::parse_csr(&pem).unwrap().public_key.key_size();
-    (pem, size)
+    let key = certkeep_ca::parse_csr(&pem).unwrap().public_key;
+    VerifiedCsr { pem, key_size: key.key_size(), spki_der: Some(key.spki_der().to_vec()) }
 }
 
 /// A duplicate or reissue for `name` alone, issued at once when the actor may skip approval.

@@ -1,6 +1,8 @@
 //! Certificates of an issued order: duplicates, reissues and revocation.
 
-use super::{Actor, CertificateRef, Lifecycle, LifecycleError, Transaction, audit, validity_end};
+use super::{
+    Actor, CertificateRef, Lifecycle, LifecycleError, Transaction, VerifiedCsr, audit, validity_end,
+};
 use crate::{
     CertificateKind, CertificateRecord, CertificateStatus, Id, NewCertificate, NewRequest, OrderStatus,
     OrderSummary, Product, RequestStatus, RequestType, Scope,
@@ -14,8 +16,8 @@ pub struct CertificateRequest {
     pub common_name: Option<String>,
     /// Additional names (default: the order's).
     pub dns_names: Option<Vec<String>>,
-    /// The verified CSR (PEM) and its key size.
-    pub csr: (String, u32),
+    /// The verified CSR.
+    pub csr: VerifiedCsr,
     /// Server platform id.
     pub server_platform_id: Option<i64>,
     /// Asked to skip approval.
@@ -93,10 +95,10 @@ impl Lifecycle<'_> {
                 status: CertificateStatus::Pending,
                 common_name: cn.clone(),
                 dns_names: dns.clone(),
-                csr: req.csr.0.clone(),
+                csr: req.csr.pem.clone(),
                 server_platform_id: req.server_platform_id.unwrap_or(-1),
                 signature_hash: "sha256".into(),
-                key_size: req.csr.1,
+                key_size: req.csr.key_size,
                 date_created: self.now,
                 issued: None,
                 archived: false,
@@ -125,7 +127,8 @@ impl Lifecycle<'_> {
                     CertificateKind::Reissue => validity_end(order.validity, order.date_created),
                     _ => order.certificate.valid_till.unwrap_or(self.now),
                 };
-                der = Some(self.issue_pending(tx, scope, &order, cert_id, end)?.der);
+                let key = req.csr.spki_der.as_deref();
+                der = Some(self.issue_pending(tx, scope, &order, cert_id, end, key)?.der);
                 if kind == CertificateKind::Reissue {
                     tx.set_current_certificate(order_id, cert_id)?;
                 }

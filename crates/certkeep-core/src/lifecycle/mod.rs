@@ -12,6 +12,7 @@ mod domain;
 mod order;
 mod request;
 mod transaction;
+mod verified_csr;
 
 use std::fmt;
 
@@ -21,6 +22,7 @@ pub use certificate::{CertificateRequest, RevokeTarget};
 pub use domain::{DcvFailure, DomainPolicy, NewDomain, vouch_domain};
 pub use order::{OrderRequest, Placed};
 pub use transaction::{CertificateRef, RequestState, Transaction};
+pub use verified_csr::VerifiedCsr;
 
 use crate::{
     Id, IssuedFacts, OrderSummary, Organization, Product, Scope, Store, StoreError, ValidationType, Validity,
@@ -122,7 +124,7 @@ pub struct IssueSpec<'a> {
     /// The CSR (PEM), whose key the certificate certifies.
     pub csr_pem: &'a str,
     /// That key's DER SubjectPublicKeyInfo when the front door has just parsed and verified the
-    /// CSR ([`OrderRequest::verified_key`]): the CA certifies it without parsing the CSR again.
+    /// CSR ([`VerifiedCsr::spki_der`]): the CA certifies it without parsing the CSR again.
     pub verified_key: Option<&'a [u8]>,
     /// Common name.
     pub common_name: &'a str,
@@ -282,6 +284,7 @@ impl Lifecycle<'_> {
         order: &OrderSummary,
         cert_id: Id,
         end: OffsetDateTime,
+        verified_key: Option<&[u8]>,
     ) -> Result<IssuedFacts, LifecycleError> {
         let cert = tx
             .certificate(scope, &CertificateRef::Id(cert_id))?
@@ -293,7 +296,7 @@ impl Lifecycle<'_> {
             _ => None,
         };
         let facts = self.sign(
-            (CsrRef(&cert.csr, None), &cert.common_name, &cert.dns_names),
+            (CsrRef(&cert.csr, verified_key), &cert.common_name, &cert.dns_names),
             org.as_ref(),
             &[],
             (product, cert.client_auth),

@@ -2,7 +2,7 @@
 
 use time::Duration;
 
-use super::{Actor, CsrRef, Lifecycle, LifecycleError, audit, validity_end};
+use super::{Actor, CsrRef, Lifecycle, LifecycleError, VerifiedCsr, audit, validity_end};
 use crate::{
     CertificateKind, CertificateStatus, Id, NewCertificate, NewOrder, NewRequest, OrderStatus, Origin,
     Product, RequestStatus, RequestType, Scope, ValidationType, Validity,
@@ -22,11 +22,8 @@ pub struct OrderRequest {
     pub common_name: String,
     /// Additional names.
     pub dns_names: Vec<String>,
-    /// The verified CSR (PEM) and its key size.
-    pub csr: (String, u32),
-    /// The DER SubjectPublicKeyInfo of that CSR's key, when the front door has it from its own
-    /// verification of the CSR (so that it is parsed once); `None`: the CA parses the PEM.
-    pub verified_key: Option<Vec<u8>>,
+    /// The verified CSR.
+    pub csr: VerifiedCsr,
     /// Server platform id.
     pub server_platform_id: i64,
     /// Order validity.
@@ -72,7 +69,7 @@ impl OrderRequest {
         product: &'static Product,
         container_id: Id,
         (common_name, dns_names): (String, Vec<String>),
-        csr: (String, u32),
+        csr: VerifiedCsr,
     ) -> Self {
         OrderRequest {
             product,
@@ -81,7 +78,6 @@ impl OrderRequest {
             common_name,
             dns_names,
             csr,
-            verified_key: None,
             server_platform_id: -1,
             validity: Validity::Years(1),
             comments: None,
@@ -182,7 +178,7 @@ impl Lifecycle<'_> {
             self.check_domains(tx, scope, &cn, &dns)?;
             let issued = if immediate {
                 Some(self.sign(
-                    (CsrRef(&req.csr.0, req.verified_key.as_deref()), &cn, &dns),
+                    (CsrRef(&req.csr.pem, req.csr.spki_der.as_deref()), &cn, &dns),
                     org.as_ref(),
                     &req.organization_units,
                     (product, req.client_auth),
@@ -226,10 +222,10 @@ impl Lifecycle<'_> {
                     status: if immediate { CertificateStatus::Issued } else { CertificateStatus::Pending },
                     common_name: cn.clone(),
                     dns_names: dns.clone(),
-                    csr: req.csr.0.clone(),
+                    csr: req.csr.pem.clone(),
                     server_platform_id: req.server_platform_id,
                     signature_hash: "sha256".into(),
-                    key_size: req.csr.1,
+                    key_size: req.csr.key_size,
                     date_created: self.now,
                     issued,
                     archived: false,

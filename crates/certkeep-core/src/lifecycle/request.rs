@@ -38,17 +38,24 @@ impl Lifecycle<'_> {
             let cert_id = req.certificate_id.unwrap_or(order.certificate.id);
             match (req.request_type, approve) {
                 (RequestType::NewRequest, true) => {
-                    self.issue_pending(tx, scope, &order, cert_id, validity_end(order.validity, self.now))?;
+                    self.issue_pending(
+                        tx,
+                        scope,
+                        &order,
+                        cert_id,
+                        validity_end(order.validity, self.now),
+                        None,
+                    )?;
                     tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
                     tx.set_current_certificate(order.id, cert_id)?;
                 }
                 (RequestType::Duplicate, true) => {
                     let end = order.certificate.valid_till.unwrap_or(self.now);
-                    self.issue_pending(tx, scope, &order, cert_id, end)?;
+                    self.issue_pending(tx, scope, &order, cert_id, end, None)?;
                 }
                 (RequestType::Reissue, true) => {
                     let end = validity_end(order.validity, order.date_created);
-                    self.issue_pending(tx, scope, &order, cert_id, end)?;
+                    self.issue_pending(tx, scope, &order, cert_id, end, None)?;
                     tx.set_order_status(order.id, OrderStatus::Issued, self.now)?;
                     tx.set_current_certificate(order.id, cert_id)?;
                 }

@@ -9,7 +9,9 @@ use axum::{
 use certkeep_core::{
     CertificateRecord, Id, Product, Scope, StoreResult,
     acme::{AcmeAccount, AcmeOrder, AcmeStatus, AcmeTx, rules, steps, transaction},
-    lifecycle::{Actor, CertificateRef, DomainPolicy, Lifecycle, LifecycleError, OrderRequest, Placed},
+    lifecycle::{
+        Actor, CertificateRef, DomainPolicy, Lifecycle, LifecycleError, OrderRequest, Placed, VerifiedCsr,
+    },
     names,
     partner::AcmeContract,
     policy,
@@ -303,12 +305,15 @@ async fn issue(
         comments: Some(format!("ACME order {}", order.id)),
         acme_contract_id: Some(contract.id),
         acme_order_id: Some(order.id),
-        verified_key: Some(csr.public_key.spki_der().to_vec()),
         ..OrderRequest::automated(
             product,
             contract.container_id,
             names,
-            (csr.pem.clone(), csr.public_key.key_size()),
+            VerifiedCsr {
+                pem: csr.pem.clone(),
+                key_size: csr.public_key.key_size(),
+                spki_der: Some(csr.public_key.spki_der().to_vec()),
+            },
         )
     };
     let (scope, actor) = (scope(contract), actor(state, contract, source));

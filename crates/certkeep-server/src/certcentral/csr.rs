@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use certkeep_ca::CsrError;
-use certkeep_core::names;
+use certkeep_core::{lifecycle::VerifiedCsr, names};
 
 use crate::digicert::ApiError;
 
@@ -19,13 +19,13 @@ pub struct CsrRefusal {
 /// Checks the requested names, then parses and verifies the CSR and checks that the names it
 /// asks for (if any) are among them: names come from the request, never from the CSR, but a
 /// CSR naming something else is a mistake worth refusing. A `public` product also refuses the
-/// keys publicly trusted TLS cannot hold. Returns (normalised PEM, key size).
+/// keys publicly trusted TLS cannot hold. Returns it normalised, with its key.
 pub fn verify(
     csr: &str,
     common_name: &str,
     dns_names: &[String],
     public: bool,
-) -> Result<(String, u32), CsrRefusal> {
+) -> Result<VerifiedCsr, CsrRefusal> {
     let allowed = requested_names(common_name, dns_names)?;
     let parsed = certkeep_ca::parse_csr(csr)
         .and_then(|c| if public { c.public_key.check_public_tls().map(|()| c) } else { Ok(c) })
@@ -48,7 +48,11 @@ pub fn verify(
             });
         }
     }
-    Ok((parsed.pem, parsed.public_key.key_size()))
+    Ok(VerifiedCsr {
+        key_size: parsed.public_key.key_size(),
+        spki_der: Some(parsed.public_key.spki_der().to_vec()),
+        pem: parsed.pem,
+    })
 }
 
 /// The requested names, normalised.
@@ -72,7 +76,7 @@ pub fn check(
     common_name: &str,
     dns_names: &[String],
     public: bool,
-) -> Result<(String, u32), ApiError> {
+) -> Result<VerifiedCsr, ApiError> {
     let refusal = |r: CsrRefusal| ApiError::bad_request(r.code, r.message);
     let Some(csr) = csr.filter(|c| !c.trim().is_empty()) else {
         requested_names(common_name, dns_names).map_err(refusal)?;

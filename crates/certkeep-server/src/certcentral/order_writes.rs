@@ -204,7 +204,6 @@ pub async fn place(
         common_name: common_name.clone(),
         dns_names,
         csr,
-        verified_key: None,
         server_platform_id: b.certificate.server_platform.map_or(-1, |p| p.id),
         validity: order_validity(&b)?,
         comments: b.comments.clone(),

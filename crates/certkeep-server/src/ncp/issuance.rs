@@ -6,7 +6,7 @@
 use axum::{Extension, extract::State, http::StatusCode, response::Response};
 use certkeep_core::{
     CertificateKind, Id, Product, Scope, Validity,
-    lifecycle::{CertificateRef, CertificateRequest, OrderRequest, RevokeTarget},
+    lifecycle::{CertificateRef, CertificateRequest, OrderRequest, RevokeTarget, VerifiedCsr},
     ncp::NcpCertificateMeta,
 };
 use serde::Deserialize;
@@ -56,7 +56,7 @@ fn checked_csr(
     csr: &Option<String>,
     common_name: &str,
     dns_names: &[String],
-) -> Result<(String, u32), NcpError> {
+) -> Result<VerifiedCsr, NcpError> {
     let csr = required(csr, "csr")?;
     // NCP sells publicly trusted certificates only.
     verify(csr, common_name, dns_names, true).map_err(|r| NcpError::invalid_parameter(r.message))
