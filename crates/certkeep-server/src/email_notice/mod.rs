@@ -42,10 +42,15 @@ pub struct EmailSettings {
 
 impl EmailSettings {
     /// Notices at DigiCert's windows through `relay_host:relay_port` from `from`, retried from
-    /// 30 seconds up to an hour, leased for two minutes, each conversation at most 30 seconds.
+    /// 30 seconds up to an hour, 16 at a time (a relay is not a web server), leased for two
+    /// minutes, each conversation at most 30 seconds.
     pub fn new(relay_host: String, relay_port: u16, from: Mailbox) -> Self {
-        let pace =
-            Pace { lease: Duration::from_secs(120), timeout: Duration::from_secs(30), ..Pace::default() };
+        let pace = Pace {
+            lease: Duration::from_secs(120),
+            timeout: Duration::from_secs(30),
+            batch: 16,
+            ..Pace::default()
+        };
         Self { relay_host, relay_port, from, windows: DIGICERT_WINDOWS.to_vec(), pace }
     }
 }

@@ -2,6 +2,8 @@
 //! event, so an event is queued exactly when its change commits; deliveries are leased with one
 //! atomic UPDATE, so replicas on one database never deliver the same row at once.
 
+use std::collections::{HashMap, hash_map::Entry};
+
 use certkeep_core::{
     CertificateStatus, Id, RequestStatus, RequestType, StoreResult, WebhookStore,
     lifecycle::AuditEvent,
@@ -307,12 +309,19 @@ impl<E: Engine> WebhookStore for SqlStore<E> {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
             )?;
             let mut out = Vec::with_capacity(claimed.len());
+            // A busy account's batch is one webhook's: read each webhook once.
+            let mut hooks: HashMap<Id, (Id, String, Vec<u8>)> = HashMap::new();
             for (id, webhook_id, event, order_id, certificate_id, send_chain, attempts, notice_days) in claimed {
-                let (account_id, endpoint, sealed_secret) = db.row(
-                    "SELECT account_id, endpoint, sealed_secret FROM webhooks WHERE id = ?",
-                    params![webhook_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?;
+                let (account_id, endpoint, sealed_secret) = match hooks.entry(webhook_id) {
+                    Entry::Occupied(hook) => hook.get().clone(),
+                    Entry::Vacant(slot) => slot
+                        .insert(db.row(
+                            "SELECT account_id, endpoint, sealed_secret FROM webhooks WHERE id = ?",
+                            params![webhook_id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )?)
+                        .clone(),
+                };
                 out.push(Delivery {
                     id,
                     account_id,
